@@ -1,0 +1,1 @@
+"""Questions, screen, polls, chat moderation."""

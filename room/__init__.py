@@ -1,0 +1,1 @@
+"""Tribune's room domain: accounts, events, roles, seats, lifecycle and the stores."""

@@ -1,0 +1,52 @@
+"""Accounts, their plans and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from room.errors import invalid, not_found
+from room.records import Account, Plan, decode, encode, new_id, now
+from room.store import Store
+
+ACCOUNTS = "accounts"
+API_KEYS = "apikeys"
+
+
+def _digest(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+async def create_account(store: Store, name: str, plan: Plan | None = None) -> tuple[Account, str]:
+    """Create an account; returns it with its API key (shown once, stored hashed)."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise invalid("account name must be 1 to 200 characters", "name")
+    plan = plan or Plan()
+    for field in ("attendees", "presenter_seats", "parallel_events", "collaborator_seats"):
+        if getattr(plan, field) < 0:
+            raise invalid(f"{field} must not be negative", field)
+    account = Account(id=new_id("acc"), name=name, plan=plan, created=now())
+    api_key = "trb_" + secrets.token_urlsafe(24)
+    await store.hset(ACCOUNTS, account.id, encode(account))
+    await store.hset(API_KEYS, _digest(api_key), account.id.encode())
+    return account, api_key
+
+
+async def get_account(store: Store, account_id: str) -> Account:
+    raw = await store.hget(ACCOUNTS, account_id)
+    if raw is None:
+        raise not_found("account")
+    return decode(raw, Account)
+
+
+async def account_by_key(store: Store, api_key: str) -> Account | None:
+    account_id = await store.hget(API_KEYS, _digest(api_key))
+    if account_id is None:
+        return None
+    raw = await store.hget(ACCOUNTS, account_id.decode())
+    return None if raw is None else decode(raw, Account)
+
+
+async def list_accounts(store: Store) -> list[Account]:
+    return [decode(v, Account) for v in (await store.hgetall(ACCOUNTS)).values()]

@@ -1,0 +1,72 @@
+"""State changes of an event: revision-numbered, logged for `sync`, addressed to an audience."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+
+from room.store import Store
+
+LOG_KEEP = 512
+"""How many changes an event keeps for clients that reconnect and `sync`."""
+
+
+class Audience(StrEnum):
+    ALL = "all"
+    STAFF = "staff"
+    AUDIENCE = "audience"
+    """Everyone who is not staff (participants, screens)."""
+
+
+class Change(msgspec.Struct):
+    """One state change: the wire event name and the payload each audience receives."""
+
+    event_id: str
+    name: str
+    payloads: dict[Audience, dict[str, Any]]
+    rev: int = 0
+
+    def for_staff(self, staff: bool) -> dict[str, Any] | None:
+        if Audience.ALL in self.payloads:
+            return self.payloads[Audience.ALL]
+        return self.payloads.get(Audience.STAFF if staff else Audience.AUDIENCE)
+
+
+_enc = msgspec.msgpack.Encoder()
+_dec = msgspec.msgpack.Decoder(Change)
+
+
+def log_key(event_id: str) -> str:
+    return f"ev:{event_id}:changes"
+
+
+async def record(store: Store, change: Change) -> Change:
+    """Give the change the event's next revision and keep it in the log."""
+    change.rev = 0
+    rev = await store.log_append(log_key(change.event_id), _enc.encode(change), LOG_KEEP)
+    change.rev = rev
+    for payload in change.payloads.values():
+        payload["rev"] = rev
+    return change
+
+
+async def since(store: Store, event_id: str, rev: int) -> tuple[int, list[Change] | None]:
+    """The current revision and the changes after `rev` (None when the log no longer has them)."""
+    current, entries = await store.log_since(log_key(event_id), rev)
+    if entries is None:
+        return current, None
+    out = []
+    for r, raw in entries:
+        c = _dec.decode(raw)
+        c.rev = r
+        for payload in c.payloads.values():
+            payload["rev"] = r
+        out.append(c)
+    return current, out
+
+
+async def current_rev(store: Store, event_id: str) -> int:
+    rev, _ = await store.log_since(log_key(event_id), 1 << 62)
+    return rev

@@ -1,0 +1,190 @@
+"""Events of an account and the invitation links into them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import msgspec
+
+from room.errors import Code, TribuneError, invalid, not_found
+from room.records import Account, Event, Invitation, decode, encode, new_id, now
+from room.store import Store
+from room.types import AccessMode, EventKind, EventState, Role
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Name = Annotated[str, msgspec.Meta(max_length=200)]
+Email = Annotated[str, msgspec.Meta(max_length=320)]
+
+
+class EventCreate(msgspec.Struct, forbid_unknown_fields=True):
+    title: Title
+    kind: EventKind = EventKind.WEBINAR
+    access_mode: AccessMode = AccessMode.OPEN
+    capacity: int | None = None
+    scheduled_start: float | None = None
+    settings: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class EventUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    title: Title | None = None
+    kind: EventKind | None = None
+    access_mode: AccessMode | None = None
+    capacity: int | None = None
+    scheduled_start: float | None = None
+    settings: dict[str, Any] | None = None
+
+
+class InvitationCreate(msgspec.Struct, forbid_unknown_fields=True):
+    role: Role
+    name: Name = ""
+    email: Email = ""
+    shared: bool = False
+
+
+def events_key() -> str:
+    return "events"
+
+
+def account_events_key(account_id: str) -> str:
+    return f"acc:{account_id}:events"
+
+
+def invitations_key(event_id: str) -> str:
+    return f"ev:{event_id}:invs"
+
+
+def _check_capacity(account: Account, capacity: int) -> None:
+    if capacity < 1 or capacity > account.plan.attendees:
+        raise invalid(
+            f"capacity must be between 1 and the plan's {account.plan.attendees} attendees",
+            "capacity",
+        )
+
+
+async def create_event(store: Store, account: Account, fields: EventCreate) -> Event:
+    capacity = account.plan.attendees if fields.capacity is None else fields.capacity
+    _check_capacity(account, capacity)
+    event = Event(
+        id=new_id("ev"),
+        account_id=account.id,
+        title=fields.title.strip() or fields.title,
+        kind=fields.kind,
+        access_mode=fields.access_mode,
+        capacity=capacity,
+        scheduled_start=fields.scheduled_start,
+        created=now(),
+        settings=fields.settings,
+    )
+    await store.hset(events_key(), event.id, encode(event))
+    await store.hset(account_events_key(account.id), event.id, b"1")
+    return event
+
+
+async def load_event(store: Store, event_id: str) -> Event:
+    raw = await store.hget(events_key(), event_id)
+    if raw is None:
+        raise not_found("event")
+    return decode(raw, Event)
+
+
+async def get_event(store: Store, account: Account, event_id: str) -> Event:
+    """An account's own event; another tenant's event is `not_found`, never shown."""
+    event = await load_event(store, event_id)
+    if event.account_id != account.id:
+        raise not_found("event")
+    return event
+
+
+async def list_events(store: Store, account: Account) -> list[Event]:
+    ids = list(await store.hgetall(account_events_key(account.id)))
+    raws = await store.hmget(events_key(), ids)
+    events = [decode(r, Event) for r in raws if r is not None]
+    return sorted(events, key=lambda e: (e.scheduled_start or e.created, e.id))
+
+
+async def change_event(store: Store, event_id: str, change: Callable[[Event], None]) -> Event:
+    """Apply `change` to the stored event with compare-and-set, retrying on a concurrent write."""
+    for _ in range(50):
+        raw = await store.hget(events_key(), event_id)
+        if raw is None:
+            raise not_found("event")
+        event = decode(raw, Event)
+        change(event)
+        if await store.hcas(events_key(), event_id, raw, encode(event)):
+            return event
+    raise TribuneError(Code.CONFLICT, "the event is being changed too often; try again")
+
+
+async def update_event(store: Store, account: Account, event_id: str, fields: EventUpdate) -> Event:
+    await get_event(store, account, event_id)
+    if fields.capacity is not None:
+        _check_capacity(account, fields.capacity)
+
+    def apply(event: Event) -> None:
+        if event.state is EventState.ENDED:
+            raise TribuneError(Code.CONFLICT, "an ended event cannot be changed")
+        for name in EventUpdate.__struct_fields__:
+            value = getattr(fields, name)
+            if value is not None:
+                setattr(event, name, value)
+
+    return await change_event(store, event_id, apply)
+
+
+async def delete_event(store: Store, account: Account, event_id: str) -> None:
+    event = await get_event(store, account, event_id)
+    if event.state is EventState.LIVE:
+        raise TribuneError(Code.CONFLICT, "end the event before deleting it")
+    await store.hdel(events_key(), event_id)
+    await store.hdel(account_events_key(account.id), event_id)
+    await store.delete(invitations_key(event_id))
+
+
+# -- invitations -------------------------------------------------------------------
+
+
+async def invite(store: Store, event: Event, fields: InvitationCreate) -> Invitation:
+    if fields.role is Role.ORGANIZER and fields.shared:
+        raise invalid("an organizer link cannot be shared", "shared")
+    inv = Invitation(
+        id=new_id("inv"),
+        event_id=event.id,
+        role=fields.role,
+        name=fields.name.strip(),
+        email=fields.email.strip(),
+        shared=fields.shared,
+        created=now(),
+    )
+    await store.hset(invitations_key(event.id), inv.id, encode(inv))
+    return inv
+
+
+async def load_invitation(store: Store, event_id: str, inv_id: str) -> Invitation:
+    raw = await store.hget(invitations_key(event_id), inv_id)
+    if raw is None:
+        raise not_found("invitation")
+    return decode(raw, Invitation)
+
+
+async def list_invitations(store: Store, event_id: str) -> list[Invitation]:
+    raws = (await store.hgetall(invitations_key(event_id))).values()
+    return sorted((decode(r, Invitation) for r in raws), key=lambda i: i.created)
+
+
+def bindings_key(event_id: str) -> str:
+    return f"ev:{event_id}:bind"
+
+
+async def reissue(store: Store, event: Event, inv_id: str) -> Invitation:
+    """A new generation of the link: older tokens stop working and the device binding is cleared."""
+    for _ in range(50):
+        raw = await store.hget(invitations_key(event.id), inv_id)
+        if raw is None:
+            raise not_found("invitation")
+        inv = decode(raw, Invitation)
+        inv.gen += 1
+        if await store.hcas(invitations_key(event.id), inv_id, raw, encode(inv)):
+            await store.hdel(bindings_key(event.id), inv_id)
+            return inv
+    raise TribuneError(Code.CONFLICT, "the invitation is being changed concurrently")

@@ -1,0 +1,109 @@
+"""The one table mapping each role to what it may do; every handler asks it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from room.errors import Code, TribuneError
+from room.types import Role
+
+
+class Action(StrEnum):
+    """Everything a person can attempt in an event."""
+
+    JOIN = "join"
+    START_EVENT = "start_event"
+    END_EVENT = "end_event"
+    SET_ROLE = "set_role"
+    RAISE_HAND = "raise_hand"
+    TAKE_HAND = "take_hand"
+    REMOVE_PERSON = "remove_person"
+    SEE_ROSTER = "see_roster"
+    SYNC = "sync"
+    PUBLISH = "publish"
+    PUBLISH_IN_MEETING = "publish_in_meeting"
+    STOP_OTHERS_MEDIA = "stop_others_media"
+    SUBSCRIBE = "subscribe"
+    ASK_QUESTION = "ask_question"
+    VOTE_QUESTION = "vote_question"
+    MODERATE_QUESTIONS = "moderate_questions"
+    VIEW_SCREEN = "view_screen"
+    CHAT = "chat"
+    MODERATE_CHAT = "moderate_chat"
+    VOTE_POLL = "vote_poll"
+    MANAGE_POLLS = "manage_polls"
+    DRIVE_SLIDES = "drive_slides"
+    VIEW_STATS = "view_stats"
+    BE_PROTECTED = "be_protected"
+    """Cannot be removed, banned or demoted by others."""
+
+
+_ATTENDEE = {
+    Action.JOIN,
+    Action.RAISE_HAND,
+    Action.SYNC,
+    Action.SUBSCRIBE,
+    Action.ASK_QUESTION,
+    Action.VOTE_QUESTION,
+    Action.CHAT,
+    Action.VOTE_POLL,
+    Action.PUBLISH_IN_MEETING,
+}
+_MODERATOR = {
+    Action.JOIN,
+    Action.SYNC,
+    Action.SEE_ROSTER,
+    Action.TAKE_HAND,
+    Action.MODERATE_QUESTIONS,
+    Action.MODERATE_CHAT,
+    Action.MANAGE_POLLS,
+    Action.DRIVE_SLIDES,
+    Action.VIEW_STATS,
+    Action.VIEW_SCREEN,
+    Action.SUBSCRIBE,
+    Action.CHAT,
+}
+_STAGE = _MODERATOR | {
+    Action.START_EVENT,
+    Action.END_EVENT,
+    Action.SET_ROLE,
+    Action.REMOVE_PERSON,
+    Action.PUBLISH,
+    Action.PUBLISH_IN_MEETING,
+    Action.STOP_OTHERS_MEDIA,
+    Action.ASK_QUESTION,
+}
+
+PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.ORGANIZER: frozenset(_STAGE | {Action.BE_PROTECTED}),
+    Role.PRESENTER: frozenset(_STAGE),
+    Role.COLLABORATOR: frozenset(_MODERATOR),
+    Role.PARTICIPANT: frozenset(_ATTENDEE),
+    Role.SCREEN: frozenset({Action.JOIN, Action.SYNC, Action.VIEW_SCREEN}),
+}
+
+STAFF_ROLES: frozenset[Role] = frozenset(
+    r for r, a in PERMISSIONS.items() if Action.SEE_ROSTER in a
+)
+"""Roles that see the full roster and receive the staff fan-out."""
+
+PROMOTABLE: dict[Role, frozenset[Role]] = {
+    Role.PARTICIPANT: frozenset({Role.PRESENTER}),
+    Role.PRESENTER: frozenset({Role.PARTICIPANT}),
+}
+"""role.set may move a person from the key role to one of these (R-ROLE-2)."""
+
+
+def can(role: Role, action: Action) -> bool:
+    return action in PERMISSIONS[role]
+
+
+def require(role: Role, action: Action) -> None:
+    if action not in PERMISSIONS[role]:
+        raise TribuneError(
+            Code.FORBIDDEN, f"a {role.value} may not {action.value.replace('_', ' ')}"
+        )
+
+
+def is_staff(role: Role) -> bool:
+    return role in STAFF_ROLES

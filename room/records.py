@@ -1,0 +1,100 @@
+"""Typed records of the room domain and their msgpack encoding."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any, TypeVar
+
+import msgspec
+
+from room.types import AccessMode, EventKind, EventState, Role
+
+
+class Plan(msgspec.Struct, frozen=True):
+    """An account's limits (SPEC R-SEAT)."""
+
+    attendees: int = 100
+    presenter_seats: int = 4
+    parallel_events: int = 1
+    collaborator_seats: int = 10
+    stage_cameras: int = 8
+    stage_mics: int = 8
+
+
+class Account(msgspec.Struct):
+    id: str
+    name: str
+    plan: Plan
+    created: float
+
+
+class Event(msgspec.Struct):
+    id: str
+    account_id: str
+    title: str
+    kind: EventKind = EventKind.WEBINAR
+    state: EventState = EventState.SCHEDULED
+    access_mode: AccessMode = AccessMode.OPEN
+    capacity: int = 100
+    scheduled_start: float | None = None
+    created: float = 0.0
+    started_at: float | None = None
+    ended_at: float | None = None
+    settings: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        return msgspec.to_builtins(self)  # type: ignore[no-any-return]
+
+
+class Invitation(msgspec.Struct):
+    """A link into one event with one role; personal unless `shared` (one link, many people)."""
+
+    id: str
+    event_id: str
+    role: Role
+    name: str = ""
+    email: str = ""
+    shared: bool = False
+    gen: int = 1
+    created: float = 0.0
+
+
+class Person(msgspec.Struct):
+    """One identity's place in an event's roster."""
+
+    identity: str
+    name: str
+    role: Role
+    base_role: Role
+    connected: bool = True
+    joined_at: float = 0.0
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "person": self.identity,
+            "name": self.name,
+            "role": self.role.value,
+            "connected": self.connected,
+        }
+
+
+T = TypeVar("T")
+
+_encoder = msgspec.msgpack.Encoder()
+
+
+def encode(record: msgspec.Struct) -> bytes:
+    return _encoder.encode(record)
+
+
+def decode(data: bytes, kind: type[T]) -> T:
+    return msgspec.msgpack.decode(data, type=kind)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(9)}"
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,49 @@
+"""Which seat pool each role occupies, each pool's capacity from the plan, and the pool keys."""
+
+from __future__ import annotations
+
+from room.records import Account, Event
+from room.types import Role, SeatPool
+
+POOL_OF_ROLE: dict[Role, SeatPool] = {
+    Role.ORGANIZER: SeatPool.ORGANIZER,
+    Role.PRESENTER: SeatPool.PRESENTER,
+    Role.COLLABORATOR: SeatPool.COLLABORATOR,
+    Role.PARTICIPANT: SeatPool.ATTENDEE,
+    Role.SCREEN: SeatPool.SCREEN,
+}
+
+
+def capacity(pool: SeatPool, event: Event, account: Account) -> int | None:
+    """The most members the pool may hold; None means unlimited.
+
+    The organizer's seat is always available (R-ROLE-1) and screens are read-only
+    devices of the staff, so neither counts against anything.
+    """
+    plan = account.plan
+    if pool is SeatPool.ATTENDEE:
+        return min(event.capacity, plan.attendees)
+    if pool is SeatPool.PRESENTER:
+        return plan.presenter_seats
+    if pool is SeatPool.COLLABORATOR:
+        return plan.collaborator_seats
+    return None
+
+
+def pool_key(event_id: str, pool: SeatPool | str) -> str:
+    return f"ev:{event_id}:seats:{pool}"
+
+
+def live_pool_key(account_id: str) -> str:
+    """The account's live events: a pool capped by the parallel-events allowance (R-SEAT-4)."""
+    return f"acc:{account_id}:live"
+
+
+def holder(event_id: str, identity: str) -> str:
+    """The lease holder of one identity in one event: all its seats and slots expire together."""
+    return f"{event_id}|{identity}"
+
+
+def split_holder(value: str) -> tuple[str, str]:
+    event_id, _, identity = value.partition("|")
+    return event_id, identity

@@ -1,0 +1,152 @@
+"""The store interface: the small set of primitives every backend provides atomically.
+
+Domain modules (`room/`, `moderation/`) build on these primitives only, so a
+new feature never needs a new backend method. Every method is atomic on its
+own; the slot and holder methods are the lease mechanism behind every limit
+that must hold under concurrency (seats, stage slots, parallel events).
+
+Slots: a *pool* is a set of members with an optional capacity. `slot_reserve`
+adds a member only while the pool has room (idempotent for a member already
+in). A reservation may name a *holder* (an identity in an event): the holder
+remembers its reservations, and when the holder expires (`holder_touch` sets
+its deadline; `holder_expire` sweeps) every reservation it made is released
+at once. Connected holders are touched periodically; a disconnect sets the
+deadline to the end of the grace period; a dead node stops touching, so its
+holders expire by themselves. Leases, not counters: nothing drifts.
+"""
+
+from __future__ import annotations
+
+import abc
+import builtins
+from collections.abc import Sequence
+
+INF = float("inf")
+
+SlotEntry = tuple[str, str]
+"""(pool, member)"""
+
+
+class Store(abc.ABC):
+    # -- lifecycle -----------------------------------------------------------
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Open connections, load snapshots, start background work."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Flush and release resources."""
+
+    @abc.abstractmethod
+    async def ping(self) -> bool: ...
+
+    # -- plain values --------------------------------------------------------
+    @abc.abstractmethod
+    async def get(self, key: str) -> bytes | None: ...
+
+    @abc.abstractmethod
+    async def set(self, key: str, value: bytes) -> None: ...
+
+    @abc.abstractmethod
+    async def set_nx(self, key: str, value: bytes) -> bool:
+        """Set only if absent; True when this call set it."""
+
+    @abc.abstractmethod
+    async def delete(self, *keys: str) -> int: ...
+
+    @abc.abstractmethod
+    async def incr(self, key: str, by: int = 1) -> int: ...
+
+    # -- hashes --------------------------------------------------------------
+    @abc.abstractmethod
+    async def hget(self, key: str, field: str) -> bytes | None: ...
+
+    @abc.abstractmethod
+    async def hmget(self, key: str, fields: Sequence[str]) -> list[bytes | None]: ...
+
+    @abc.abstractmethod
+    async def hset(self, key: str, field: str, value: bytes) -> None: ...
+
+    @abc.abstractmethod
+    async def hsetnx(self, key: str, field: str, value: bytes) -> bool: ...
+
+    @abc.abstractmethod
+    async def hswap(self, key: str, field: str, value: bytes) -> bytes | None:
+        """Set and return the previous value."""
+
+    @abc.abstractmethod
+    async def hcas(self, key: str, field: str, expected: bytes | None, value: bytes | None) -> bool:
+        """Set (or delete, when `value` is None) only if the current value equals `expected`."""
+
+    @abc.abstractmethod
+    async def hdel(self, key: str, field: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def hgetall(self, key: str) -> dict[str, bytes]: ...
+
+    @abc.abstractmethod
+    async def hlen(self, key: str) -> int: ...
+
+    # -- ordered sets (score order, then member) -------------------------------
+    @abc.abstractmethod
+    async def zadd(self, key: str, member: str, score: float, nx: bool = False) -> bool:
+        """Add or update; with nx, only add. True when the member is new."""
+
+    @abc.abstractmethod
+    async def zrem(self, key: str, member: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def zrange(self, key: str, start: int = 0, stop: int = -1) -> list[tuple[str, float]]: ...
+
+    @abc.abstractmethod
+    async def zpopmin(self, key: str) -> tuple[str, float] | None: ...
+
+    @abc.abstractmethod
+    async def zcard(self, key: str) -> int: ...
+
+    # -- append-only lists -------------------------------------------------------
+    @abc.abstractmethod
+    async def rpush(self, key: str, value: bytes) -> int: ...
+
+    @abc.abstractmethod
+    async def lrange(self, key: str, start: int = 0, stop: int = -1) -> list[bytes]: ...
+
+    # -- revision log: a counter and the last `keep` entries, appended together --
+    @abc.abstractmethod
+    async def log_append(self, key: str, entry: bytes, keep: int) -> int:
+        """Increment the log's revision, append `entry` under it; return the new revision."""
+
+    @abc.abstractmethod
+    async def log_since(self, key: str, rev: int) -> tuple[int, list[tuple[int, bytes]] | None]:
+        """The current revision and the entries after `rev`, or None if some were trimmed."""
+
+    # -- slots and holders (leases) ------------------------------------------------
+    @abc.abstractmethod
+    async def slot_reserve(
+        self, pool: str, member: str, cap: int | None, holder: str | None = None
+    ) -> bool:
+        """Add `member` to `pool` if it is there already or the pool has fewer than `cap`."""
+
+    @abc.abstractmethod
+    async def slot_release(self, pool: str, member: str, holder: str | None = None) -> bool: ...
+
+    @abc.abstractmethod
+    async def slot_members(self, pool: str) -> builtins.set[str]: ...
+
+    @abc.abstractmethod
+    async def slot_count(self, pool: str) -> int: ...
+
+    @abc.abstractmethod
+    async def holder_touch(self, holders: Sequence[str], expires_at: float) -> None:
+        """Set the deadline of each holder (INF: never expires)."""
+
+    @abc.abstractmethod
+    async def holder_expire(
+        self, now: float, limit: int = 500
+    ) -> list[tuple[str, list[SlotEntry]]]:
+        """Release every reservation of each holder whose deadline passed; return what was freed."""
+
+    @abc.abstractmethod
+    async def holder_release(self, holder: str) -> list[SlotEntry]:
+        """Release every reservation of one holder now."""
+
+    @abc.abstractmethod
+    async def holder_slots(self, holder: str) -> list[SlotEntry]: ...

@@ -1,0 +1,103 @@
+"""Assembles the aiohttp application: store, Socket.IO server, hub, HTTP API and pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+
+from room.store import Store
+from room.store_memory import MemoryStore
+from room.store_redis import RedisStore
+from signaling import api
+from signaling.config import Config
+from signaling.context import KEY, Tribune
+from signaling.hub import Hub
+from signaling.tokens import Tokens, load_secret
+from signaling.wire import Server, TolerantMsgPackPacket
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC = ROOT / "static"
+NODE_MODULES = ROOT / "node_modules"
+
+VENDOR = {
+    "socket.io.msgpack.min.js": NODE_MODULES / "socket.io-client/dist/socket.io.msgpack.min.js",
+}
+
+
+def make_store(config: Config) -> Store:
+    if config.redis_url:
+        return RedisStore(config.redis_url)
+    return MemoryStore(config.data_dir, snapshot_every=config.snapshot_every)
+
+
+def make_sio(config: Config) -> Server:
+    manager = None
+    if config.redis_url:
+        # Emits fan out to every node through Redis pub/sub.
+        manager = socketio.AsyncRedisManager(config.redis_url, channel="tribune-sio")
+    return Server(
+        async_mode="aiohttp",
+        client_manager=manager,
+        serializer=TolerantMsgPackPacket,
+        cors_allowed_origins=[],
+        max_http_buffer_size=config.max_message,
+        ws_compression=config.ws_compression,
+        ping_interval=20,
+        ping_timeout=20,
+    )
+
+
+def page(name: str) -> web.FileResponse:
+    return web.FileResponse(STATIC / f"{name}.html", headers={"Cache-Control": "no-cache"})
+
+
+async def room_page(request: web.Request) -> web.FileResponse:
+    return page("room")
+
+
+async def screen_page(request: web.Request) -> web.FileResponse:
+    return page("screen")
+
+
+async def index_page(request: web.Request) -> web.FileResponse:
+    return page("index")
+
+
+async def vendor(request: web.Request) -> web.FileResponse:
+    path = VENDOR.get(request.match_info["name"])
+    if path is None or not path.exists():
+        raise web.HTTPNotFound(reason="run `npm ci` to install the browser dependencies")
+    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def build_app(config: Config, store: Store | None = None) -> web.Application:
+    """The whole server as one aiohttp app; `store` may be given by tests."""
+    app = web.Application(middlewares=[api.errors_middleware], client_max_size=1024 * 1024)
+    t = Tribune(config=config, store=store or make_store(config))
+    app[KEY] = t
+    sio = make_sio(config)
+    sio.attach(app)
+
+    async def lifespan(app: web.Application) -> AsyncIterator[None]:
+        await t.store.start()
+        t.tokens = Tokens(await load_secret(t.store, config.secret))
+        t.hub = Hub(sio, t.store, t.tokens, config)
+        t.hub.start()
+        yield
+        await t.hub.stop()
+        await t.store.close()
+
+    app.cleanup_ctx.append(lifespan)
+    app.add_routes(api.routes)
+    app.router.add_get("/", index_page)
+    app.router.add_get("/room/{event_id}", room_page)
+    app.router.add_get("/screen/{event_id}", screen_page)
+    app.router.add_get("/vendor/{name}", vendor)
+    app.router.add_static("/static/", STATIC, append_version=False)
+    return app

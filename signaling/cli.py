@@ -1,0 +1,238 @@
+"""The `tribune` command: serve, and create accounts. Every flag has a TRIBUNE_* twin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from room.accounts import create_account
+from room.errors import TribuneError
+from room.records import Plan
+from room.store_memory import StoreLocked
+from signaling.app import build_app, make_store
+from signaling.config import Config
+from signaling.context import KEY
+from signaling.demo import ensure_demo
+
+DEFAULT_PLAN = Plan()
+
+
+def env(name: str, default: Any = None) -> Any:
+    return os.environ.get("TRIBUNE_" + name, default)
+
+
+def env_flag(name: str) -> bool:
+    return str(env(name, "")).lower() in ("1", "true", "yes", "on")
+
+
+def _store_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        default=env("DATA_DIR", "./data"),
+        help="embedded store snapshot directory (env TRIBUNE_DATA_DIR; default ./data)",
+    )
+    p.add_argument(
+        "--redis-url",
+        default=env("REDIS_URL"),
+        help="use the Redis store at this URL, e.g. redis://127.0.0.1:6379/0 "
+        "(env TRIBUNE_REDIS_URL)",
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tribune", description="Tribune: a self-hosted real-time webinar room server."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the server")
+    s.add_argument(
+        "--host",
+        default=env("HOST", "127.0.0.1"),
+        help="interface to listen on (env TRIBUNE_HOST; default 127.0.0.1)",
+    )
+    s.add_argument(
+        "--port",
+        type=int,
+        default=int(env("PORT", 8080)),
+        help="port to listen on (env TRIBUNE_PORT; default 8080)",
+    )
+    _store_flags(s)
+    s.add_argument(
+        "--public-url",
+        default=env("PUBLIC_URL"),
+        help="base URL used in printed links (env TRIBUNE_PUBLIC_URL)",
+    )
+    s.add_argument(
+        "--secret",
+        default=env("SECRET"),
+        help="token signing secret; generated and kept in the store if unset (env TRIBUNE_SECRET)",
+    )
+    s.add_argument(
+        "--grace",
+        type=float,
+        default=float(env("GRACE", 30)),
+        help="seconds a disconnected person keeps seat, role and hand "
+        "(env TRIBUNE_GRACE; default 30)",
+    )
+    s.add_argument(
+        "--ws-compression",
+        action="store_true",
+        default=env_flag("WS_COMPRESSION"),
+        help="negotiate permessage-deflate on websockets; off by default because it "
+        "costs ~4x memory per connection (env TRIBUNE_WS_COMPRESSION)",
+    )
+    s.add_argument(
+        "--ice-server",
+        action="append",
+        default=[v for v in [env("ICE_SERVER")] if v],
+        help="STUN/TURN server URL for media, repeatable (env TRIBUNE_ICE_SERVER)",
+    )
+    s.add_argument(
+        "--demo",
+        action="store_true",
+        default=env_flag("DEMO"),
+        help="create a demo account and webinar and print a link for each role (env TRIBUNE_DEMO)",
+    )
+    s.add_argument(
+        "--json",
+        action="store_true",
+        default=env_flag("JSON"),
+        help="with --demo, print the links as one JSON line (env TRIBUNE_JSON)",
+    )
+    s.add_argument(
+        "--log-level",
+        default=env("LOG_LEVEL", "INFO"),
+        help="logging level (env TRIBUNE_LOG_LEVEL; default INFO)",
+    )
+
+    a = sub.add_parser("account", help="manage accounts")
+    asub = a.add_subparsers(dest="account_command", required=True)
+    c = asub.add_parser("create", help="create an account and print its API key")
+    c.add_argument("name")
+    c.add_argument(
+        "--attendees",
+        type=int,
+        default=int(env("ATTENDEES", DEFAULT_PLAN.attendees)),
+        help=f"attendee capacity per event (env TRIBUNE_ATTENDEES; default {DEFAULT_PLAN.attendees})",
+    )
+    c.add_argument(
+        "--presenter-seats",
+        type=int,
+        default=int(env("PRESENTER_SEATS", DEFAULT_PLAN.presenter_seats)),
+        help="presenter seats per event (env TRIBUNE_PRESENTER_SEATS; "
+        f"default {DEFAULT_PLAN.presenter_seats})",
+    )
+    c.add_argument(
+        "--parallel-events",
+        type=int,
+        default=int(env("PARALLEL_EVENTS", DEFAULT_PLAN.parallel_events)),
+        help=f"live events at a time (env TRIBUNE_PARALLEL_EVENTS; default {DEFAULT_PLAN.parallel_events})",
+    )
+    c.add_argument(
+        "--json",
+        action="store_true",
+        default=env_flag("JSON"),
+        help="print the account as one JSON line",
+    )
+    _store_flags(c)
+    return p
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    return Config(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        redis_url=args.redis_url,
+        public_url=args.public_url,
+        secret=args.secret,
+        grace=args.grace,
+        ws_compression=args.ws_compression,
+        ice_servers=list(args.ice_server or []),
+    )
+
+
+def print_links(info: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(info), flush=True)
+        return
+    print(f"\nTribune demo — event {info['event_id']}", flush=True)
+    print(f"API key: {info['api_key']}\n")
+    width = max(len(r) for r in info["links"])
+    for role, url in info["links"].items():
+        print(f"  {role.ljust(width)}  {url}")
+    print(flush=True)
+
+
+def serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = config_from(args)
+    app = build_app(config)
+
+    if args.demo:
+
+        async def demo(app: web.Application) -> AsyncIterator[None]:
+            print_links(await ensure_demo(app[KEY]), args.json)
+            yield
+
+        app.cleanup_ctx.append(demo)
+    try:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:  # pragma: no cover - uvloop is optional on other platforms
+        pass
+    if not args.json:
+        print(f"Tribune listening on {config.base_url}", flush=True)
+    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)
+    return 0
+
+
+async def _create_account(args: argparse.Namespace) -> int:
+    config = Config(data_dir=args.data_dir, redis_url=args.redis_url)
+    store = make_store(config)
+    await store.start()
+    try:
+        plan = Plan(
+            attendees=args.attendees,
+            presenter_seats=args.presenter_seats,
+            parallel_events=args.parallel_events,
+        )
+        account, key = await create_account(store, args.name, plan)
+    finally:
+        await store.close()
+    if args.json:
+        print(json.dumps({"account_id": account.id, "name": account.name, "api_key": key}))
+    else:
+        print(f"account {account.id} ({account.name}) created")
+        print(f"API key: {key}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(args)
+        return asyncio.run(_create_account(args))
+    except TribuneError as err:
+        print(f"error ({err.code.value}): {err.message}", file=sys.stderr)
+        return 2
+    except StoreLocked as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

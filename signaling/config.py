@@ -1,0 +1,37 @@
+"""Server configuration: one dataclass, filled from flags and their TRIBUNE_* twins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: str = "./data"
+    redis_url: str | None = None
+    public_url: str | None = None
+    """Base URL printed in links; defaults to http://host:port."""
+    secret: str | None = None
+    grace: float = 30.0
+    """Seconds a disconnected person keeps seat, role, hand and stage slot."""
+    lease_ttl: float = 20.0
+    """Seconds a connected person's lease lasts unless its node renews it."""
+    renew_every: float = 5.0
+    sweep_every: float = 1.0
+    count_every: float = 1.0
+    """The audience's roster count is coalesced to at most one update per this many seconds."""
+    ws_compression: bool = False
+    max_message: int = 2 * 1024 * 1024
+    rate_per_second: float = 20.0
+    rate_burst: float = 40.0
+    ice_servers: list[str] = field(default_factory=list)
+    snapshot_every: float = 5.0
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,45 @@
+"""What one running server holds: config, store, tokens and the hub."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from room.records import Invitation
+from room.store import Store
+from room.types import Role
+from signaling.config import Config
+from signaling.tokens import Tokens
+
+if TYPE_CHECKING:
+    from signaling.hub import Hub
+
+PAGE_OF_ROLE: dict[Role, str] = {
+    Role.ORGANIZER: "room",
+    Role.PRESENTER: "room",
+    Role.COLLABORATOR: "room",
+    Role.PARTICIPANT: "room",
+    Role.SCREEN: "screen",
+}
+
+
+@dataclass
+class Tribune:
+    config: Config
+    store: Store
+    tokens: Tokens = field(default_factory=lambda: Tokens("unset"))
+    hub: Hub | None = None
+
+    def url_for(self, inv: Invitation, token: str, page: str | None = None) -> str:
+        """The link a person opens; the token rides in the fragment, never in server logs."""
+        page = page or PAGE_OF_ROLE[inv.role]
+        return f"{self.config.base_url}/{page}/{inv.event_id}#t={token}"
+
+
+KEY = web.AppKey("tribune", Tribune)
+
+
+def tribune(request: web.Request) -> Tribune:
+    return request.app[KEY]

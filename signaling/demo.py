@@ -1,0 +1,63 @@
+"""The demo account and webinar that `tribune serve --demo` creates once and reuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from room import events as ev
+from room.accounts import create_account
+from room.records import Invitation, Plan
+from room.types import Role
+from signaling.context import Tribune
+
+DEMO_KEY = "demo"
+
+
+class Demo(msgspec.Struct):
+    api_key: str
+    account_id: str
+    event_id: str
+    invitations: dict[str, str]
+    """role -> invitation id"""
+
+
+DEMO_ROLES: list[tuple[Role, str, bool]] = [
+    (Role.ORGANIZER, "Demo Organizer", False),
+    (Role.PRESENTER, "Demo Presenter", False),
+    (Role.PARTICIPANT, "", True),
+    (Role.COLLABORATOR, "Demo Collaborator", False),
+    (Role.SCREEN, "Second screen", True),
+]
+
+
+async def ensure_demo(t: Tribune) -> dict[str, Any]:
+    """Create the demo once (kept across restarts so printed links stay valid); return links."""
+    raw = await t.store.get(DEMO_KEY)
+    demo = msgspec.msgpack.decode(raw, type=Demo) if raw else None
+    if demo is not None:
+        try:
+            await ev.load_event(t.store, demo.event_id)
+        except Exception:
+            demo = None
+    if demo is None:
+        account, api_key = await create_account(t.store, "Demo account", Plan())
+        event = await ev.create_event(
+            t.store, account, ev.EventCreate(title="Tribune demo webinar")
+        )
+        invs = {}
+        for role, name, shared in DEMO_ROLES:
+            inv = await ev.invite(
+                t.store, event, ev.InvitationCreate(role=role, name=name, shared=shared)
+            )
+            invs[role.value] = inv.id
+        demo = Demo(api_key=api_key, account_id=account.id, event_id=event.id, invitations=invs)
+        await t.store.set(DEMO_KEY, msgspec.msgpack.encode(demo))
+    links: dict[str, str] = {}
+    for role_name, inv_id in demo.invitations.items():
+        link_inv: Invitation = await ev.load_invitation(t.store, demo.event_id, inv_id)
+        links[role_name] = t.url_for(
+            link_inv, t.tokens.sign(link_inv.event_id, link_inv.id, link_inv.role, link_inv.gen)
+        )
+    return {"api_key": demo.api_key, "event_id": demo.event_id, "links": links}

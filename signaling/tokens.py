@@ -1,0 +1,71 @@
+"""Signed, expiring link tokens (JWT, HS256) naming event, invitation, role and generation."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from room.errors import Code, TribuneError
+from room.store import Store
+from room.types import Role
+
+SECRET_KEY = "secret"
+DEFAULT_TTL = 90 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Claims:
+    event_id: str
+    invitation: str
+    role: Role
+    gen: int
+
+
+async def load_secret(store: Store, configured: str | None) -> str:
+    """The configured secret, or one generated once and shared by every node through the store."""
+    if configured:
+        return configured
+    await store.set_nx(SECRET_KEY, secrets.token_urlsafe(32).encode())
+    raw = await store.get(SECRET_KEY)
+    assert raw is not None
+    return raw.decode()
+
+
+class Tokens:
+    def __init__(self, secret: str, ttl: float = DEFAULT_TTL) -> None:
+        self._secret = secret
+        self._ttl = ttl
+
+    def sign(self, event_id: str, invitation: str, role: Role, gen: int) -> str:
+        issued = int(time.time())
+        payload = {
+            "ev": event_id,
+            "inv": invitation,
+            "role": role.value,
+            "gen": gen,
+            "iat": issued,
+            "exp": issued + int(self._ttl),
+        }
+        return jwt.encode(payload, self._secret, algorithm="HS256")
+
+    def verify(self, token: str) -> Claims:
+        try:
+            data = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                options={"require": ["exp", "ev", "inv", "role", "gen"]},
+            )
+            return Claims(
+                event_id=str(data["ev"]),
+                invitation=str(data["inv"]),
+                role=Role(data["role"]),
+                gen=int(data["gen"]),
+            )
+        except jwt.ExpiredSignatureError:
+            raise TribuneError(Code.UNAUTHORIZED, "this link has expired") from None
+        except (jwt.InvalidTokenError, ValueError, TypeError, KeyError):
+            raise TribuneError(Code.UNAUTHORIZED, "this link is not valid") from None
