@@ -17,7 +17,9 @@ class Audience(StrEnum):
     ALL = "all"
     STAFF = "staff"
     AUDIENCE = "audience"
-    """Everyone who is not staff (participants, screens)."""
+    """Everyone in the room who is not staff (participants)."""
+    SCREEN = "screen"
+    """The moderator second screens."""
 
 
 class Change(msgspec.Struct):
@@ -28,10 +30,11 @@ class Change(msgspec.Struct):
     payloads: dict[Audience, dict[str, Any]]
     rev: int = 0
 
-    def for_staff(self, staff: bool) -> dict[str, Any] | None:
+    def payload_for(self, audience: Audience) -> dict[str, Any] | None:
+        """What a member of `audience` receives of this change, if anything."""
         if Audience.ALL in self.payloads:
             return self.payloads[Audience.ALL]
-        return self.payloads.get(Audience.STAFF if staff else Audience.AUDIENCE)
+        return self.payloads.get(audience)
 
 
 _enc = msgspec.msgpack.Encoder()

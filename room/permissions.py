@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from room.changes import Audience
 from room.errors import Code, TribuneError
 from room.types import Role
 
@@ -34,6 +35,8 @@ class Action(StrEnum):
     MANAGE_POLLS = "manage_polls"
     DRIVE_SLIDES = "drive_slides"
     VIEW_STATS = "view_stats"
+    OPEN_MANAGER = "open_manager"
+    """Connect to the manager page (/manage namespace)."""
     BE_PROTECTED = "be_protected"
     """Cannot be removed, banned or demoted by others."""
 
@@ -51,6 +54,7 @@ _ATTENDEE = {
 }
 _MODERATOR = {
     Action.JOIN,
+    Action.OPEN_MANAGER,
     Action.SYNC,
     Action.SEE_ROSTER,
     Action.TAKE_HAND,
@@ -107,3 +111,12 @@ def require(role: Role, action: Action) -> None:
 
 def is_staff(role: Role) -> bool:
     return role in STAFF_ROLES
+
+
+def audience_of(role: Role) -> Audience:
+    """Which fan-out audience a role belongs to."""
+    if role in STAFF_ROLES:
+        return Audience.STAFF
+    if Action.VIEW_SCREEN in PERMISSIONS[role]:
+        return Audience.SCREEN
+    return Audience.AUDIENCE

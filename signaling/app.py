@@ -12,7 +12,7 @@ from aiohttp import web
 from room.store import Store
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
-from signaling import api
+from signaling import api, room_events
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.hub import Hub
@@ -88,6 +88,7 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
         await t.store.start()
         t.tokens = Tokens(await load_secret(t.store, config.secret))
         t.hub = Hub(sio, t.store, t.tokens, config)
+        room_events.register(t.hub)
         t.hub.start()
         yield
         await t.hub.stop()

@@ -122,7 +122,8 @@ def parser() -> argparse.ArgumentParser:
         "--attendees",
         type=int,
         default=int(env("ATTENDEES", DEFAULT_PLAN.attendees)),
-        help=f"attendee capacity per event (env TRIBUNE_ATTENDEES; default {DEFAULT_PLAN.attendees})",
+        help="attendee capacity per event "
+        f"(env TRIBUNE_ATTENDEES; default {DEFAULT_PLAN.attendees})",
     )
     c.add_argument(
         "--presenter-seats",
@@ -135,7 +136,8 @@ def parser() -> argparse.ArgumentParser:
         "--parallel-events",
         type=int,
         default=int(env("PARALLEL_EVENTS", DEFAULT_PLAN.parallel_events)),
-        help=f"live events at a time (env TRIBUNE_PARALLEL_EVENTS; default {DEFAULT_PLAN.parallel_events})",
+        help="live events at a time "
+        f"(env TRIBUNE_PARALLEL_EVENTS; default {DEFAULT_PLAN.parallel_events})",
     )
     c.add_argument(
         "--json",

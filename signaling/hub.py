@@ -1,8 +1,11 @@
-"""The live room over Socket.IO: connect/admission, event dispatch, fan-out, leases.
+"""The Socket.IO hub: connections, event dispatch, fan-out, and the leases of connected people.
 
-Handlers turn wire events into domain calls (`room.presence`, `room.lifecycle`)
-and the `Change`s those return into emits. Rules live in `room/`; who may send
-what lives in `room.permissions`; payload shapes in `signaling.schemas`.
+Three namespaces share it: `/room` (attendees and stage; joining takes a seat),
+`/manage` (staff manager pages) and `/screen` (moderator second screens); the
+last two take no seat. Feature modules register routes on a namespace
+(`signaling.room_events`, ...). Handlers turn wire events into domain calls and
+the domain's `Change`s into emits: rules live in `room/` and `moderation/`, who
+may send what in `room.permissions`, payload shapes in `signaling.schemas`.
 """
 
 from __future__ import annotations
@@ -14,23 +17,28 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from room import changes, lifecycle, presence
+from socketio.exceptions import ConnectionRefusedError as Refused
+
+from room import changes, presence
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event, load_invitation
-from room.permissions import Action, is_staff, require
-from room.records import Person
+from room.permissions import Action, audience_of, is_staff, require
+from room.records import Invitation, Person, now
 from room.seats import holder
 from room.store import Store
+from room.types import EventState
 from signaling.config import Config
 from signaling.ratelimit import TokenBucket
-from signaling.schemas import ConnectAuth, Empty, PersonRemove, RoleSet, Sync, validate
+from signaling.schemas import ConnectAuth, validate
 from signaling.tokens import Tokens
 from signaling.wire import Server
 
 log = logging.getLogger(__name__)
 
 ROOM = "/room"
+MANAGE = "/manage"
+SCREEN = "/screen"
 
 
 def all_room(event_id: str) -> str:
@@ -45,6 +53,15 @@ def audience_room(event_id: str) -> str:
     return f"ev:{event_id}:aud"
 
 
+# Where each audience's payload goes: (namespace, room-name function)
+TARGETS: dict[Audience, list[tuple[str, Callable[[str], str]]]] = {
+    Audience.ALL: [(ROOM, all_room), (MANAGE, all_room), (SCREEN, all_room)],
+    Audience.STAFF: [(ROOM, staff_room), (MANAGE, all_room)],
+    Audience.AUDIENCE: [(ROOM, audience_room)],
+    Audience.SCREEN: [(SCREEN, all_room)],
+}
+
+
 @dataclass
 class Session:
     """What this node knows about one of its connections. Roles are read fresh from the
@@ -52,11 +69,15 @@ class Session:
 
     event_id: str
     identity: str
+    namespace: str
     bucket: TokenBucket
+    fallback: Person | None = None
+    """For /manage and /screen: the person as the link names him, if not in the roster."""
 
 
 @dataclass
 class Ctx:
+    hub: Hub
     sid: str
     session: Session
     person: Person
@@ -64,6 +85,10 @@ class Ctx:
     @property
     def event_id(self) -> str:
         return self.session.event_id
+
+    @property
+    def store(self) -> Store:
+        return self.hub.store
 
 
 Handler = Callable[[Ctx, Any], Awaitable[dict[str, Any] | None]]
@@ -78,13 +103,19 @@ class Route:
 
 @dataclass
 class Namespace:
-    """The routes of one Socket.IO namespace; later features add routes to it."""
+    """The routes of one Socket.IO namespace and who may connect to it."""
 
     name: str
+    admit_action: Action
+    takes_seat: bool
     routes: dict[str, Route] = field(default_factory=dict)
+    on_connect: list[Callable[[Ctx], Awaitable[None]]] = field(default_factory=list)
+    """Run after a connection is accepted (send the page its snapshot)."""
 
     def route(self, event: str, schema: type[Any], action: Action) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
+            if event in self.routes:
+                raise ValueError(f"{self.name} {event} registered twice")
             self.routes[event] = Route(schema, action, fn)
             return fn
 
@@ -106,7 +137,11 @@ class Hub:
         self.tokens = tokens
         self.config = config
         self.sessions: dict[str, Session] = {}
-        self.room = Namespace(ROOM)
+        self.namespaces = {
+            ROOM: Namespace(ROOM, Action.JOIN, takes_seat=True),
+            MANAGE: Namespace(MANAGE, Action.OPEN_MANAGER, takes_seat=False),
+            SCREEN: Namespace(SCREEN, Action.VIEW_SCREEN, takes_seat=False),
+        }
         self._tasks: list[asyncio.Task[None]] = []
         self._count_due: dict[str, asyncio.TimerHandle] = {}
         self._pending: set[asyncio.Future[None]] = set()
@@ -114,10 +149,22 @@ class Hub:
         """Hooks run when an identity leaves an event for good (media takes it off stage)."""
         self.on_role_change: list[Callable[[str, Person], Awaitable[None]]] = []
         """Hooks run after a promotion or demotion (a demoted presenter leaves the stage)."""
-        sio.on("connect", self._connect, namespace=ROOM)
-        sio.on("disconnect", self._disconnect, namespace=ROOM)
-        sio.on("*", self._dispatch, namespace=ROOM)
-        self._routes()
+        for name in self.namespaces:
+            sio.on("connect", self._connect_handler(name), namespace=name)
+            sio.on("disconnect", self._disconnect, namespace=name)
+            sio.on("*", self._dispatch_handler(name), namespace=name)
+
+    @property
+    def room(self) -> Namespace:
+        return self.namespaces[ROOM]
+
+    @property
+    def manage(self) -> Namespace:
+        return self.namespaces[MANAGE]
+
+    @property
+    def screen(self) -> Namespace:
+        return self.namespaces[SCREEN]
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
@@ -146,12 +193,24 @@ class Hub:
                 log.exception("periodic task %s failed", fn.__name__)
 
     async def _renew(self) -> None:
-        holders = sorted({holder(s.event_id, s.identity) for s in self.sessions.values()})
+        holders = sorted(
+            {
+                holder(s.event_id, s.identity)
+                for s in self.sessions.values()
+                if self.namespaces[s.namespace].takes_seat
+            }
+        )
         for i in range(0, len(holders), 1000):
             await presence.renew(self.store, holders[i : i + 1000], self.config.lease_ttl)
 
     async def _sweep(self) -> None:
         await self.fan_out(await presence.expire(self.store))
+
+    def background(self, coro: Awaitable[None]) -> None:
+        """Run `coro` soon, keeping a reference so it is not collected mid-flight."""
+        task = asyncio.ensure_future(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     # -- fan-out -----------------------------------------------------------------
     async def fan_out(self, items: Iterable[Change]) -> None:
@@ -162,117 +221,127 @@ class Hub:
                 ident = change.payloads[Audience.STAFF]["person"]["person"]
                 for hook in self.on_forget:
                     await hook(change.event_id, ident)
-            if Audience.ALL in change.payloads:
-                await self.sio.emit(
-                    change.name,
-                    change.payloads[Audience.ALL],
-                    room=all_room(change.event_id),
-                    namespace=ROOM,
-                )
-                continue
-            if Audience.STAFF in change.payloads:
-                await self.sio.emit(
-                    change.name,
-                    change.payloads[Audience.STAFF],
-                    room=staff_room(change.event_id),
-                    namespace=ROOM,
-                )
-            if Audience.AUDIENCE in change.payloads:
-                await self.sio.emit(
-                    change.name,
-                    change.payloads[Audience.AUDIENCE],
-                    room=audience_room(change.event_id),
-                    namespace=ROOM,
-                )
+            for audience, payload in change.payloads.items():
+                for namespace, room_of in TARGETS[audience]:
+                    await self.sio.emit(
+                        change.name, payload, room=room_of(change.event_id), namespace=namespace
+                    )
+
+    async def emit_to(self, sid: str, name: str, payload: Any, namespace: str = ROOM) -> None:
+        await self.sio.emit(name, payload, to=sid, namespace=namespace)
 
     def _count_soon(self, event_id: str) -> None:
-        """Coalesce the audience's head-count: one emit per event per `count_every` seconds,
-        so 1,000 joins cost 1,000 small emits, not a million."""
+        """Coalesce the head-count: one emit per event per `count_every` seconds, so
+        1,000 joins cost about 1,000 small emits per second, not a million."""
         if event_id in self._count_due:
             return
         loop = asyncio.get_running_loop()
         self._count_due[event_id] = loop.call_later(
-            self.config.count_every, lambda: asyncio.ensure_future(self._emit_count(event_id))
+            self.config.count_every, lambda: self.background(self._emit_count(event_id))
         )
 
     async def _emit_count(self, event_id: str) -> None:
         self._count_due.pop(event_id, None)
         count = await presence.roster_count(self.store, event_id)
         rev = await changes.current_rev(self.store, event_id)
-        await self.sio.emit(
-            "roster.count", {"count": count, "rev": rev}, room=all_room(event_id), namespace=ROOM
-        )
+        for namespace in (ROOM, MANAGE):
+            await self.sio.emit(
+                "roster.count",
+                {"count": count, "rev": rev},
+                room=all_room(event_id),
+                namespace=namespace,
+            )
 
-    async def _set_rooms(self, sid: str, event_id: str, staff: bool) -> None:
+    async def set_rooms(self, sid: str, event_id: str, staff: bool) -> None:
+        """Put a /room connection in the event's room and its audience's room."""
         await self.sio.enter_room(sid, all_room(event_id), namespace=ROOM)
-        await self.sio.enter_room(
-            sid, staff_room(event_id) if staff else audience_room(event_id), namespace=ROOM
-        )
-        await self.sio.leave_room(
-            sid, audience_room(event_id) if staff else staff_room(event_id), namespace=ROOM
-        )
+        mine, other = (staff_room, audience_room) if staff else (audience_room, staff_room)
+        await self.sio.enter_room(sid, mine(event_id), namespace=ROOM)
+        await self.sio.leave_room(sid, other(event_id), namespace=ROOM)
 
     # -- connect / disconnect ----------------------------------------------------------
-    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        try:
-            a = validate(auth, ConnectAuth)
-            claims = self.tokens.verify(a.token)
+    def _connect_handler(
+        self, namespace: str
+    ) -> Callable[[str, dict[str, Any], Any], Awaitable[None]]:
+        async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
             try:
-                inv = await load_invitation(self.store, claims.event_id, claims.invitation)
-            except TribuneError:
-                raise TribuneError(Code.UNAUTHORIZED, "this link was withdrawn") from None
-            if inv.gen != claims.gen:
-                raise TribuneError(Code.UNAUTHORIZED, "this link was re-issued; use the new one")
-            adm = await presence.admit(self.store, inv, a.device, a.name, self.config.lease_ttl)
-        except TribuneError as err:
-            # python-socketio sends this dict as the connect_error data
-            from socketio.exceptions import ConnectionRefusedError as Refused
+                await self._connect(self.namespaces[namespace], sid, auth)
+            except TribuneError as err:
+                # python-socketio sends this dict as the connect_error's data
+                raise Refused(err.to_wire()) from None
 
-            raise Refused(err.to_wire()) from None
+        return connect
+
+    async def _invitation(self, a: ConnectAuth) -> Invitation:
+        claims = self.tokens.verify(a.token)
+        try:
+            inv = await load_invitation(self.store, claims.event_id, claims.invitation)
+        except TribuneError:
+            raise TribuneError(Code.UNAUTHORIZED, "this link was withdrawn") from None
+        if inv.gen != claims.gen:
+            raise TribuneError(Code.UNAUTHORIZED, "this link was re-issued; use the new one")
+        return inv
+
+    async def _connect(self, ns: Namespace, sid: str, auth: Any) -> None:
+        a = validate(auth, ConnectAuth)
+        inv = await self._invitation(a)
+        require(inv.role, ns.admit_action)
+        bucket = TokenBucket(self.config.rate_per_second, self.config.rate_burst)
+        if not ns.takes_seat:
+            event = await load_event(self.store, inv.event_id)
+            identity = presence.identity_of(inv, a.device)
+            if event.state is EventState.ENDED and not is_staff(inv.role):
+                raise TribuneError(Code.EVENT_ENDED, "this event has ended")
+            fallback = Person(
+                identity=identity,
+                name=inv.name or a.name or "Screen",
+                role=inv.role,
+                base_role=inv.role,
+                joined_at=now(),
+            )
+            session = Session(event.id, identity, ns.name, bucket, fallback)
+            self.sessions[sid] = session
+            await self.sio.enter_room(sid, all_room(event.id), namespace=ns.name)
+            self.background(self._after_connect(ns, sid, []))
+            return
+        adm = await presence.admit(self.store, inv, a.device, a.name, self.config.lease_ttl)
         person = adm.person
         event_id = adm.event.id
         old = await presence.bind_connection(self.store, event_id, person.identity, sid)
-        self.sessions[sid] = Session(
-            event_id=event_id,
-            identity=person.identity,
-            bucket=TokenBucket(self.config.rate_per_second, self.config.rate_burst),
-        )
-        await self._set_rooms(sid, event_id, is_staff(person.role))
+        self.sessions[sid] = Session(event_id, person.identity, ns.name, bucket)
+        await self.set_rooms(sid, event_id, is_staff(person.role))
         if old is not None:
-            await self.sio.emit(
+            await self.emit_to(
+                old,
                 "replaced",
                 {"code": "replaced", "message": "you joined from another window or device"},
-                to=old,
-                namespace=ROOM,
             )
             await self.sio.disconnect(old, namespace=ROOM)
-        # The CONNECT packet is queued after this handler returns; send the snapshot after it.
-        task = asyncio.ensure_future(self._after_connect(sid, adm.changes, a.rev))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        # The CONNECT packet is queued after this handler returns; snapshot after it.
+        self.background(self._after_connect(ns, sid, adm.changes))
 
-    async def _after_connect(self, sid: str, items: list[Change], rev: int | None) -> None:
+    async def _after_connect(self, ns: Namespace, sid: str, items: list[Change]) -> None:
         await asyncio.sleep(0)
         try:
             session = self.sessions.get(sid)
             if session is None:
                 return
-            person = await presence.get_person(self.store, session.event_id, session.identity)
+            person = await self.person_of(session)
             if person is not None:
-                await self.send_state(sid, session.event_id, person)
+                ctx = Ctx(self, sid, session, person)
+                for hook in ns.on_connect:
+                    await hook(ctx)
             await self.fan_out(items)
         except Exception:
             log.exception("after-connect failed for %s", sid)
 
-    async def send_state(self, sid: str, event_id: str, person: Person) -> None:
-        """A fresh snapshot for one connection (on connect, and when its role changes)."""
-        event = await load_event(self.store, event_id)
-        state = await presence.room_state(self.store, event, person)
-        await self.sio.emit("room.state", state, to=sid, namespace=ROOM)
+    async def person_of(self, session: Session) -> Person | None:
+        person = await presence.get_person(self.store, session.event_id, session.identity)
+        return person if person is not None else session.fallback
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         session = self.sessions.pop(sid, None)
-        if session is None:
+        if session is None or not self.namespaces[session.namespace].takes_seat:
             return
         try:
             await self.fan_out(
@@ -284,105 +353,48 @@ class Hub:
             log.exception("disconnect bookkeeping failed for %s", sid)
 
     # -- dispatch ------------------------------------------------------------------
-    async def _dispatch(self, event: Any, sid: str, *args: Any) -> dict[str, Any]:
+    def _dispatch_handler(self, namespace: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+        async def dispatch(event: Any, sid: str, *args: Any) -> dict[str, Any]:
+            return await self._dispatch(self.namespaces[namespace], event, sid, args)
+
+        return dispatch
+
+    async def _dispatch(
+        self, ns: Namespace, event: Any, sid: str, args: tuple[Any, ...]
+    ) -> dict[str, Any]:
         session = self.sessions.get(sid)
         if session is None:
             return fail(TribuneError(Code.UNAUTHORIZED, "not joined"))
         if not session.bucket.take():
             return fail(TribuneError(Code.RATE_LIMITED, "too many requests; slow down"))
-        route = self.room.routes.get(event) if isinstance(event, str) else None
+        route = ns.routes.get(event) if isinstance(event, str) else None
         if route is None:
             return fail(invalid(f"unknown event {str(event)[:64]!r}", "event"))
         try:
             if len(args) > 1:
                 raise invalid("send one payload object", "payload")
             payload = validate(args[0] if args else None, route.schema)
-            person = await presence.get_person(self.store, session.event_id, session.identity)
+            person = await self.person_of(session)
             if person is None:
                 raise TribuneError(Code.UNAUTHORIZED, "you are no longer in this event")
             require(person.role, route.action)
-            result = await route.handler(Ctx(sid, session, person), payload)
+            result = await route.handler(Ctx(self, sid, session, person), payload)
             return ok(**(result or {}))
         except TribuneError as err:
             return fail(err)
         except Exception:
-            log.exception("handler %s failed", event)
+            log.exception("handler %s %s failed", ns.name, event)
             return fail(TribuneError(Code.INTERNAL, "internal error"))
 
-    # -- the room's events --------------------------------------------------------------
-    def _routes(self) -> None:
-        r = self.room
-
-        @r.route("event.start", Empty, Action.START_EVENT)
-        async def start(ctx: Ctx, _: Empty) -> dict[str, Any]:
-            event, items = await lifecycle.start(self.store, ctx.event_id)
-            await self.fan_out(items)
-            return {"state": event.state.value}
-
-        @r.route("event.end", Empty, Action.END_EVENT)
-        async def end(ctx: Ctx, _: Empty) -> dict[str, Any]:
-            event, items = await lifecycle.end(self.store, ctx.event_id)
-            await self.fan_out(items)
-            return {"state": event.state.value}
-
-        @r.route("role.set", RoleSet, Action.SET_ROLE)
-        async def set_role(ctx: Ctx, p: RoleSet) -> dict[str, Any]:
-            before = await presence.require_person(self.store, ctx.event_id, p.person)
-            person, items = await presence.set_role(self.store, ctx.event_id, p.person, p.role)
-            target = await presence.connection_of(self.store, ctx.event_id, p.person)
-            if target is not None and is_staff(before.role) != is_staff(person.role):
-                await self._set_rooms(target, ctx.event_id, is_staff(person.role))
-            await self.fan_out(items)
-            if target is not None and items:
-                await self.send_state(target, ctx.event_id, person)
-            if items:
-                for hook in self.on_role_change:
-                    await hook(ctx.event_id, person)
-            return {"person": person.view()}
-
-        @r.route("hand.raise", Empty, Action.RAISE_HAND)
-        async def hand_raise(ctx: Ctx, _: Empty) -> None:
-            await self.fan_out(
-                await presence.raise_hand(self.store, ctx.event_id, ctx.person.identity)
-            )
-
-        @r.route("hand.lower", Empty, Action.RAISE_HAND)
-        async def hand_lower(ctx: Ctx, _: Empty) -> None:
-            await self.fan_out(
-                await presence.lower_hand(self.store, ctx.event_id, ctx.person.identity)
-            )
-
-        @r.route("hand.next", Empty, Action.TAKE_HAND)
-        async def hand_next(ctx: Ctx, _: Empty) -> dict[str, Any]:
-            person, items = await presence.next_hand(self.store, ctx.event_id)
-            await self.fan_out(items)
-            return {"person": None if person is None else person.view()}
-
-        @r.route("person.remove", PersonRemove, Action.REMOVE_PERSON)
-        async def remove(ctx: Ctx, p: PersonRemove) -> None:
-            sid, items = await presence.remove(self.store, ctx.event_id, p.person, p.ban)
-            if sid is not None:
-                await self.sio.emit(
-                    "removed",
-                    {"code": "banned" if p.ban else "removed", "message": "you were removed"},
-                    to=sid,
-                    namespace=ROOM,
-                )
-                self.sessions.pop(sid, None)
-                await self.sio.disconnect(sid, namespace=ROOM)
-            await self.fan_out(items)
-
-        @r.route("sync", Sync, Action.SYNC)
-        async def sync(ctx: Ctx, p: Sync) -> dict[str, Any]:
-            current, missed = await changes.since(self.store, ctx.event_id, p.rev)
-            if missed is None:
-                event = await load_event(self.store, ctx.event_id)
-                state = await presence.room_state(self.store, event, ctx.person)
-                return {"rev": current, "snapshot": state}
-            staff = is_staff(ctx.person.role)
-            out = []
-            for c in missed:
-                data = c.for_staff(staff)
-                if data is not None:
-                    out.append({"event": c.name, "data": data})
-            return {"rev": current, "changes": out}
+    async def replay(self, ctx: Ctx, rev: int) -> dict[str, Any]:
+        """What a client missed since `rev`: the changes for its audience, or None if trimmed."""
+        current, missed = await changes.since(self.store, ctx.event_id, rev)
+        if missed is None:
+            return {"rev": current, "changes": None}
+        audience = audience_of(ctx.person.role)
+        out = []
+        for c in missed:
+            data = c.payload_for(audience)
+            if data is not None:
+                out.append({"event": c.name, "data": data})
+        return {"rev": current, "changes": out}

@@ -42,6 +42,8 @@ class PersonRemove(msgspec.Struct, forbid_unknown_fields=True):
 
 class Sync(msgspec.Struct, forbid_unknown_fields=True):
     rev: Rev
+    full: bool = False
+    """Ask for a fresh snapshot whatever was missed."""
 
 
 _AT = re.compile(r"at `\$\.?([^`]*)`")

@@ -96,8 +96,12 @@ for (const name of ["roster.joined", "roster.updated"]) {
   socket.on(name, (d) => { seen(d); state.roster.set(d.person.person, d.person); render(); });
 }
 socket.on("roster.left", (d) => { seen(d); state.roster.delete(d.person.person); render(); });
-socket.on("role.changed", (d) => {
+socket.on("role.changed", async (d) => {
   seen(d);
+  if (state.me && d.person.person === state.me.person) {
+    const ack = await call(socket, "sync", { rev: state.rev, full: true });
+    if (ack.ok && ack.snapshot) socket.listeners("room.state")[0](ack.snapshot);
+  }
   if (state.roster.has(d.person.person) || d.person.role !== "participant") {
     state.roster.set(d.person.person, d.person);
   }

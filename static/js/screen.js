@@ -1,7 +1,7 @@
 // The moderator second screen: read-only; the questions feature fills it.
 import { $, connect, showError } from "/static/js/tribune.js";
 
-const socket = connect("/room");
+const socket = connect("/screen");
 window.tribune = { socket };
 socket.on("room.state", (s) => {
   $("event-title").textContent = s.event.title;
