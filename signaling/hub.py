@@ -267,8 +267,11 @@ class Hub:
             try:
                 await self._connect(self.namespaces[namespace], sid, auth)
             except TribuneError as err:
-                # python-socketio sends this dict as the connect_error's data
-                raise Refused(err.to_wire()) from None
+                # Sent as the CONNECT_ERROR packet's data: the JS client exposes
+                # `message` as err.message and `data` as err.data.
+                refused = Refused()
+                refused.error_args = {**err.to_wire(), "data": err.to_wire()}
+                raise refused from None
 
         return connect
 

@@ -1,0 +1,126 @@
+"""Shared fixtures: a real redis-server on a free port, stores, and running Tribune servers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from room.store import Store
+from room.store_memory import MemoryStore
+from room.store_redis import RedisStore
+from tests.helpers import Server, start_server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A private redis-server for the whole test session; stopped afterwards."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is not installed (bash scripts/setup installs it)")
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="tribune-redis-")
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", workdir, "--maxclients", "10000"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    client.close()
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """The session's Redis, emptied before each test."""
+    client = redis.Redis.from_url(redis_server)
+    client.flushall()
+    client.close()
+    return redis_server
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """One store of each backend: the contract suites run against both."""
+    s: Store
+    if backend == "redis":
+        s = RedisStore(request.getfixturevalue("redis_url"))
+    else:
+        s = MemoryStore(tmp_path / "data")
+    await s.start()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+ServerFactory = Callable[..., Awaitable[Server]]
+
+
+@pytest.fixture
+async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
+    """Start Tribune servers on free ports (`redis_url=None` means the memory store)."""
+    started: list[Server] = []
+
+    async def factory(redis_url: str | None = None, **config: object) -> Server:
+        data_dir = tmp_path / f"data{len(started)}"
+        server = await start_server(data_dir=str(data_dir), redis_url=redis_url, **config)
+        started.append(server)
+        return server
+
+    yield factory
+    for server in reversed(started):
+        await server.close()
+    await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def server(make_server: ServerFactory, backend: str, request: pytest.FixtureRequest) -> Server:
+    """A running server on each backend."""
+    url = request.getfixturevalue("redis_url") if backend == "redis" else None
+    return await make_server(redis_url=url)
+
+
+@pytest.fixture
+async def mem_server(make_server: ServerFactory) -> Server:
+    """A running server on the memory store (for tests where the backend does not matter)."""
+    return await make_server()
+
+
+os.environ.setdefault("TRIBUNE_TEST", "1")
