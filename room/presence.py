@@ -125,7 +125,8 @@ async def admit(
         if pool is SeatPool.PRESENTER:
             raise TribuneError(Code.PRESENTER_SEATS_FULL, f"all {cap} presenter seats are taken")
         raise TribuneError(Code.ROOM_FULL, f"this event is full ({cap} seats)")
-    display = (inv.name or name).strip()[:200] or _guest_name(identity)
+    chosen = (name or inv.name) if inv.shared else (inv.name or name)
+    display = chosen.strip()[:200] or _guest_name(identity)
     if existing is not None:
         person = await _update_person(store, event.id, identity, _set_connected(True))
         if person is None:  # expired between the read and now: seat it afresh

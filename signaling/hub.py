@@ -376,11 +376,11 @@ class Hub:
         try:
             if len(args) > 1:
                 raise invalid("send one payload object", "payload")
-            payload = validate(args[0] if args else None, route.schema)
             person = await self.person_of(session)
             if person is None:
                 raise TribuneError(Code.UNAUTHORIZED, "you are no longer in this event")
             require(person.role, route.action)
+            payload = validate(args[0] if args else None, route.schema)
             result = await route.handler(Ctx(self, sid, session, person), payload)
             return ok(**(result or {}))
         except TribuneError as err:

@@ -36,8 +36,21 @@ def redis_server() -> Iterator[str]:
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="tribune-redis-")
     proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir, "--maxclients", "10000"],
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+            "--maxclients",
+            "10000",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -76,7 +89,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+async def store(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Store]:
     """One store of each backend: the contract suites run against both."""
     s: Store
     if backend == "redis":
@@ -111,7 +126,9 @@ async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
 
 
 @pytest.fixture
-async def server(make_server: ServerFactory, backend: str, request: pytest.FixtureRequest) -> Server:
+async def server(
+    make_server: ServerFactory, backend: str, request: pytest.FixtureRequest
+) -> Server:
     """A running server on each backend."""
     url = request.getfixturevalue("redis_url") if backend == "redis" else None
     return await make_server(redis_url=url)

@@ -63,7 +63,9 @@ class Server:
         tokens = {}
         for role in Role:
             shared = role in (Role.PARTICIPANT, Role.SCREEN)
-            _, tokens[role.value] = await self.invite(event, role, name=role.value.title(), shared=shared)
+            _, tokens[role.value] = await self.invite(
+                event, role, name=role.value.title(), shared=shared
+            )
         return Setup(self, account, key, event, tokens)
 
     async def client(
@@ -111,7 +113,9 @@ class Client:
 
     url: str
     namespace: str = "/room"
-    sio: socketio.AsyncClient = field(default_factory=lambda: socketio.AsyncClient(serializer="msgpack", reconnection=False))
+    sio: socketio.AsyncClient = field(
+        default_factory=lambda: socketio.AsyncClient(serializer="msgpack", reconnection=False)
+    )
     received: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
     _cond: asyncio.Condition = field(default_factory=asyncio.Condition)
     refused: Any = None
@@ -160,7 +164,9 @@ class Client:
             while found is None:
                 left = deadline - asyncio.get_running_loop().time()
                 if left <= 0:
-                    raise AssertionError(f"no {event!r} within {timeout}s; got {dict(self.received)}")
+                    raise AssertionError(
+                        f"no {event!r} within {timeout}s; got {dict(self.received)}"
+                    )
                 try:
                     await asyncio.wait_for(self._cond.wait(), left)
                 except TimeoutError:

@@ -1,0 +1,203 @@
+"""The room domain without a server: seats, lifecycle, parallel limit, roles, hands, grace."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from room import events as ev
+from room import lifecycle, presence
+from room.accounts import create_account
+from room.errors import Code, TribuneError
+from room.records import Event, Invitation, Plan
+from room.store import Store
+from room.types import EventState, Role
+
+TTL = 60.0
+
+
+async def make(store: Store, **plan: int) -> tuple[Event, dict[Role, Invitation]]:
+    account, _ = await create_account(store, "Acme", Plan(**plan))
+    event = await ev.create_event(store, account, ev.EventCreate(title="T"))
+    invs = {}
+    for role in Role:
+        invs[role] = await ev.invite(
+            store, event, ev.InvitationCreate(role=role, shared=role is Role.PARTICIPANT)
+        )
+    return event, invs
+
+
+async def refused(code: Code, coro: object) -> None:
+    with pytest.raises(TribuneError) as err:
+        await coro  # type: ignore[misc]
+    assert err.value.code is code, err.value.message
+
+
+async def test_attendee_capacity_and_the_organizers_seat(store: Store) -> None:
+    event, invs = await make(store, attendees=3)
+    for i in range(3):
+        await presence.admit(store, invs[Role.PARTICIPANT], f"device-{i}", "", TTL)
+    await refused(
+        Code.ROOM_FULL, presence.admit(store, invs[Role.PARTICIPANT], "device-x", "", TTL)
+    )
+    adm = await presence.admit(store, invs[Role.ORGANIZER], "org-device", "", TTL)  # never counted
+    assert adm.person.role is Role.ORGANIZER
+    # the same device again is the same identity: still seated, not refused
+    again = await presence.admit(store, invs[Role.PARTICIPANT], "device-0", "", TTL)
+    assert again.person.role is Role.PARTICIPANT
+
+
+async def test_capacity_is_the_smaller_of_event_and_plan(store: Store) -> None:
+    account, _ = await create_account(store, "Acme", Plan(attendees=10))
+    with pytest.raises(TribuneError) as err:
+        await ev.create_event(store, account, ev.EventCreate(title="T", capacity=11))
+    assert err.value.field == "capacity"
+    event = await ev.create_event(store, account, ev.EventCreate(title="T", capacity=2))
+    inv = await ev.invite(store, event, ev.InvitationCreate(role=Role.PARTICIPANT, shared=True))
+    await presence.admit(store, inv, "device-1", "", TTL)
+    await presence.admit(store, inv, "device-2", "", TTL)
+    await refused(Code.ROOM_FULL, presence.admit(store, inv, "device-3", "", TTL))
+
+
+async def test_presenter_link_binds_to_its_first_device_until_reissued(store: Store) -> None:
+    event, invs = await make(store)
+    inv = invs[Role.PRESENTER]
+    await presence.admit(store, inv, "laptop-1", "", TTL)
+    await refused(Code.LINK_BOUND, presence.admit(store, inv, "phone-22", "", TTL))
+    await presence.admit(store, inv, "laptop-1", "", TTL)  # the bound device may come back
+    new = await ev.reissue(store, event, inv.id)
+    assert new.gen == inv.gen + 1
+    await presence.admit(store, new, "phone-22", "", TTL)
+
+
+async def test_lifecycle_and_parallel_limit(store: Store) -> None:
+    account, _ = await create_account(store, "Acme", Plan(parallel_events=1))
+    a = await ev.create_event(store, account, ev.EventCreate(title="A"))
+    b = await ev.create_event(store, account, ev.EventCreate(title="B"))
+    event, changes = await lifecycle.start(store, a.id)
+    assert event.state is EventState.LIVE and changes[0].name == "event.status"
+    assert (await lifecycle.start(store, a.id))[1] == []  # idempotent
+    await refused(Code.PARALLEL_LIMIT, lifecycle.start(store, b.id))
+    await lifecycle.end(store, a.id)
+    await refused(Code.CONFLICT, lifecycle.start(store, a.id))
+    event, _ = await lifecycle.start(store, b.id)  # the slot was freed
+    assert event.state is EventState.LIVE
+
+
+async def test_concurrent_starts_respect_the_parallel_allowance(store: Store) -> None:
+    account, _ = await create_account(store, "Acme", Plan(parallel_events=2))
+    events = [
+        await ev.create_event(store, account, ev.EventCreate(title=f"E{i}")) for i in range(6)
+    ]
+    results = await asyncio.gather(
+        *(lifecycle.start(store, e.id) for e in events), return_exceptions=True
+    )
+    started = [r for r in results if not isinstance(r, BaseException)]
+    refusals = [r for r in results if isinstance(r, TribuneError)]
+    assert len(started) == 2
+    assert all(r.code is Code.PARALLEL_LIMIT for r in refusals) and len(refusals) == 4
+
+
+async def test_ended_event_refuses_new_joins(store: Store) -> None:
+    event, invs = await make(store)
+    await lifecycle.start(store, event.id)
+    await lifecycle.end(store, event.id)
+    await refused(
+        Code.EVENT_ENDED, presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
+    )
+
+
+async def test_promote_and_demote_with_presenter_seats(store: Store) -> None:
+    event, invs = await make(store, presenter_seats=2)
+    await presence.admit(store, invs[Role.PRESENTER], "pres-device", "", TTL)
+    a = (await presence.admit(store, invs[Role.PARTICIPANT], "device-a", "", TTL)).person
+    b = (await presence.admit(store, invs[Role.PARTICIPANT], "device-b", "", TTL)).person
+    person, changes = await presence.set_role(store, event.id, a.identity, Role.PRESENTER)
+    assert person.role is Role.PRESENTER and changes[0].name == "role.changed"
+    await refused(
+        Code.PRESENTER_SEATS_FULL, presence.set_role(store, event.id, b.identity, Role.PRESENTER)
+    )
+    person, _ = await presence.set_role(store, event.id, a.identity, Role.PARTICIPANT)
+    assert person.role is Role.PARTICIPANT
+    person, _ = await presence.set_role(store, event.id, b.identity, Role.PRESENTER)
+    assert person.role is Role.PRESENTER
+    org = (await presence.admit(store, invs[Role.ORGANIZER], "org-device", "", TTL)).person
+    await refused(
+        Code.FORBIDDEN, presence.set_role(store, event.id, org.identity, Role.PARTICIPANT)
+    )
+    await refused(Code.NOT_FOUND, presence.set_role(store, event.id, "nobody", Role.PRESENTER))
+
+
+async def test_hand_queue_is_ordered_by_time_raised(store: Store) -> None:
+    event, invs = await make(store)
+    people = []
+    for i in range(3):
+        adm = await presence.admit(store, invs[Role.PARTICIPANT], f"device-{i}", "", TTL)
+        people.append(adm.person.identity)
+    for ident in (people[2], people[0], people[1]):
+        await presence.raise_hand(store, event.id, ident)
+        await asyncio.sleep(0.002)
+    assert await presence.raise_hand(store, event.id, people[2]) == []  # raising again keeps place
+    order = [m for m, _ in await presence.hand_queue(store, event.id)]
+    assert order == [people[2], people[0], people[1]]
+    taken, _ = await presence.next_hand(store, event.id)
+    assert taken is not None and taken.identity == people[2]
+    await presence.lower_hand(store, event.id, people[0])
+    taken, _ = await presence.next_hand(store, event.id)
+    assert taken is not None and taken.identity == people[1]
+    assert (await presence.next_hand(store, event.id))[0] is None
+
+
+async def test_grace_keeps_everything_then_expiry_releases_it(store: Store) -> None:
+    event, invs = await make(store, attendees=1)
+    adm = await presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
+    ident = adm.person.identity
+    await presence.bind_connection(store, event.id, ident, "sid-1")
+    await presence.raise_hand(store, event.id, ident)
+    changes = await presence.disconnected(store, event.id, ident, "sid-1", grace=0.2)
+    assert changes[0].name == "roster.updated"
+    assert (await presence.get_person(store, event.id, ident)).connected is False  # type: ignore[union-attr]
+    # within grace, the seat is still his: nobody else fits
+    await refused(
+        Code.ROOM_FULL, presence.admit(store, invs[Role.PARTICIPANT], "device-2", "", TTL)
+    )
+    await asyncio.sleep(0.3)
+    changes = await presence.expire(store)
+    assert {c.name for c in changes} == {"roster.left", "hand.queue"}
+    assert await presence.get_person(store, event.id, ident) is None
+    await presence.admit(store, invs[Role.PARTICIPANT], "device-2", "", TTL)
+
+
+async def test_an_old_connection_closing_does_not_start_grace(store: Store) -> None:
+    event, invs = await make(store)
+    adm = await presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
+    ident = adm.person.identity
+    assert await presence.bind_connection(store, event.id, ident, "old") is None
+    assert await presence.bind_connection(store, event.id, ident, "new") == "old"
+    assert await presence.disconnected(store, event.id, ident, "old", grace=0.0) == []
+    person = await presence.get_person(store, event.id, ident)
+    assert person is not None and person.connected
+
+
+async def test_remove_and_ban(store: Store) -> None:
+    event, invs = await make(store)
+    adm = await presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
+    sid, changes = await presence.remove(store, event.id, adm.person.identity, ban=True)
+    assert [c.name for c in changes] == ["roster.left"]
+    await refused(Code.BANNED, presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL))
+    org = (await presence.admit(store, invs[Role.ORGANIZER], "org-device", "", TTL)).person
+    await refused(Code.FORBIDDEN, presence.remove(store, event.id, org.identity, ban=False))
+
+
+async def test_revisions_increase_and_audiences_differ(store: Store) -> None:
+    event, invs = await make(store)
+    a = await presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
+    b = await presence.admit(store, invs[Role.PRESENTER], "pres-device", "", TTL)
+    ra, rb = a.changes[0].rev, b.changes[0].rev
+    assert rb == ra + 1
+    from room.changes import Audience
+
+    # a participant joining is told to staff only; a presenter joining, to everyone
+    assert Audience.AUDIENCE not in a.changes[0].payloads
+    assert Audience.AUDIENCE in b.changes[0].payloads
