@@ -35,7 +35,7 @@ async def refused(code: Code, coro: object) -> None:
 
 
 async def test_attendee_capacity_and_the_organizers_seat(store: Store) -> None:
-    event, invs = await make(store, attendees=3)
+    _event, invs = await make(store, attendees=3)
     for i in range(3):
         await presence.admit(store, invs[Role.PARTICIPANT], f"device-{i}", "", TTL)
     await refused(
@@ -183,7 +183,7 @@ async def test_an_old_connection_closing_does_not_start_grace(store: Store) -> N
 async def test_remove_and_ban(store: Store) -> None:
     event, invs = await make(store)
     adm = await presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
-    sid, changes = await presence.remove(store, event.id, adm.person.identity, ban=True)
+    _sid, changes = await presence.remove(store, event.id, adm.person.identity, ban=True)
     assert [c.name for c in changes] == ["roster.left"]
     await refused(Code.BANNED, presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL))
     org = (await presence.admit(store, invs[Role.ORGANIZER], "org-device", "", TTL)).person
@@ -191,7 +191,7 @@ async def test_remove_and_ban(store: Store) -> None:
 
 
 async def test_revisions_increase_and_audiences_differ(store: Store) -> None:
-    event, invs = await make(store)
+    _event, invs = await make(store)
     a = await presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
     b = await presence.admit(store, invs[Role.PRESENTER], "pres-device", "", TTL)
     ra, rb = a.changes[0].rev, b.changes[0].rev
