@@ -39,6 +39,12 @@ class Action(StrEnum):
     """Connect to the manager page (/manage namespace)."""
     BE_PROTECTED = "be_protected"
     """Cannot be removed, banned or demoted by others."""
+    VIEW_AUDIENCE = "view_audience"
+    """See and export an event's registrations, access list, sessions and activity log."""
+    EDIT_EVENT = "edit_event"
+    """Change an event's settings, access list, direct link and certificate."""
+    MANAGE_ACCOUNT = "manage_account"
+    """Account-level pages: create events, add users and collaborators."""
 
 
 _ATTENDEE = {
@@ -66,6 +72,7 @@ _MODERATOR = {
     Action.VIEW_SCREEN,
     Action.SUBSCRIBE,
     Action.CHAT,
+    Action.VIEW_AUDIENCE,
 }
 _STAGE = _MODERATOR | {
     Action.START_EVENT,
@@ -79,7 +86,9 @@ _STAGE = _MODERATOR | {
 }
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.ORGANIZER: frozenset(_STAGE | {Action.BE_PROTECTED}),
+    Role.ORGANIZER: frozenset(
+        _STAGE | {Action.BE_PROTECTED, Action.EDIT_EVENT, Action.MANAGE_ACCOUNT}
+    ),
     Role.PRESENTER: frozenset(_STAGE),
     Role.COLLABORATOR: frozenset(_MODERATOR),
     Role.PARTICIPANT: frozenset(_ATTENDEE),
@@ -104,9 +113,8 @@ def can(role: Role, action: Action) -> bool:
 
 def require(role: Role, action: Action) -> None:
     if action not in PERMISSIONS[role]:
-        raise TribuneError(
-            Code.FORBIDDEN, f"a {role.value} may not {action.value.replace('_', ' ')}"
-        )
+        what = action.value.replace("_", " ")
+        raise TribuneError(Code.FORBIDDEN, f"the {role.value} role may not {what}")
 
 
 def is_staff(role: Role) -> bool:

@@ -180,6 +180,9 @@ def serve(args: argparse.Namespace) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = config_from(args)
+    if config.secret is not None and len(config.secret.encode()) < 32:
+        print("error (invalid): --secret must be at least 32 bytes long", file=sys.stderr)
+        return 2
     app = build_app(config)
 
     if args.demo:

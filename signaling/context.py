@@ -29,7 +29,8 @@ PAGE_OF_ROLE: dict[Role, str] = {
 class Tribune:
     config: Config
     store: Store
-    tokens: Tokens = field(default_factory=lambda: Tokens("unset"))
+    tokens: Tokens = field(default_factory=lambda: Tokens("-" * 32))
+    """Replaced at start-up by tokens signed with the configured or stored secret."""
     hub: Hub | None = None
 
     def url_for(self, inv: Invitation, token: str, page: str | None = None) -> str:

@@ -14,6 +14,8 @@ from room.types import Role
 
 SECRET_KEY = "secret"
 DEFAULT_TTL = 90 * 24 * 3600.0
+MIN_SECRET = 32
+"""HS256 keys shorter than the hash output weaken the signature (RFC 7518 3.2)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ async def load_secret(store: Store, configured: str | None) -> str:
 
 class Tokens:
     def __init__(self, secret: str, ttl: float = DEFAULT_TTL) -> None:
+        if len(secret.encode()) < MIN_SECRET:
+            raise ValueError(f"the token secret must be at least {MIN_SECRET} bytes long")
         self._secret = secret
         self._ttl = ttl
 

@@ -28,12 +28,14 @@ class Server:
     runner: web.AppRunner
     url: str
     app: web.Application
+    clients: list[Client] = field(default_factory=list)
 
     @property
     def tribune(self) -> Tribune:
         return self.app[KEY]
 
     async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
         await self.runner.cleanup()
 
     async def account(self, name: str = "Acme", **plan: int) -> tuple[Account, str]:
@@ -72,6 +74,7 @@ class Server:
         self, token: str, namespace: str = "/room", device: str | None = None, name: str = ""
     ) -> Client:
         c = Client(self.url, namespace)
+        self.clients.append(c)
         await c.connect(token, device or secrets.token_hex(8), name)
         return c
 
