@@ -185,22 +185,29 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     app = build_app(config)
 
+    demo_info: dict[str, Any] = {}
     if args.demo:
 
         async def demo(app: web.Application) -> AsyncIterator[None]:
-            print_links(await ensure_demo(app[KEY]), args.json)
+            demo_info.update(await ensure_demo(app[KEY]))
             yield
 
         app.cleanup_ctx.append(demo)
+
+    def ready(_: str) -> None:
+        """Called once the socket listens: only then are the printed links usable."""
+        if not args.json:
+            print(f"Tribune listening on {config.base_url}", flush=True)
+        if demo_info:
+            print_links(demo_info, args.json)
+
     try:
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:  # pragma: no cover - uvloop is optional on other platforms
         pass
-    if not args.json:
-        print(f"Tribune listening on {config.base_url}", flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)
+    web.run_app(app, host=config.host, port=config.port, print=ready, access_log=None)
     return 0
 
 
