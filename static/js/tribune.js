@@ -18,11 +18,18 @@ export function deviceId() {
   return id;
 }
 
+/** The event id from the page path (/room/{id}, /screen/{id}, /manage/{id}). */
+export function eventFromPath() {
+  const parts = location.pathname.split("/").filter(Boolean);
+  return parts.length >= 2 ? parts[1] : "";
+}
+
 export function connect(namespace, extra = {}) {
   const token = tokenFromLink();
   const device = deviceId();
   return io(namespace, {
     transports: ["websocket"],
+    query: { event: eventFromPath() }, // lets a load balancer keep an event on one node
     auth: (cb) => cb({ token, device, ...extra }),
   });
 }
