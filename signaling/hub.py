@@ -149,6 +149,10 @@ class Hub:
         """Hooks run when an identity leaves an event for good (media takes it off stage)."""
         self.on_role_change: list[Callable[[str, Person], Awaitable[None]]] = []
         """Hooks run after a promotion or demotion (a demoted presenter leaves the stage)."""
+        self.on_leave: list[Callable[[Session, str], Awaitable[None]]] = []
+        """Hooks run when a seat-taking connection closes (its session record ends)."""
+        self.on_event_end: list[Callable[[str], Awaitable[None]]] = []
+        """Hooks run once an event has ended (thank-you mails, certificates)."""
         for name in self.namespaces:
             sio.on("connect", self._connect_handler(name), namespace=name)
             sio.on("disconnect", self._disconnect, namespace=name)
@@ -280,6 +284,7 @@ class Hub:
         try:
             inv = await load_invitation(self.store, claims.event_id, claims.invitation)
         except TribuneError:
+            await load_event(self.store, claims.event_id)  # a deleted event: not_found
             raise TribuneError(Code.UNAUTHORIZED, "this link was withdrawn") from None
         if inv.gen != claims.gen:
             raise TribuneError(Code.UNAUTHORIZED, "this link was re-issued; use the new one")
@@ -347,6 +352,8 @@ class Hub:
         if session is None or not self.namespaces[session.namespace].takes_seat:
             return
         try:
+            for hook in self.on_leave:
+                await hook(session, sid)
             await self.fan_out(
                 await presence.disconnected(
                     self.store, session.event_id, session.identity, sid, self.config.grace

@@ -28,3 +28,13 @@ async def test_forged_token_is_refused(server):
     with pytest.raises(Refused) as err:
         await server.client(s.tokens["participant"][:-3] + "abc")
     assert err.value.code == "unauthorized"
+
+
+async def test_deleted_event_is_not_found(server):
+    from room import events as ev
+
+    s = await server.setup()
+    await ev.delete_event(server.tribune.store, s.account, s.event.id)
+    with pytest.raises(Refused) as err:
+        await s.join("participant")
+    assert err.value.code == "not_found"
