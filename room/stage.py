@@ -1,0 +1,95 @@
+"""The stage: at most N cameras, N microphones and one screen share live at a time (R-SEAT-3).
+
+Slots are reservations held by the publisher's lease holder, like seats: kept
+through a reconnect inside the grace period, released when the grace period
+ends, when he stops, or when he is demoted or removed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from room import changes, seats
+from room.accounts import get_account
+from room.changes import Audience, Change
+from room.errors import Code, TribuneError
+from room.events import load_event
+from room.permissions import Action, can
+from room.records import Account, Event, Person
+from room.store import Store
+from room.types import EventKind, EventState
+
+
+class Source(StrEnum):
+    CAMERA = "camera"
+    MIC = "mic"
+    SCREEN = "screen"
+
+
+def slot_pool(event_id: str, source: Source) -> str:
+    return f"ev:{event_id}:stage:{source.value}"
+
+
+def capacity(source: Source, account: Account) -> int:
+    """Presenter seats never raise these caps (R-SEAT-3); one screen share at a time."""
+    if source is Source.CAMERA:
+        return account.plan.stage_cameras
+    if source is Source.MIC:
+        return account.plan.stage_mics
+    return 1
+
+
+def may_publish(person: Person, event: Event) -> bool:
+    """Webinars: the stage people only. Meetings: everyone who may publish in a meeting."""
+    action = Action.PUBLISH_IN_MEETING if event.kind is EventKind.MEETING else Action.PUBLISH
+    return can(person.role, action)
+
+
+async def take(store: Store, event_id: str, person: Person, source: Source) -> list[Change]:
+    """Reserve a stage slot for `person`'s `source`; `stage_full` when the cap is reached."""
+    event = await load_event(store, event_id)
+    if event.state is EventState.ENDED:
+        raise TribuneError(Code.EVENT_ENDED, "this event has ended")
+    if not may_publish(person, event):
+        raise TribuneError(Code.FORBIDDEN, f"the {person.role.value} role may not publish here")
+    account = await get_account(store, event.account_id)
+    cap = capacity(source, account)
+    hold = seats.holder(event_id, person.identity)
+    pool = slot_pool(event_id, source)
+    if person.identity in await store.slot_members(pool):
+        return []
+    if not await store.slot_reserve(pool, person.identity, cap, hold):
+        what = {"camera": "cameras", "mic": "microphones", "screen": "screen shares"}[source]
+        raise TribuneError(
+            Code.STAGE_FULL, f"the stage already has {cap} {what} on; wait until one stops"
+        )
+    return [await _stage_change(store, event_id)]
+
+
+async def leave(store: Store, event_id: str, identity: str, source: Source) -> list[Change]:
+    hold = seats.holder(event_id, identity)
+    if await store.slot_release(slot_pool(event_id, source), identity, hold):
+        return [await _stage_change(store, event_id)]
+    return []
+
+
+async def leave_all(store: Store, event_id: str, identity: str) -> list[Change]:
+    """Take someone off the stage entirely (demoted, removed, gone)."""
+    hold = seats.holder(event_id, identity)
+    freed = False
+    for source in Source:
+        freed |= await store.slot_release(slot_pool(event_id, source), identity, hold)
+    return [await _stage_change(store, event_id)] if freed else []
+
+
+async def on_stage(store: Store, event_id: str) -> dict[str, list[str]]:
+    """Who holds each kind of slot: {camera: [identity...], mic: [...], screen: [...]}."""
+    return {s.value: sorted(await store.slot_members(slot_pool(event_id, s))) for s in Source}
+
+
+async def _stage_change(store: Store, event_id: str) -> Change:
+    payload: dict[str, Any] = {"stage": await on_stage(store, event_id)}
+    return await changes.record(
+        store, Change(event_id=event_id, name="stage.changed", payloads={Audience.ALL: payload})
+    )
