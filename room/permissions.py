@@ -45,6 +45,8 @@ class Action(StrEnum):
     """Change an event's settings, access list, direct link and certificate."""
     MANAGE_ACCOUNT = "manage_account"
     """Account-level pages: create events, add users and collaborators."""
+    READ_AUDIT = "read_audit"
+    """Read and export an event's moderation audit trail."""
 
 
 _ATTENDEE = {
@@ -73,6 +75,7 @@ _MODERATOR = {
     Action.SUBSCRIBE,
     Action.CHAT,
     Action.VIEW_AUDIENCE,
+    Action.READ_AUDIT,
 }
 _STAGE = _MODERATOR | {
     Action.START_EVENT,

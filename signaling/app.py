@@ -12,7 +12,7 @@ from aiohttp import web
 from room.store import Store
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
-from signaling import api, room_events
+from signaling import api, moderation_events, room_events
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.hub import Hub
@@ -89,6 +89,7 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
         t.tokens = Tokens(await load_secret(t.store, config.secret))
         t.hub = Hub(sio, t.store, t.tokens, config)
         room_events.register(t.hub)
+        moderation_events.register(t.hub)
         t.hub.start()
         yield
         await t.hub.stop()
@@ -96,6 +97,7 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
 
     app.cleanup_ctx.append(lifespan)
     app.add_routes(api.routes)
+    app.add_routes(moderation_events.routes)
     app.router.add_get("/", index_page)
     app.router.add_get("/room/{event_id}", room_page)
     app.router.add_get("/screen/{event_id}", screen_page)

@@ -57,7 +57,8 @@ async def ensure_demo(t: Tribune) -> dict[str, Any]:
     links: dict[str, str] = {}
     for role_name, inv_id in demo.invitations.items():
         link_inv: Invitation = await ev.load_invitation(t.store, demo.event_id, inv_id)
-        links[role_name] = t.url_for(
-            link_inv, t.tokens.sign(link_inv.event_id, link_inv.id, link_inv.role, link_inv.gen)
-        )
+        token = t.tokens.sign(link_inv.event_id, link_inv.id, link_inv.role, link_inv.gen)
+        links[role_name] = t.url_for(link_inv, token)
+        if link_inv.role is Role.ORGANIZER:
+            links["manage"] = t.url_for(link_inv, token, page="manage")
     return {"api_key": demo.api_key, "event_id": demo.event_id, "links": links}

@@ -1,0 +1,61 @@
+"""The audit trail: an append-only list of every moderation action of an event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from moderation.records import AuditEntry
+from room.records import Person, now
+from room.store import Store
+
+_enc = msgspec.msgpack.Encoder()
+_dec = msgspec.msgpack.Decoder(AuditEntry)
+
+
+def audit_key(event_id: str) -> str:
+    return f"ev:{event_id}:audit"
+
+
+async def record(
+    store: Store,
+    event_id: str,
+    who: Person,
+    action: str,
+    target: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        at=now(),
+        by=who.identity,
+        by_name=who.name,
+        by_role=who.role.value,
+        action=action,
+        target=target,
+        before=before,
+        after=after,
+    )
+    await store.rpush(audit_key(event_id), _enc.encode(entry))
+    return entry
+
+
+async def entries(store: Store, event_id: str, start: int = 0, stop: int = -1) -> list[AuditEntry]:
+    return [_dec.decode(raw) for raw in await store.lrange(audit_key(event_id), start, stop)]
+
+
+def view(entry: AuditEntry) -> dict[str, Any]:
+    return msgspec.to_builtins(entry)  # type: ignore[no-any-return]
+
+
+def diff(before: msgspec.Struct, after: msgspec.Struct) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields that changed, as (before, after) dicts."""
+    b: dict[str, Any] = {}
+    a: dict[str, Any] = {}
+    for name in before.__struct_fields__:
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            b[name] = msgspec.to_builtins(old)
+            a[name] = msgspec.to_builtins(new)
+    return b, a

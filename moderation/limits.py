@@ -1,0 +1,37 @@
+"""The numbers that bound moderation: text lengths, rates, sizes (one place, no magic numbers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    question_length: int = 500
+    questions_burst: int = 5
+    """Questions a participant may ask at once ..."""
+    questions_every: float = 10.0
+    """... then one more every this many seconds."""
+    chat_length: int = 1000
+    chat_burst: int = 5
+    chat_every: float = 1.0
+    chat_history: int = 100
+    """Messages a page receives when it connects."""
+    poll_question_length: int = 300
+    poll_option_length: int = 200
+    poll_options: int = 10
+    polls_per_event: int = 100
+    poll_results_every: float = 0.5
+    """Live poll results are sent at most this often (votes in between are coalesced)."""
+    slide_upload_bytes: int = 50 * 1024 * 1024
+    slides_per_deck: int = 300
+    slide_width: int = 1600
+    """Pixels across of a rendered slide."""
+    slide_max_pixels: int = 40_000_000
+    """Larger images (or PDF pages once scaled) are refused: no decompression bombs."""
+    audit_page: int = 500
+    export_url_ttl: int = 300
+    """Seconds a signed download link from the manager page stays valid."""
+
+
+LIMITS = Limits()

@@ -1,0 +1,619 @@
+"""Moderation on the wire: questions, chat, polls, slides and the second screen (docs/protocol.md).
+
+Socket.IO events on `/room` (participants), `/manage` (staff) and `/screen`
+(read-only), plus HTTP routes: the manager page, exports (CSV/XLSX), slide upload
+and slide images. Handlers only translate: rules live in `moderation/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+import msgspec
+from aiohttp import BodyPartReader, web
+
+from moderation import audit, chat, exports, polls, questions, render, screen, slides
+from moderation.limits import LIMITS
+from moderation.outcome import Outcome
+from moderation.records import Kind, Visibility
+from room import changes, presence
+from room import events as ev
+from room.accounts import account_by_key
+from room.errors import Code, TribuneError, invalid
+from room.events import load_event
+from room.permissions import PERMISSIONS, Action, is_staff, require
+from room.records import Event, Person, now
+from room.types import Role
+from signaling.context import Tribune, tribune
+from signaling.hub import ROOM, Ctx, Hub
+from signaling.schemas import Empty, PersonId, PersonRemove, Sync
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+# -- payload schemas -------------------------------------------------------------------------
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# Generous caps on the wire; the domain applies the exact limits (and trims first).
+QText = Annotated[str, msgspec.Meta(max_length=LIMITS.question_length * 2)]
+ChatText = Annotated[str, msgspec.Meta(max_length=LIMITS.chat_length * 2)]
+PollQuestion = Annotated[str, msgspec.Meta(max_length=LIMITS.poll_question_length * 2)]
+PollOption = Annotated[str, msgspec.Meta(max_length=LIMITS.poll_option_length * 2)]
+PollOptions = Annotated[list[PollOption], msgspec.Meta(max_length=LIMITS.poll_options * 2)]
+Choices = Annotated[list[int], msgspec.Meta(max_length=LIMITS.poll_options * 2)]
+Version = Annotated[int, msgspec.Meta(ge=1)]
+Index = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class QuestionAsk(msgspec.Struct, forbid_unknown_fields=True):
+    text: QText
+    anonymous: bool = False
+
+
+class QuestionAdd(msgspec.Struct, forbid_unknown_fields=True):
+    text: QText
+    kind: Kind = Kind.QUESTION
+
+
+class QuestionVote(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    up: bool = True
+
+
+class QuestionHide(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    hidden: bool = True
+
+
+class QuestionApprove(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    approved: bool = True
+
+
+class QuestionPush(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    pushed: bool = True
+
+
+class QuestionAnswered(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    answered: bool = True
+
+
+class QuestionEdit(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    text: QText
+    version: Version
+
+
+class Ref(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+
+
+class QuestionSettings(msgspec.Struct, forbid_unknown_fields=True):
+    visibility: Visibility | None = None
+    anonymous: bool | None = None
+
+
+class ChatSend(msgspec.Struct, forbid_unknown_fields=True):
+    text: ChatText
+
+
+class ChatMute(msgspec.Struct, forbid_unknown_fields=True):
+    person: PersonId
+    muted: bool = True
+
+
+class PollCreate(msgspec.Struct, forbid_unknown_fields=True):
+    question: PollQuestion
+    options: PollOptions
+    multiple: bool = False
+    show_results: bool = False
+
+
+class PollUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    version: Version
+    question: PollQuestion | None = None
+    options: PollOptions | None = None
+    multiple: bool | None = None
+    show_results: bool | None = None
+
+
+class PollVote(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    choices: Choices
+
+
+class SlidesGoto(msgspec.Struct, forbid_unknown_fields=True):
+    index: Index
+
+
+class AuditList(msgspec.Struct, forbid_unknown_fields=True):
+    offset: Index = 0
+    limit: Annotated[int, msgspec.Meta(ge=1, le=LIMITS.audit_page)] = 200
+
+
+class ExportLink(msgspec.Struct, forbid_unknown_fields=True):
+    dataset: exports.Dataset
+    format: exports.Format
+
+
+EXPORT_ACTION: dict[exports.Dataset, Action] = {
+    exports.Dataset.QUESTIONS: Action.MODERATE_QUESTIONS,
+    exports.Dataset.AUDIT: Action.READ_AUDIT,
+    exports.Dataset.POLLS: Action.MANAGE_POLLS,
+}
+
+
+# -- snapshots -----------------------------------------------------------------------------------
+
+
+def you(person: Person) -> dict[str, Any]:
+    return {**person.view(), "can": sorted(a.value for a in PERMISSIONS[person.role])}
+
+
+async def manage_state(ctx: Ctx) -> dict[str, Any]:
+    """Everything the manager page shows. The revision is read first: a change that lands
+    while the snapshot is read is then sent again, and pages apply changes idempotently."""
+    store, event_id = ctx.store, ctx.event_id
+    rev = await changes.current_rev(store, event_id)
+    event = await load_event(store, event_id)
+    return {
+        "event": presence.event_view(event),
+        "you": you(ctx.person),
+        "settings": questions.settings_view(questions.settings_of(event)),
+        "questions": await questions.staff_list(store, event_id),
+        "chat": await chat.recent(store, event_id, ctx.person),
+        "muted": await chat.muted(store, event_id),
+        "polls": await polls.staff_list(store, event_id),
+        "slides": await slides.current_view(store, event_id),
+        "rev": rev,
+    }
+
+
+async def room_state(ctx: Ctx) -> dict[str, Any]:
+    """The moderation part of a room page: questions, chat, the open poll, the slide."""
+    store, event_id = ctx.store, ctx.event_id
+    rev = await changes.current_rev(store, event_id)
+    event = await load_event(store, event_id)
+    q = await questions.audience_state(store, event, ctx.person)
+    if is_staff(ctx.person.role):
+        q["questions"] = []  # staff run the questions from the manager page
+    return {
+        **q,
+        "chat": await chat.recent(store, event_id, ctx.person),
+        "muted": await chat.is_muted(store, event_id, ctx.person.identity),
+        "poll": await polls.audience_state(store, event_id, ctx.person),
+        "slides": await slides.current_view(store, event_id),
+        "rev": rev,
+    }
+
+
+async def screen_state(ctx: Ctx) -> dict[str, Any]:
+    rev = await changes.current_rev(ctx.store, ctx.event_id)
+    return {"questions": await questions.screen_list(ctx.store, ctx.event_id), "rev": rev}
+
+
+# -- delivery --------------------------------------------------------------------------------------
+
+
+async def deliver(hub: Hub, event_id: str, out: Outcome) -> dict[str, Any]:
+    """Fan the outcome's changes out, send its notices to their person's room connection,
+    and return the ack's fields."""
+    await hub.fan_out(out.changes)
+    for notice in out.notices:
+        sid = await presence.connection_of(hub.store, event_id, notice.identity)
+        if sid is not None:
+            await hub.emit_to(sid, notice.name, notice.payload, ROOM)
+    return out.ack
+
+
+class PollResults:
+    """Coalesces live poll results: at most one `poll.results` per poll per interval."""
+
+    def __init__(self, hub: Hub, every: float) -> None:
+        self.hub = hub
+        self.every = every
+        self.due: set[tuple[str, str]] = set()
+
+    def soon(self, event_id: str, poll_id: str) -> None:
+        key = (event_id, poll_id)
+        if key in self.due:
+            return
+        self.due.add(key)
+        asyncio.get_running_loop().call_later(
+            self.every, lambda: self.hub.background(self._send(key))
+        )
+
+    async def _send(self, key: tuple[str, str]) -> None:
+        self.due.discard(key)
+        try:
+            change = await polls.results_change(self.hub.store, *key)
+            if change is not None:
+                await self.hub.fan_out([change])
+        except Exception:
+            log.exception("poll results for %s failed", key)
+
+
+# -- Socket.IO events ------------------------------------------------------------------------------
+
+
+def register(hub: Hub) -> None:
+    room, manage, scr = hub.room, hub.manage, hub.screen
+    results = PollResults(hub, LIMITS.poll_results_every)
+
+    async def send_room_state(ctx: Ctx) -> None:
+        await hub.emit_to(ctx.sid, "moderation.state", await room_state(ctx), ROOM)
+
+    async def send_manage_state(ctx: Ctx) -> None:
+        await hub.emit_to(ctx.sid, "manage.state", await manage_state(ctx), manage.name)
+
+    async def send_screen_state(ctx: Ctx) -> None:
+        await hub.emit_to(ctx.sid, "screen.state", await screen_state(ctx), scr.name)
+
+    room.on_connect.append(send_room_state)
+    manage.on_connect.append(send_manage_state)
+    scr.on_connect.append(send_screen_state)
+
+    async def done(ctx: Ctx, out: Outcome) -> dict[str, Any]:
+        return await deliver(hub, ctx.event_id, out)
+
+    # -- participants (/room) --
+    @room.route("question.ask", QuestionAsk, Action.ASK_QUESTION)
+    async def ask(ctx: Ctx, p: QuestionAsk) -> dict[str, Any]:
+        out = await questions.ask(ctx.store, ctx.event_id, ctx.person, p.text, p.anonymous)
+        return await done(ctx, out)
+
+    @room.route("question.vote", QuestionVote, Action.VOTE_QUESTION)
+    async def vote(ctx: Ctx, p: QuestionVote) -> dict[str, Any]:
+        out = await questions.vote(ctx.store, ctx.event_id, ctx.person, p.id, p.up)
+        return await done(ctx, out)
+
+    @room.route("poll.vote", PollVote, Action.VOTE_POLL)
+    async def poll_vote(ctx: Ctx, p: PollVote) -> dict[str, Any]:
+        out = await polls.vote(ctx.store, ctx.event_id, ctx.person, p.id, p.choices)
+        results.soon(ctx.event_id, p.id)
+        return await done(ctx, out)
+
+    @room.route("moderation.get", Empty, Action.SYNC)
+    async def room_get(ctx: Ctx, _: Empty) -> dict[str, Any]:
+        return await room_state(ctx)
+
+    # -- chat: participants on /room, staff on both --
+    async def chat_send(ctx: Ctx, p: ChatSend) -> dict[str, Any]:
+        out = await chat.send(ctx.store, ctx.event_id, ctx.person, p.text)
+        return await done(ctx, out)
+
+    async def chat_delete(ctx: Ctx, p: Ref) -> dict[str, Any]:
+        out = await chat.delete(ctx.store, ctx.event_id, ctx.person, p.id)
+        return await done(ctx, out)
+
+    async def slides_goto(ctx: Ctx, p: SlidesGoto) -> dict[str, Any]:
+        out = await slides.goto(ctx.store, ctx.event_id, ctx.person, p.index)
+        return await done(ctx, out)
+
+    for ns in (room, manage):
+        ns.route("chat.send", ChatSend, Action.CHAT)(chat_send)
+        ns.route("chat.delete", Ref, Action.MODERATE_CHAT)(chat_delete)
+        ns.route("slides.goto", SlidesGoto, Action.DRIVE_SLIDES)(slides_goto)
+
+    # -- staff (/manage) --
+    @manage.route("question.add", QuestionAdd, Action.MODERATE_QUESTIONS)
+    async def q_add(ctx: Ctx, p: QuestionAdd) -> dict[str, Any]:
+        out = await questions.add(ctx.store, ctx.event_id, ctx.person, p.text, p.kind)
+        return await done(ctx, out)
+
+    @manage.route("question.hide", QuestionHide, Action.MODERATE_QUESTIONS)
+    async def q_hide(ctx: Ctx, p: QuestionHide) -> dict[str, Any]:
+        out = await questions.hide(ctx.store, ctx.event_id, ctx.person, p.id, p.hidden)
+        return await done(ctx, out)
+
+    @manage.route("question.approve", QuestionApprove, Action.MODERATE_QUESTIONS)
+    async def q_approve(ctx: Ctx, p: QuestionApprove) -> dict[str, Any]:
+        out = await questions.approve(ctx.store, ctx.event_id, ctx.person, p.id, p.approved)
+        return await done(ctx, out)
+
+    @manage.route("question.push", QuestionPush, Action.MODERATE_QUESTIONS)
+    async def q_push(ctx: Ctx, p: QuestionPush) -> dict[str, Any]:
+        out = await questions.push(ctx.store, ctx.event_id, ctx.person, p.id, p.pushed)
+        return await done(ctx, out)
+
+    @manage.route("question.answered", QuestionAnswered, Action.MODERATE_QUESTIONS)
+    async def q_answered(ctx: Ctx, p: QuestionAnswered) -> dict[str, Any]:
+        out = await questions.answer(ctx.store, ctx.event_id, ctx.person, p.id, p.answered)
+        return await done(ctx, out)
+
+    @manage.route("question.edit", QuestionEdit, Action.MODERATE_QUESTIONS)
+    async def q_edit(ctx: Ctx, p: QuestionEdit) -> dict[str, Any]:
+        out = await questions.edit(ctx.store, ctx.event_id, ctx.person, p.id, p.text, p.version)
+        return await done(ctx, out)
+
+    @manage.route("question.delete", Ref, Action.MODERATE_QUESTIONS)
+    async def q_delete(ctx: Ctx, p: Ref) -> dict[str, Any]:
+        out = await questions.delete(ctx.store, ctx.event_id, ctx.person, p.id)
+        return await done(ctx, out)
+
+    @manage.route("question.settings", QuestionSettings, Action.MODERATE_QUESTIONS)
+    async def q_settings(ctx: Ctx, p: QuestionSettings) -> dict[str, Any]:
+        out = await questions.configure(
+            ctx.store, ctx.event_id, ctx.person, p.visibility, p.anonymous
+        )
+        return await done(ctx, out)
+
+    @manage.route("chat.mute", ChatMute, Action.MODERATE_CHAT)
+    async def c_mute(ctx: Ctx, p: ChatMute) -> dict[str, Any]:
+        out = await chat.mute(ctx.store, ctx.event_id, ctx.person, p.person, p.muted)
+        return await done(ctx, out)
+
+    @manage.route("chat.to_question", Ref, Action.MODERATE_QUESTIONS)
+    async def c_to_question(ctx: Ctx, p: Ref) -> dict[str, Any]:
+        out = await chat.to_question(ctx.store, ctx.event_id, ctx.person, p.id)
+        return await done(ctx, out)
+
+    @manage.route("person.remove", PersonRemove, Action.REMOVE_PERSON)
+    async def remove(ctx: Ctx, p: PersonRemove) -> None:
+        sid, items = await presence.remove(ctx.store, ctx.event_id, p.person, p.ban)
+        if sid is not None:
+            code = "banned" if p.ban else "removed"
+            await hub.emit_to(sid, "removed", {"code": code, "message": "you were removed"})
+            hub.sessions.pop(sid, None)
+            await hub.sio.disconnect(sid, namespace=ROOM)
+        await hub.fan_out(items)
+
+    @manage.route("poll.create", PollCreate, Action.MANAGE_POLLS)
+    async def p_create(ctx: Ctx, p: PollCreate) -> dict[str, Any]:
+        out = await polls.create(
+            ctx.store, ctx.event_id, ctx.person, p.question, p.options, p.multiple, p.show_results
+        )
+        return await done(ctx, out)
+
+    @manage.route("poll.update", PollUpdate, Action.MANAGE_POLLS)
+    async def p_update(ctx: Ctx, p: PollUpdate) -> dict[str, Any]:
+        out = await polls.update(
+            ctx.store, ctx.event_id, ctx.person, p.id, p.version,
+            p.question, p.options, p.multiple, p.show_results,
+        )
+        return await done(ctx, out)
+
+    @manage.route("poll.delete", Ref, Action.MANAGE_POLLS)
+    async def p_delete(ctx: Ctx, p: Ref) -> dict[str, Any]:
+        out = await polls.delete(ctx.store, ctx.event_id, ctx.person, p.id)
+        return await done(ctx, out)
+
+    @manage.route("poll.open", Ref, Action.MANAGE_POLLS)
+    async def p_open(ctx: Ctx, p: Ref) -> dict[str, Any]:
+        out = await polls.open_poll(ctx.store, ctx.event_id, ctx.person, p.id)
+        return await done(ctx, out)
+
+    @manage.route("poll.close", Ref, Action.MANAGE_POLLS)
+    async def p_close(ctx: Ctx, p: Ref) -> dict[str, Any]:
+        out = await polls.close(ctx.store, ctx.event_id, ctx.person, p.id)
+        return await done(ctx, out)
+
+    @manage.route("slides.clear", Empty, Action.DRIVE_SLIDES)
+    async def s_clear(ctx: Ctx, _: Empty) -> dict[str, Any]:
+        out = await slides.clear(ctx.store, ctx.event_id, ctx.person)
+        return await done(ctx, out)
+
+    @manage.route("audit.list", AuditList, Action.READ_AUDIT)
+    async def audit_list(ctx: Ctx, p: AuditList) -> dict[str, Any]:
+        items = await audit.entries(ctx.store, ctx.event_id, p.offset, p.offset + p.limit - 1)
+        return {"entries": [audit.view(e) for e in items], "offset": p.offset}
+
+    @manage.route("export.link", ExportLink, Action.OPEN_MANAGER)
+    async def export_link(ctx: Ctx, p: ExportLink) -> dict[str, Any]:
+        require(ctx.person.role, EXPORT_ACTION[p.dataset])
+        sig = await sign_download(hub, ctx.event_id, p.dataset, ctx.person)
+        path = f"/api/v1/events/{ctx.event_id}/{p.dataset.value}.{p.format.value}"
+        return {"url": f"{path}?sig={sig}", "expires_in": LIMITS.export_url_ttl}
+
+    @manage.route("screen.link", Empty, Action.MODERATE_QUESTIONS)
+    async def screen_link(ctx: Ctx, _: Empty) -> dict[str, Any]:
+        event = await load_event(ctx.store, ctx.event_id)
+        inv = await screen.invitation(ctx.store, event)
+        token = hub.tokens.sign(inv.event_id, inv.id, inv.role, inv.gen)
+        return {"path": f"/screen/{event.id}#t={token}", "token": token}
+
+    async def manage_sync(ctx: Ctx, p: Sync) -> dict[str, Any]:
+        out = await hub.replay(ctx, p.rev)
+        if out["changes"] is None or p.full:
+            del out["changes"]
+            out["snapshot"] = await manage_state(ctx)
+        return out
+
+    manage.route("sync", Sync, Action.SYNC)(manage_sync)
+
+    # -- the second screen (/screen, read-only) --
+    @scr.route("screen.get", Empty, Action.VIEW_SCREEN)
+    async def screen_get(ctx: Ctx, _: Empty) -> dict[str, Any]:
+        return await screen_state(ctx)
+
+
+# -- HTTP: signed download links, exports, slides, the manager page ----------------------------
+
+_SECRET_KEY = "moderation:download-secret"
+
+
+async def _download_secret(hub: Hub) -> str:
+    await hub.store.set_nx(_SECRET_KEY, secrets.token_urlsafe(32).encode())
+    raw = await hub.store.get(_SECRET_KEY)
+    assert raw is not None
+    return raw.decode()
+
+
+async def sign_download(hub: Hub, event_id: str, dataset: exports.Dataset, who: Person) -> str:
+    """A short-lived signature for one export of one event (the manager page's download link)."""
+    issued = int(time.time())
+    claims = {
+        "ev": event_id,
+        "ds": dataset.value,
+        "by": who.identity,
+        "iat": issued,
+        "exp": issued + LIMITS.export_url_ttl,
+    }
+    return jwt.encode(claims, await _download_secret(hub), algorithm="HS256")
+
+
+async def _check_download(t: Tribune, event_id: str, dataset: str, sig: str) -> None:
+    assert t.hub is not None
+    try:
+        claims = jwt.decode(
+            sig, await _download_secret(t.hub), algorithms=["HS256"],
+            options={"require": ["exp", "ev", "ds"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise TribuneError(Code.UNAUTHORIZED, "this download link has expired") from None
+    except jwt.InvalidTokenError:
+        raise TribuneError(Code.UNAUTHORIZED, "this download link is not valid") from None
+    if claims["ev"] != event_id or claims["ds"] != dataset:
+        raise TribuneError(Code.FORBIDDEN, "this download link is for another export")
+
+
+async def actor(request: web.Request, action: Action) -> tuple[Tribune, Event, Person]:
+    """Who makes an HTTP request about an event: the account (API key) or a staff link token,
+    both as `Authorization: Bearer ...`; the link's role must allow `action`."""
+    t = tribune(request)
+    event_id = request.match_info["event_id"]
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise TribuneError(
+            Code.UNAUTHORIZED, "send the account's API key or a staff link token as a Bearer token"
+        )
+    account = await account_by_key(t.store, credential)
+    if account is not None:
+        event = await ev.get_event(t.store, account, event_id)
+        who = Person(
+            identity=f"account:{account.id}",
+            name=account.name,
+            role=Role.ORGANIZER,
+            base_role=Role.ORGANIZER,
+            joined_at=now(),
+        )
+        return t, event, who
+    claims = t.tokens.verify(credential)
+    if claims.event_id != event_id:
+        raise TribuneError(Code.FORBIDDEN, "this link is for another event")
+    try:
+        inv = await ev.load_invitation(t.store, event_id, claims.invitation)
+    except TribuneError:
+        raise TribuneError(Code.UNAUTHORIZED, "this link was withdrawn") from None
+    if inv.gen != claims.gen:
+        raise TribuneError(Code.UNAUTHORIZED, "this link was re-issued; use the new one")
+    require(inv.role, action)
+    event = await load_event(t.store, event_id)
+    person = await presence.get_person(t.store, event_id, inv.id)
+    who = person or Person(
+        identity=inv.id, name=inv.name or inv.role.value, role=inv.role, base_role=inv.role
+    )
+    return t, event, who
+
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/manage/{event_id}")
+async def manage_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "manage.html", headers={"Cache-Control": "no-cache"})
+
+
+@routes.get("/api/v1/events/{event_id}/{dataset:questions|audit|polls}.{fmt:csv|xlsx}")
+async def export(request: web.Request) -> web.Response:
+    """An export as a file; authorised by a Bearer credential or a signed `sig` link."""
+    dataset = exports.Dataset(request.match_info["dataset"])
+    fmt = exports.Format(request.match_info["fmt"])
+    event_id = request.match_info["event_id"]
+    sig = request.query.get("sig")
+    if sig is not None:
+        t = tribune(request)
+        await _check_download(t, event_id, dataset.value, sig)
+        event = await load_event(t.store, event_id)
+    else:
+        t, event, _ = await actor(request, EXPORT_ACTION[dataset])
+    table = await exports.table(t.store, event.id, dataset)
+    body = await asyncio.to_thread(exports.render, fmt, dataset, table)
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": exports.CONTENT_TYPES[fmt],
+            "Content-Disposition": f'attachment; filename="{event.id}-{dataset.value}.{fmt.value}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def _read_limited(read: Any, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise invalid(f"uploads are limited to {limit // (1024 * 1024)} MiB", "file")
+        chunks.append(chunk)
+
+
+async def _uploaded_files(request: web.Request) -> tuple[list[bytes], list[str]]:
+    """The files of a multipart upload (every part, in order), or the raw body as one file."""
+    limit = LIMITS.slide_upload_bytes
+    if request.content_type.startswith("multipart/"):
+        files: list[bytes] = []
+        names: list[str] = []
+        reader = await request.multipart()
+        total = 0
+        while True:
+            part = await reader.next()
+            if part is None:
+                break
+            if not isinstance(part, BodyPartReader):
+                raise invalid("nested multipart is not accepted", "file")
+            data = await _read_limited(part.read_chunk, limit - total)
+            total += len(data)
+            if data:
+                files.append(data)
+                names.append((part.filename or part.name or "")[:200])
+        return files, names
+    data = await _read_limited(request.content.read, limit)
+    return ([data] if data else []), ["upload"]
+
+
+@routes.post("/api/v1/events/{event_id}/slides")
+async def upload_slides(request: web.Request) -> web.Response:
+    """Upload a PDF or images as the event's slide deck (replaces the previous one)."""
+    t, event, who = await actor(request, Action.DRIVE_SLIDES)
+    files, names = await _uploaded_files(request)
+    if not files:
+        raise invalid("upload a PDF or at least one image", "file")
+    images = await asyncio.to_thread(render.render, files)
+    out = await slides.replace_deck(t.store, event.id, who, images, names)
+    assert t.hub is not None
+    ack = await deliver(t.hub, event.id, out)
+    return web.json_response(ack, status=201)
+
+
+@routes.get(r"/slides/{event_id}/{deck}/{index:\d+}")
+async def slide_image(request: web.Request) -> web.Response:
+    m = request.match_info
+    try:
+        data = await slides.image(tribune(request).store, m["event_id"], m["deck"], int(m["index"]))
+    except TribuneError:
+        raise web.HTTPNotFound() from None
+    return web.Response(
+        body=data,
+        content_type="image/jpeg",
+        headers={
+            "Cache-Control": "public, max-age=86400, immutable",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+

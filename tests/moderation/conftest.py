@@ -1,0 +1,48 @@
+"""Fixtures for the moderation domain: an event in a real store and the people acting in it."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import pytest
+
+from room import events as ev
+from room.accounts import create_account
+from room.presence import roster_key
+from room.records import Event, Person, Plan, encode, now
+from room.store import Store
+from room.types import Role
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+async def event(store: Store) -> Event:
+    account, _ = await create_account(store, "Acme", Plan(attendees=1000))
+    return await ev.create_event(store, account, ev.EventCreate(title="Moderated webinar"))
+
+
+PersonFactory = Callable[..., Person]
+
+
+def person(role: Role | str = Role.PARTICIPANT, name: str | None = None) -> Person:
+    role = Role(role)
+    n = next(_ids)
+    return Person(
+        identity=f"{role.value}-{n}", name=name or f"{role.value.title()} {n}", role=role,
+        base_role=role, joined_at=now(),
+    )
+
+
+async def seat(store: Store, event: Event, p: Person) -> Person:
+    """Put a person in the event's roster (as joining would)."""
+    await store.hset(roster_key(event.id), p.identity, encode(p))
+    return p
+
+
+async def set_visibility(store: Store, event: Event, visibility: str) -> None:
+    def apply(e: Event) -> None:
+        e.settings["question_visibility"] = visibility
+
+    await ev.change_event(store, event.id, apply)
