@@ -217,3 +217,29 @@ def restrict_codecs(transceiver: RTCRtpTransceiver, mime_type: str) -> bool:
 
 def codec_mime(kind: str, video_codec: VideoCodec) -> str:
     return f"video/{video_codec}" if kind == "video" else "audio/opus"
+
+
+def restrict_host_addresses(addresses: list[str] | None) -> None:
+    """Gather ICE host candidates only on `addresses` (None: aioice's default, every
+    interface but loopback). Process-wide, like the one SFU per process it serves."""
+    import aioice.ice
+
+    if addresses is None:
+        aioice.ice.get_host_addresses = _AIOICE_DEFAULT
+        return
+    chosen = list(addresses)
+
+    def only(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+    aioice.ice.get_host_addresses = only
+
+
+def _default_host_addresses() -> Callable[..., list[str]]:
+    import aioice.ice
+
+    fn: Callable[..., list[str]] = aioice.ice.get_host_addresses
+    return fn
+
+
+_AIOICE_DEFAULT = _default_host_addresses()

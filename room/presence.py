@@ -10,14 +10,14 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from room import changes, seats
+from room import changes, seats, stage
 from room.accounts import get_account
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, not_found
 from room.events import bindings_key, load_event
 from room.permissions import PERMISSIONS, PROMOTABLE, Action, can, is_staff
 from room.records import Account, Event, Invitation, Person, decode, encode, now
-from room.store import Store
+from room.store import SlotEntry, Store
 from room.types import EventState, Role, SeatPool
 
 
@@ -194,20 +194,25 @@ async def renew(store: Store, holders: list[str], lease_ttl: float) -> None:
 async def expire(store: Store) -> list[Change]:
     """Release everything held by identities whose grace period (or node) ended."""
     out: list[Change] = []
-    for hold, _slots in await store.holder_expire(now()):
+    for hold, slots in await store.holder_expire(now()):
         event_id, identity = seats.split_holder(hold)
-        out.extend(await _forget(store, event_id, identity))
+        out.extend(await _forget(store, event_id, identity, slots))
     return out
 
 
-async def _forget(store: Store, event_id: str, identity: str) -> list[Change]:
-    """Take an identity out of the event's roster and hand queue."""
+async def _forget(
+    store: Store, event_id: str, identity: str, slots: list[SlotEntry]
+) -> list[Change]:
+    """Take an identity out of the event's roster, hand queue and (its slots being
+    released already) tell the room if it left the stage."""
     raw = await store.hget(roster_key(event_id), identity)
     await store.hdel(roster_key(event_id), identity)
     await store.hdel(conns_key(event_id), identity)
     out: list[Change] = []
     if await store.zrem(hands_key(event_id), identity):
         out.append(await _hand_change(store, event_id))
+    if any(stage.is_stage_pool(pool) for pool, _ in slots):
+        out.append(await stage.announce(store, event_id))
     if raw is not None:
         out.append(await _roster_change(store, event_id, "roster.left", decode(raw, Person)))
     return out
@@ -319,8 +324,8 @@ async def remove(
     if ban:
         await store.hset(bans_key(event_id), target_id, str(now()).encode())
     sid = await connection_of(store, event_id, target_id)
-    await store.holder_release(seats.holder(event_id, target_id))
-    return sid, await _forget(store, event_id, target_id)
+    slots = await store.holder_release(seats.holder(event_id, target_id))
+    return sid, await _forget(store, event_id, target_id, slots)
 
 
 # -- views ------------------------------------------------------------------------

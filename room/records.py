@@ -20,6 +20,7 @@ class Plan(msgspec.Struct, frozen=True):
     collaborator_seats: int = 10
     stage_cameras: int = 8
     stage_mics: int = 8
+    stage_screens: int = 1
 
 
 class Account(msgspec.Struct):

@@ -31,13 +31,17 @@ def slot_pool(event_id: str, source: Source) -> str:
     return f"ev:{event_id}:stage:{source.value}"
 
 
+def is_stage_pool(pool: str) -> bool:
+    return pool.startswith("ev:") and ":stage:" in pool
+
+
 def capacity(source: Source, account: Account) -> int:
     """Presenter seats never raise these caps (R-SEAT-3); one screen share at a time."""
     if source is Source.CAMERA:
         return account.plan.stage_cameras
     if source is Source.MIC:
         return account.plan.stage_mics
-    return 1
+    return account.plan.stage_screens
 
 
 def may_publish(person: Person, event: Event) -> bool:
@@ -86,6 +90,11 @@ async def leave_all(store: Store, event_id: str, identity: str) -> list[Change]:
 async def on_stage(store: Store, event_id: str) -> dict[str, list[str]]:
     """Who holds each kind of slot: {camera: [identity...], mic: [...], screen: [...]}."""
     return {s.value: sorted(await store.slot_members(slot_pool(event_id, s))) for s in Source}
+
+
+async def announce(store: Store, event_id: str) -> Change:
+    """Record the stage as it is now (after leases released slots behind our back)."""
+    return await _stage_change(store, event_id)
 
 
 async def _stage_change(store: Store, event_id: str) -> Change:

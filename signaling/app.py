@@ -12,7 +12,7 @@ from aiohttp import web
 from room.store import Store
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
-from signaling import api, moderation_events, room_events
+from signaling import api, media_events, moderation_events, room_events
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.hub import Hub
@@ -90,8 +90,10 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
         t.hub = Hub(sio, t.store, t.tokens, config)
         room_events.register(t.hub)
         moderation_events.register(t.hub)
+        media = media_events.register(t.hub)
         t.hub.start()
         yield
+        await media.close()
         await t.hub.stop()
         await t.store.close()
 

@@ -97,6 +97,12 @@ def parser() -> argparse.ArgumentParser:
         help="STUN/TURN server URL for media, repeatable (env TRIBUNE_ICE_SERVER)",
     )
     s.add_argument(
+        "--media-host",
+        default=env("MEDIA_HOST"),
+        help="interface whose address media uses for ICE host candidates; defaults to --host "
+        "unless that is a wildcard (env TRIBUNE_MEDIA_HOST)",
+    )
+    s.add_argument(
         "--demo",
         action="store_true",
         default=env_flag("DEMO"),
@@ -160,6 +166,7 @@ def config_from(args: argparse.Namespace) -> Config:
         grace=args.grace,
         ws_compression=args.ws_compression,
         ice_servers=list(args.ice_server or []),
+        media_host=args.media_host,
     )
 
 

@@ -27,6 +27,8 @@ class Config:
     rate_per_second: float = 20.0
     rate_burst: float = 40.0
     ice_servers: list[str] = field(default_factory=list)
+    media_host: str | None = None
+    """Interface for media (ICE host candidates); defaults to --host unless that is a wildcard."""
     snapshot_every: float = 5.0
 
     @property

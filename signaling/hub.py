@@ -352,13 +352,13 @@ class Hub:
         if session is None or not self.namespaces[session.namespace].takes_seat:
             return
         try:
-            for hook in self.on_leave:
-                await hook(session, sid)
             await self.fan_out(
                 await presence.disconnected(
                     self.store, session.event_id, session.identity, sid, self.config.grace
                 )
             )
+            for hook in self.on_leave:
+                await hook(session, sid)
         except Exception:
             log.exception("disconnect bookkeeping failed for %s", sid)
 

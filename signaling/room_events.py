@@ -33,6 +33,9 @@ def register(hub: Hub) -> None:
     async def end(ctx: Ctx, _: Empty) -> dict[str, Any]:
         event, items = await lifecycle.end(ctx.store, ctx.event_id)
         await hub.fan_out(items)
+        if items:
+            for hook in hub.on_event_end:
+                await hook(ctx.event_id)
         return {"state": event.state.value}
 
     @r.route("role.set", RoleSet, Action.SET_ROLE)
