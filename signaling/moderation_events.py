@@ -32,6 +32,7 @@ from room.records import Event, Person, now
 from room.types import Role
 from signaling.context import Tribune, tribune
 from signaling.hub import ROOM, Ctx, Hub
+from signaling.room_events import remove_person
 from signaling.schemas import Empty, PersonId, PersonRemove, Sync
 
 log = logging.getLogger(__name__)
@@ -358,15 +359,7 @@ def register(hub: Hub) -> None:
         out = await chat.to_question(ctx.store, ctx.event_id, ctx.person, p.id)
         return await done(ctx, out)
 
-    @manage.route("person.remove", PersonRemove, Action.REMOVE_PERSON)
-    async def remove(ctx: Ctx, p: PersonRemove) -> None:
-        sid, items = await presence.remove(ctx.store, ctx.event_id, p.person, p.ban)
-        if sid is not None:
-            code = "banned" if p.ban else "removed"
-            await hub.emit_to(sid, "removed", {"code": code, "message": "you were removed"})
-            hub.sessions.pop(sid, None)
-            await hub.sio.disconnect(sid, namespace=ROOM)
-        await hub.fan_out(items)
+    manage.route("person.remove", PersonRemove, Action.REMOVE_PERSON)(remove_person)
 
     @manage.route("poll.create", PollCreate, Action.MANAGE_POLLS)
     async def p_create(ctx: Ctx, p: PollCreate) -> dict[str, Any]:

@@ -18,6 +18,19 @@ async def send_state(ctx: Ctx) -> None:
     await ctx.hub.emit_to(ctx.sid, "room.state", state, ctx.session.namespace)
 
 
+async def remove_person(ctx: Ctx, p: PersonRemove) -> None:
+    """Remove (and maybe ban) someone: he is told, disconnected, and the room hears it.
+    Served on /room and /manage alike."""
+    hub = ctx.hub
+    sid, items = await presence.remove(ctx.store, ctx.event_id, p.person, p.ban)
+    if sid is not None:
+        code = "banned" if p.ban else "removed"
+        await hub.emit_to(sid, "removed", {"code": code, "message": "you were removed"})
+        hub.sessions.pop(sid, None)
+        await hub.sio.disconnect(sid, namespace=ROOM)
+    await hub.fan_out(items)
+
+
 def register(hub: Hub) -> None:
     r = hub.room
     r.on_connect.append(send_state)
@@ -69,15 +82,7 @@ def register(hub: Hub) -> None:
         await hub.fan_out(items)
         return {"person": None if person is None else person.view()}
 
-    @r.route("person.remove", PersonRemove, Action.REMOVE_PERSON)
-    async def remove(ctx: Ctx, p: PersonRemove) -> None:
-        sid, items = await presence.remove(ctx.store, ctx.event_id, p.person, p.ban)
-        if sid is not None:
-            code = "banned" if p.ban else "removed"
-            await hub.emit_to(sid, "removed", {"code": code, "message": "you were removed"})
-            hub.sessions.pop(sid, None)
-            await hub.sio.disconnect(sid, namespace=ROOM)
-        await hub.fan_out(items)
+    r.route("person.remove", PersonRemove, Action.REMOVE_PERSON)(remove_person)
 
     async def sync(ctx: Ctx, p: Sync) -> dict[str, Any]:
         out = await hub.replay(ctx, p.rev)
