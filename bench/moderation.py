@@ -541,8 +541,10 @@ def table(results: list[dict[str, Any]]) -> str:
     )
     row("submit → ack, p50 / p99 (ms)", lambda r: f"{fmt(r['ack_p50'])} / {fmt(r['ack_p99'])}")
     row("server CPU during load (% of one core)", lambda r: fmt(r["cpu_pct"], 0))
-    row("load generator / other processes CPU (% of one core)",
-        lambda r: f"{fmt(r['client_pct'], 0)} / {fmt(r['other_pct'], 0)}")
+    row(
+        "load generator / other processes CPU (% of one core)",
+        lambda r: f"{fmt(r['client_pct'], 0)} / {fmt(r['other_pct'], 0)}",
+    )
     row("server RSS after load (MiB)", lambda r: fmt(r["rss_mb"], 0))
     row("refused acks", lambda r: ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "none")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from room import changes, seats, stage
+from room import access, changes, seats, stage
 from room.accounts import get_account
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, not_found
@@ -18,7 +18,7 @@ from room.events import bindings_key, load_event
 from room.permissions import PERMISSIONS, PROMOTABLE, Action, can, is_staff
 from room.records import Account, Event, Invitation, Person, decode, encode, now
 from room.store import SlotEntry, Store
-from room.types import EventState, Role, SeatPool
+from room.types import AccessMode, EventState, Role, SeatPool
 
 
 def roster_key(event_id: str) -> str:
@@ -99,6 +99,7 @@ async def admit(
     event = await load_event(store, inv.event_id)
     if event.state is EventState.ENDED:
         raise TribuneError(Code.EVENT_ENDED, "this event has ended")
+    await _check_access(store, event, inv)
     identity = identity_of(inv, device)
     if await store.hget(bans_key(event.id), identity) is not None:
         raise TribuneError(Code.BANNED, "you were removed from this event")
@@ -139,6 +140,18 @@ async def admit(
     assert person is not None
     change = await _roster_change(store, event.id, "roster.joined", person)
     return Admission(event, account, person, [change])
+
+
+async def _check_access(store: Store, event: Event, inv: Invitation) -> None:
+    """Registration and access-list events admit personal links (a registrant's, a
+    listed guest's) and the direct-access link while it is enabled (R-REG-3), never
+    another shared participant link."""
+    if event.access_mode is AccessMode.OPEN or not inv.shared or inv.role is not Role.PARTICIPANT:
+        return
+    direct = await store.get(access.direct_key(event.id))
+    if direct is None or decode(direct, Invitation).id != inv.id:
+        what = "registered" if event.access_mode is AccessMode.REGISTRATION else "listed"
+        raise TribuneError(Code.FORBIDDEN, f"this event admits {what} attendees only")
 
 
 def _guest_name(identity: str) -> str:

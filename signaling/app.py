@@ -12,7 +12,7 @@ from aiohttp import web
 from room.store import Store
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
-from signaling import api, media_events, moderation_events, room_events
+from signaling import api, dashboard, media_events, moderation_events, room_events
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.hub import Hub
@@ -99,6 +99,7 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
 
     app.cleanup_ctx.append(lifespan)
     app.add_routes(api.routes)
+    dashboard.setup(app)  # after the lifespan above: it needs the hub
     app.add_routes(moderation_events.routes)
     app.router.add_get("/", index_page)
     app.router.add_get("/room/{event_id}", room_page)

@@ -103,6 +103,24 @@ def parser() -> argparse.ArgumentParser:
         "unless that is a wildcard (env TRIBUNE_MEDIA_HOST)",
     )
     s.add_argument(
+        "--smtp-url",
+        default=env("SMTP_URL"),
+        help="send mail through this SMTP server, e.g. smtp://user:pass@host:587 or "
+        "smtps://host; without it each message is written as an .eml file into "
+        "<data-dir>/outbox (env TRIBUNE_SMTP_URL)",
+    )
+    s.add_argument(
+        "--mail-from",
+        default=env("MAIL_FROM", "tribune@localhost"),
+        help="sender address of Tribune's mail (env TRIBUNE_MAIL_FROM; default tribune@localhost)",
+    )
+    s.add_argument(
+        "--geoip",
+        default=env("GEOIP"),
+        help="MaxMind GeoIP2/GeoLite2 Country or City .mmdb file for the statistics' "
+        "geography; without it there is none (env TRIBUNE_GEOIP)",
+    )
+    s.add_argument(
         "--demo",
         action="store_true",
         default=env_flag("DEMO"),
@@ -167,6 +185,9 @@ def config_from(args: argparse.Namespace) -> Config:
         ws_compression=args.ws_compression,
         ice_servers=list(args.ice_server or []),
         media_host=args.media_host,
+        smtp_url=args.smtp_url,
+        mail_from=args.mail_from,
+        geoip_path=args.geoip,
     )
 
 

@@ -30,6 +30,11 @@ class Config:
     media_host: str | None = None
     """Interface for media (ICE host candidates); defaults to --host unless that is a wildcard."""
     snapshot_every: float = 5.0
+    smtp_url: str | None = None
+    """Send mail through this SMTP server; without it, mail is written to <data-dir>/outbox."""
+    geoip_path: str | None = None
+    """A MaxMind .mmdb file for the statistics' geography; without it there is none."""
+    mail_from: str = "tribune@localhost"
 
     @property
     def base_url(self) -> str:

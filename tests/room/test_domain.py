@@ -201,3 +201,23 @@ async def test_revisions_increase_and_audiences_differ(store: Store) -> None:
     # a participant joining is told to staff only; a presenter joining, to everyone
     assert Audience.AUDIENCE not in a.changes[0].payloads
     assert Audience.AUDIENCE in b.changes[0].payloads
+
+
+async def test_access_modes_gate_shared_participant_links(store: Store) -> None:
+    from room import access
+    from room.types import AccessMode
+
+    account, _ = await create_account(store, "Acme", Plan())
+    for mode in (AccessMode.REGISTRATION, AccessMode.ACCESS_LIST):
+        event = await ev.create_event(store, account, ev.EventCreate(title="T", access_mode=mode))
+        shared = await ev.invite(store, event, ev.InvitationCreate(role=Role.PARTICIPANT, shared=True))
+        await refused(Code.FORBIDDEN, presence.admit(store, shared, "device-1", "", TTL))
+        personal = await ev.invite(store, event, ev.InvitationCreate(role=Role.PARTICIPANT, email="a@b.c"))
+        await presence.admit(store, personal, "device-2", "", TTL)
+        direct = await access.set_direct_link(store, event, True, "org")
+        assert direct is not None
+        await presence.admit(store, direct, "device-3", "", TTL)
+        await access.set_direct_link(store, event, False, "org")
+        with pytest.raises(TribuneError) as err:  # what the hub looks up before admitting
+            await ev.load_invitation(store, event.id, direct.id)
+        assert err.value.code is Code.NOT_FOUND

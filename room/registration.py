@@ -1,0 +1,261 @@
+"""Registration to an event: the organizer's custom fields, one registration per e-mail (R-REG-1).
+
+The fields live in `event.settings["registration_fields"]`; a registration
+gives the registrant a personal participant invitation (his join link). The
+store's `hsetnx` on the e-mail makes "one per e-mail" hold under any
+concurrency, on every backend.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from enum import StrEnum
+from typing import Annotated, Any
+
+import msgspec
+
+from room import events as ev
+from room.errors import Code, TribuneError, invalid
+from room.records import Event, Invitation, decode, encode, new_id, now
+from room.store import Store
+from room.types import AccessMode, EventState, Role
+
+MAX_FIELDS = 30
+MAX_ANSWER = 2000
+PAGE = 1000
+
+FieldId = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+Label = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Choice = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+RESERVED_FIELDS = frozenset({"email", "name"})
+
+
+class FieldKind(StrEnum):
+    TEXT = "text"
+    CHOICE = "choice"
+    CHECKBOX = "checkbox"
+
+
+class RegistrationField(msgspec.Struct, forbid_unknown_fields=True):
+    """One custom question of the registration form."""
+
+    id: FieldId
+    label: Label
+    kind: FieldKind = FieldKind.TEXT
+    required: bool = False
+    choices: Annotated[list[Choice], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class RegistrationForm(msgspec.Struct, forbid_unknown_fields=True):
+    """What the public registration page sends."""
+
+    email: Email
+    name: PersonName
+    answers: dict[str, str | bool] = msgspec.field(default_factory=dict)
+
+
+class Registration(msgspec.Struct):
+    id: str
+    event_id: str
+    email: str
+    name: str
+    answers: dict[str, str | bool]
+    invitation_id: str
+    created: float
+
+
+def regs_key(event_id: str) -> str:
+    return f"ev:{event_id}:regs"
+
+
+def order_key(event_id: str) -> str:
+    return f"ev:{event_id}:regs:order"
+
+
+def normalize_email(value: str, field: str = "email") -> str:
+    """Trimmed and lower-cased; refuses what is plainly not an address."""
+    email = value.strip().lower()
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise invalid(f"{value.strip()[:80]!r} is not a valid e-mail address", field)
+    return email
+
+
+def parse_fields(raw: Any) -> list[RegistrationField]:
+    """Validate a list of field definitions (from the dashboard or the stored settings)."""
+    if raw is None:
+        return []
+    try:
+        fields = msgspec.convert(raw, list[RegistrationField], strict=True)
+    except msgspec.ValidationError as exc:
+        raise invalid(f"registration fields: {exc}"[:300], "registration_fields") from None
+    if len(fields) > MAX_FIELDS:
+        raise invalid(f"at most {MAX_FIELDS} registration fields", "registration_fields")
+    seen: set[str] = set()
+    for f in fields:
+        if f.id in RESERVED_FIELDS or f.id in seen:
+            raise invalid(f"field id {f.id!r} is reserved or repeated", "registration_fields")
+        seen.add(f.id)
+        if f.kind is FieldKind.CHOICE and not f.choices:
+            raise invalid(f"choice field {f.id!r} needs choices", "registration_fields")
+        if f.kind is not FieldKind.CHOICE and f.choices:
+            raise invalid(f"only choice fields have choices ({f.id!r})", "registration_fields")
+    return fields
+
+
+def fields_of(event: Event) -> list[RegistrationField]:
+    return parse_fields(event.settings.get("registration_fields"))
+
+
+def certificate_enabled(event: Event) -> bool:
+    """Certificates are for registration events whose organizer turned them on (R-CERT)."""
+    cert = event.settings.get("certificate")
+    return (
+        event.access_mode is AccessMode.REGISTRATION
+        and isinstance(cert, dict)
+        and cert.get("enabled") is True
+    )
+
+
+def check_answers(
+    fields: list[RegistrationField], answers: dict[str, str | bool]
+) -> dict[str, str | bool]:
+    """The answers, cleaned, or `invalid` naming the first field at fault."""
+    known = {f.id: f for f in fields}
+    for key in answers:
+        if key not in known:
+            raise invalid(f"unknown field {key[:40]!r}", f"answers.{key[:40]}")
+    out: dict[str, str | bool] = {}
+    for f in fields:
+        value = answers.get(f.id)
+        where = f"answers.{f.id}"
+        if f.kind is FieldKind.CHECKBOX:
+            if value is None:
+                value = False
+            if not isinstance(value, bool):
+                raise invalid(f"{f.label}: tick or untick the box", where)
+            if f.required and not value:
+                raise invalid(f"{f.label}: this box must be ticked", where)
+            out[f.id] = value
+            continue
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise invalid(f"{f.label}: expected text", where)
+        value = value.strip()
+        if len(value) > MAX_ANSWER:
+            raise invalid(f"{f.label}: at most {MAX_ANSWER} characters", where)
+        if not value:
+            if f.required:
+                raise invalid(f"{f.label} is required", where)
+            out[f.id] = ""
+            continue
+        if f.kind is FieldKind.CHOICE and value not in f.choices:
+            raise invalid(f"{f.label}: choose one of the offered answers", where)
+        out[f.id] = value
+    return out
+
+
+def public_form(event: Event) -> dict[str, Any]:
+    """What the public registration page shows (nothing private of the organizer)."""
+    return {
+        "event": {
+            "id": event.id,
+            "title": event.title,
+            "kind": event.kind.value,
+            "state": event.state.value,
+            "scheduled_start": event.scheduled_start,
+        },
+        "open": event.access_mode is AccessMode.REGISTRATION
+        and event.state is not EventState.ENDED,
+        "fields": msgspec.to_builtins(fields_of(event)),
+        "certificate": certificate_enabled(event),
+    }
+
+
+async def register(
+    store: Store, event: Event, form: RegistrationForm
+) -> tuple[Registration, Invitation]:
+    """Register one person; a second registration with the same e-mail is `conflict`."""
+    if event.access_mode is not AccessMode.REGISTRATION:
+        raise TribuneError(Code.FORBIDDEN, "this event does not take registrations")
+    if event.state is EventState.ENDED:
+        raise TribuneError(Code.EVENT_ENDED, "this event has ended")
+    email = normalize_email(form.email)
+    name = form.name.strip()
+    if not name:
+        raise invalid("your name is required", "name")
+    answers = check_answers(fields_of(event), form.answers)
+    if await store.hget(regs_key(event.id), email) is not None:
+        raise already_registered()
+    inv = await ev.invite(
+        store, event, ev.InvitationCreate(role=Role.PARTICIPANT, name=name, email=email)
+    )
+    reg = Registration(
+        id=new_id("reg"),
+        event_id=event.id,
+        email=email,
+        name=name,
+        answers=answers,
+        invitation_id=inv.id,
+        created=now(),
+    )
+    # The order entry goes first and names the registration: a loser's or a crashed
+    # writer's entry matches no record and is skipped when listing.
+    await store.rpush(order_key(event.id), f"{email}\n{reg.id}".encode())
+    if not await store.hsetnx(regs_key(event.id), email, encode(reg)):
+        await store.hdel(ev.invitations_key(event.id), inv.id)
+        raise already_registered()
+    return reg, inv
+
+
+def already_registered() -> TribuneError:
+    return TribuneError(
+        Code.CONFLICT,
+        "this e-mail address is already registered for this event; "
+        "your personal link has been sent to it again",
+        "email",
+    )
+
+
+async def get(store: Store, event_id: str, email: str) -> Registration | None:
+    raw = await store.hget(regs_key(event_id), email.strip().lower())
+    return None if raw is None else decode(raw, Registration)
+
+
+async def count(store: Store, event_id: str) -> int:
+    return await store.hlen(regs_key(event_id))
+
+
+async def pages(
+    store: Store, event_id: str, page: int = PAGE, start: int = 0
+) -> AsyncIterator[list[Registration]]:
+    """Registrations in the order they were made, `page` at a time."""
+    while True:
+        entries = await store.lrange(order_key(event_id), start, start + page - 1)
+        if not entries:
+            return
+        start += len(entries)
+        pairs = [e.decode().split("\n", 1) for e in entries]
+        raws = await store.hmget(regs_key(event_id), [email for email, _ in pairs])
+        out = []
+        for (_, reg_id), raw in zip(pairs, raws, strict=True):
+            if raw is not None:
+                reg = decode(raw, Registration)
+                if reg.id == reg_id:
+                    out.append(reg)
+        if out:
+            yield out
+
+
+async def all_registrations(store: Store, event_id: str) -> list[Registration]:
+    out: list[Registration] = []
+    async for page in pages(store, event_id):
+        out.extend(page)
+    return out

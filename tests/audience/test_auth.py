@@ -1,0 +1,218 @@
+"""Dashboard sign-in: passwords, one-time links, cookies, brute force, and who sees what."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from room import users
+from room.users import UserKind, create_user
+from tests.audience.helpers import PASSWORD, Web, body_of, organizer, wait_for_mail
+
+
+@pytest.fixture
+async def web(mem_server):
+    w = Web(mem_server.url)
+    yield w
+    await w.close()
+
+
+async def test_password_login_sets_a_secure_cookie_and_me_answers(server):
+    _, _, user = await organizer(server)
+    stored = await users.get_user(server.tribune.store, user.id)
+    assert stored.password_hash.startswith("$argon2id$") and PASSWORD not in stored.password_hash
+    web = Web(server.url)
+    try:
+        status, body = await web.login("ORG@acme.test")
+        assert status == 200 and body["user"]["email"] == "org@acme.test"
+        assert "password_hash" not in body["user"] and PASSWORD not in str(body)
+        async with web.session.post(
+            server.url + "/api/v1/auth/login", json={"email": "org@acme.test", "password": PASSWORD}
+        ) as r:
+            cookie = r.headers["Set-Cookie"]
+        assert cookie.startswith("tribune_login=")
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+        status, me = await web.call("GET", "/api/v1/me")
+        assert status == 200 and me["user"]["kind"] == "organizer"
+        assert "manage_account" in me["can"]
+        status, _ = await web.call("POST", "/api/v1/auth/logout")
+        assert status == 200
+        status, body = await web.call("GET", "/api/v1/me")
+        assert status == 401 and body["error"]["code"] == "unauthorized"
+    finally:
+        await web.close()
+
+
+async def test_the_cookie_is_secure_behind_https(make_server):
+    server = await make_server(public_url="https://tribune.example")
+    await organizer(server)
+    web = Web(server.url)
+    try:
+        async with web.session.post(
+            server.url + "/api/v1/auth/login", json={"email": "org@acme.test", "password": PASSWORD}
+        ) as r:
+            assert "Secure" in r.headers["Set-Cookie"]
+    finally:
+        await web.close()
+
+
+async def test_wrong_password_and_unknown_email_look_the_same(mem_server, web):
+    await organizer(mem_server)
+    wrong = await web.login("org@acme.test", "not the password")
+    unknown = await web.login("nobody@acme.test", "not the password")
+    assert wrong == unknown
+    assert wrong[0] == 401 and wrong[1]["error"]["code"] == "unauthorized"
+    assert (await web.call("GET", "/api/v1/me"))[0] == 401
+
+
+async def test_brute_force_is_slowed(mem_server, web):
+    await organizer(mem_server)
+    codes = [(await web.login("org@acme.test", f"guess number {i}"))[0] for i in range(12)]
+    assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+    status, body = await web.login("org@acme.test")  # even the right password waits now
+    assert status == 429 and body["error"]["code"] == "rate_limited"
+
+
+async def test_magic_link_signs_in_once(mem_server, web):
+    await organizer(mem_server)
+    status, body = await web.call("POST", "/api/v1/auth/magic", {"email": "org@acme.test"})
+    assert status == 200 and "sign-in link" in body["message"]
+    unknown = await web.call("POST", "/api/v1/auth/magic", {"email": "nobody@acme.test"})
+    assert unknown == (status, body)
+    [mail] = await wait_for_mail(mem_server, "org@acme.test")
+    link = re.search(r"(http\S+/login#magic=(\S+))", body_of(mail))
+    assert link and link.group(1).startswith(mem_server.url)
+    token = link.group(2)
+    status, body = await web.call("POST", "/api/v1/auth/magic/consume", {"token": token})
+    assert status == 200 and body["user"]["email"] == "org@acme.test"
+    assert (await web.call("GET", "/api/v1/me"))[0] == 200
+    other = Web(mem_server.url)
+    try:
+        status, body = await other.call("POST", "/api/v1/auth/magic/consume", {"token": token})
+        assert status == 401 and "already used" in body["error"]["message"]
+        assert (await other.call("GET", "/api/v1/me"))[0] == 401
+    finally:
+        await other.close()
+
+
+async def test_an_expired_magic_link_is_refused(mem_server, web):
+    _, _, user = await organizer(mem_server)
+    token = await users.issue_magic_link(mem_server.tribune.store, user, ttl=-1)
+    status, body = await web.call("POST", "/api/v1/auth/magic/consume", {"token": token})
+    assert status == 401 and "expired" in body["error"]["message"]
+
+
+async def test_cookie_writes_need_the_dashboard_header(mem_server, web):
+    await organizer(mem_server)
+    await web.login("org@acme.test")
+    status, body = await web.call("POST", "/api/v1/dashboard/events", {"title": "X"}, csrf=False)
+    assert status == 403 and body["error"]["code"] == "forbidden"
+    status, _ = await web.call("POST", "/api/v1/dashboard/events", {"title": "X"})
+    assert status == 201
+
+
+async def test_collaborators_see_only_their_events_and_no_account_pages(server):
+    _account, _key, _ = await organizer(server)
+    org = Web(server.url)
+    collab = Web(server.url)
+    try:
+        await org.login("org@acme.test")
+        _, mine = await org.call("POST", "/api/v1/dashboard/events", {"title": "Mine"})
+        _, other = await org.call("POST", "/api/v1/dashboard/events", {"title": "Not yours"})
+        status, added = await org.call(
+            "POST",
+            f"/api/v1/events/{mine['id']}/collaborators",
+            {"email": "col@acme.test", "name": "Cole"},
+        )
+        assert status == 201 and added["user"]["kind"] == "collaborator"
+        await users.set_password(
+            server.tribune.store,
+            await users.user_by_email(server.tribune.store, "col@acme.test"),
+            PASSWORD,
+        )
+        assert (await collab.login("col@acme.test"))[0] == 200
+        status, listed = await collab.call("GET", "/api/v1/dashboard/events")
+        assert [e["title"] for e in listed["events"]] == ["Mine"]
+        assert listed["events"][0]["role"] == "collaborator"
+        assert (await collab.call("GET", f"/api/v1/dashboard/events/{mine['id']}"))[0] == 200
+        assert (await collab.call("GET", f"/api/v1/events/{mine['id']}/stats"))[0] == 200
+        for method, path, payload in [
+            ("GET", f"/api/v1/dashboard/events/{other['id']}", None),
+            ("GET", f"/api/v1/events/{other['id']}/registrations", None),
+            ("GET", f"/api/v1/events/{other['id']}/exports/sessions.csv", None),
+            ("GET", f"/api/v1/events/{other['id']}/stats", None),
+            ("POST", f"/api/v1/events/{other['id']}/links", None),
+        ]:
+            status, body = await collab.call(method, path, payload)
+            assert status == 404 and body["error"]["code"] == "not_found", path
+        for method, path, payload in [
+            ("POST", "/api/v1/dashboard/events", {"title": "Sneaky"}),
+            ("GET", "/api/v1/account/users", None),
+            ("POST", "/api/v1/account/users", {"email": "x@acme.test"}),
+            ("PATCH", f"/api/v1/dashboard/events/{mine['id']}", {"title": "Renamed"}),
+            ("POST", f"/api/v1/events/{mine['id']}/guests", {"email": "g@acme.test"}),
+            ("PUT", f"/api/v1/events/{mine['id']}/direct-link", {"enabled": True}),
+            ("POST", f"/api/v1/events/{mine['id']}/collaborators", {"email": "y@acme.test"}),
+        ]:
+            status, body = await collab.call(method, path, payload)
+            assert status == 403 and body["error"]["code"] == "forbidden", path
+        # his own link opens the manager as a collaborator
+        status, links = await collab.call("POST", f"/api/v1/events/{mine['id']}/links")
+        assert status == 200 and "/manage/" in links["manage"]
+        claims = server.tribune.tokens.verify(links["token"])
+        assert claims.role == "collaborator" and claims.event_id == mine["id"]
+    finally:
+        await org.close()
+        await collab.close()
+
+
+async def test_another_accounts_organizer_sees_nothing(mem_server, web):
+    await organizer(mem_server)
+    account2, _ = await mem_server.account("Rival")
+    await create_user(
+        mem_server.tribune.store, account2, "rival@rival.test", "R", UserKind.ORGANIZER, PASSWORD
+    )
+    await web.login("org@acme.test")
+    _, mine = await web.call("POST", "/api/v1/dashboard/events", {"title": "Mine"})
+    rival = Web(mem_server.url)
+    try:
+        await rival.login("rival@rival.test")
+        status, _ = await rival.call("GET", f"/api/v1/dashboard/events/{mine['id']}")
+        assert status == 404
+        assert (await rival.call("GET", "/api/v1/dashboard/events"))[1]["events"] == []
+    finally:
+        await rival.close()
+
+
+async def test_api_key_creates_dashboard_users(mem_server):
+    _account, key = await mem_server.account()
+    web = Web(mem_server.url)
+    try:
+        status, body = await web.call(
+            "POST",
+            "/api/v1/account/users",
+            {"email": "new@acme.test", "name": "New", "password": PASSWORD},
+            csrf=False,
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert status == 201 and body["user"]["has_password"] is True
+        status, body = await web.call(
+            "POST",
+            "/api/v1/account/users",
+            {"email": "NEW@acme.test"},
+            csrf=False,
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert status == 409
+        status, body = await web.call(
+            "POST",
+            "/api/v1/account/users",
+            {"email": "short@acme.test", "password": "short"},
+            csrf=False,
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert status == 400 and body["error"]["field"] == "password"
+        assert (await web.login("new@acme.test"))[0] == 200
+    finally:
+        await web.close()
