@@ -20,6 +20,7 @@ import msgspec
 
 from room import events as ev
 from room.errors import Code, TribuneError, invalid
+from room.listing import ordered_pages
 from room.records import Event, Invitation, decode, encode, now
 from room.registration import normalize_email
 from room.store import Store
@@ -172,21 +173,16 @@ async def guest_pages(
     store: Store, event_id: str, page: int = PAGE, start: int = 0
 ) -> AsyncIterator[list[Guest]]:
     """Guests in the order they were added, `page` at a time."""
-    while True:
-        entries = await store.lrange(order_key(event_id), start, start + page - 1)
-        if not entries:
-            return
-        start += len(entries)
-        pairs = [e.decode().split("\n", 1) for e in entries]
-        raws = await store.hmget(guests_key(event_id), [email for email, _ in pairs])
-        out = []
-        for (_, inv_id), raw in zip(pairs, raws, strict=True):
-            if raw is not None:
-                guest = decode(raw, Guest)
-                if guest.invitation_id == inv_id:
-                    out.append(guest)
-        if out:
-            yield out
+    async for guests in ordered_pages(
+        store,
+        order_key(event_id),
+        guests_key(event_id),
+        Guest,
+        lambda g, inv_id: g.invitation_id == inv_id,
+        page,
+        start,
+    ):
+        yield guests
 
 
 async def delete_all(store: Store, event: Event, who: str) -> int:

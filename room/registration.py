@@ -17,6 +17,7 @@ import msgspec
 
 from room import events as ev
 from room.errors import Code, TribuneError, invalid
+from room.listing import ordered_pages
 from room.records import Event, Invitation, decode, encode, new_id, now
 from room.store import Store
 from room.types import AccessMode, EventState, Role
@@ -237,21 +238,16 @@ async def pages(
     store: Store, event_id: str, page: int = PAGE, start: int = 0
 ) -> AsyncIterator[list[Registration]]:
     """Registrations in the order they were made, `page` at a time."""
-    while True:
-        entries = await store.lrange(order_key(event_id), start, start + page - 1)
-        if not entries:
-            return
-        start += len(entries)
-        pairs = [e.decode().split("\n", 1) for e in entries]
-        raws = await store.hmget(regs_key(event_id), [email for email, _ in pairs])
-        out = []
-        for (_, reg_id), raw in zip(pairs, raws, strict=True):
-            if raw is not None:
-                reg = decode(raw, Registration)
-                if reg.id == reg_id:
-                    out.append(reg)
-        if out:
-            yield out
+    async for regs in ordered_pages(
+        store,
+        order_key(event_id),
+        regs_key(event_id),
+        Registration,
+        lambda r, reg_id: r.id == reg_id,
+        page,
+        start,
+    ):
+        yield regs
 
 
 async def all_registrations(store: Store, event_id: str) -> list[Registration]:
