@@ -33,6 +33,23 @@ def hands_key(event_id: str) -> str:
     return f"ev:{event_id}:hands"
 
 
+def public_key(event_id: str) -> str:
+    """Who everyone may see in the roster (organizer, presenters, collaborators): an index,
+    so an attendee's snapshot does not decode the whole roster."""
+    return f"ev:{event_id}:public"
+
+
+def is_public(role: Role) -> bool:
+    return is_staff(role) or can(role, Action.PUBLISH)
+
+
+async def _index(store: Store, event_id: str, person: Person) -> None:
+    if is_public(person.role):
+        await store.hset(public_key(event_id), person.identity, b"")
+    else:
+        await store.hdel(public_key(event_id), person.identity)
+
+
 def bans_key(event_id: str) -> str:
     return f"ev:{event_id}:bans"
 
@@ -138,6 +155,7 @@ async def admit(
         )
         await store.hset(roster_key(event.id), identity, encode(person))
     assert person is not None
+    await _index(store, event.id, person)
     change = await _roster_change(store, event.id, "roster.joined", person)
     return Admission(event, account, person, [change])
 
@@ -168,7 +186,7 @@ def _set_connected(value: bool) -> Callable[[Person], None]:
 async def _roster_change(store: Store, event_id: str, name: str, person: Person) -> Change:
     """Staff see every roster change; the audience sees the stage people come and go."""
     payloads: dict[Audience, dict[str, Any]] = {Audience.STAFF: {"person": person.view()}}
-    if is_staff(person.role) or can(person.role, Action.PUBLISH):
+    if is_public(person.role):
         payloads[Audience.AUDIENCE] = {"person": person.view()}
     return await changes.record(store, Change(event_id=event_id, name=name, payloads=payloads))
 
@@ -220,6 +238,7 @@ async def _forget(
     released already) tell the room if it left the stage."""
     raw = await store.hget(roster_key(event_id), identity)
     await store.hdel(roster_key(event_id), identity)
+    await store.hdel(public_key(event_id), identity)
     await store.hdel(conns_key(event_id), identity)
     out: list[Change] = []
     if await store.zrem(hands_key(event_id), identity):
@@ -263,6 +282,7 @@ async def set_role(
     person = await _update_person(store, event_id, target_id, apply)
     if person is None:
         raise not_found("person")
+    await _index(store, event_id, person)
     change = await changes.record(
         store,
         Change(
@@ -347,23 +367,29 @@ async def remove(
 async def room_state(store: Store, event: Event, viewer: Person) -> dict[str, Any]:
     """The snapshot a client gets on connect or when `sync` cannot replay what it missed."""
     rev = await changes.current_rev(store, event.id)
-    people = await roster(store, event.id)
-    staff = is_staff(viewer.role)
     queue = await hand_queue(store, event.id)
-    by_id = {p.identity: p for p in people}
-    if staff:
-        visible = [p.view() for p in people]
-        hands: list[Any] = [
+    hands: list[Any]
+    if is_staff(viewer.role):
+        people = await roster(store, event.id)
+        count = len(people)
+        by_id = {p.identity: p for p in people}
+        hands = [
             {"person": m, "name": by_id[m].name if m in by_id else "", "at": at} for m, at in queue
         ]
     else:
-        visible = [p.view() for p in people if is_staff(p.role) or can(p.role, Action.PUBLISH)]
+        ids = list(await store.hgetall(public_key(event.id)))
+        raws = await store.hmget(roster_key(event.id), ids)
+        people = sorted(
+            (decode(r, Person) for r in raws if r is not None),
+            key=lambda p: (p.joined_at, p.identity),
+        )
+        count = await store.hlen(roster_key(event.id))
         hands = [m for m, _ in queue]
     return {
         "event": _event_view(event),
         "you": {**viewer.view(), "can": sorted(a.value for a in PERMISSIONS[viewer.role])},
-        "roster": visible,
-        "count": len(people),
+        "roster": [p.view() for p in people],
+        "count": count,
         "hands": hands,
         "rev": rev,
     }

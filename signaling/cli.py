@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -235,6 +236,12 @@ def serve(args: argparse.Namespace) -> int:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:  # pragma: no cover - uvloop is optional on other platforms
         pass
+    # A server holding thousands of connections allocates many long-lived objects:
+    # the default thresholds run full collections of its whole heap every few
+    # seconds (~100 ms pauses at 1,000 attendees, the fan-out p99 tail). Collect
+    # the young generation less often and keep start-up objects out of the scans.
+    gc.set_threshold(50_000, 50, 100)
+    gc.freeze()
     web.run_app(app, host=config.host, port=config.port, print=ready, access_log=None)
     return 0
 
