@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,7 +143,7 @@ class Hub:
             SCREEN: Namespace(SCREEN, Action.VIEW_SCREEN, takes_seat=False),
         }
         self._tasks: list[asyncio.Task[None]] = []
-        self._count_due: dict[str, asyncio.TimerHandle] = {}
+        self._due: dict[Hashable, asyncio.TimerHandle] = {}
         self._pending: set[asyncio.Future[None]] = set()
         self.on_forget: list[Callable[[str, str], Awaitable[None]]] = []
         """Hooks run when an identity leaves an event for good (media takes it off stage)."""
@@ -184,9 +184,9 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self._tasks = []
-        for handle in self._count_due.values():
+        for handle in self._due.values():
             handle.cancel()
-        self._count_due.clear()
+        self._due.clear()
 
     async def _every(self, seconds: float, fn: Callable[[], Awaitable[None]]) -> None:
         while True:
@@ -234,18 +234,26 @@ class Hub:
     async def emit_to(self, sid: str, name: str, payload: Any, namespace: str = ROOM) -> None:
         await self.sio.emit(name, payload, to=sid, namespace=namespace)
 
+    def coalesce(self, key: Hashable, delay: float, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run `fn` once, `delay` seconds after the first call for `key`; calls in between
+        fold into that one. Pending runs are cancelled when the hub stops."""
+        if key in self._due:
+            return
+
+        def fire() -> None:
+            self._due.pop(key, None)
+            self.background(fn())
+
+        self._due[key] = asyncio.get_running_loop().call_later(delay, fire)
+
     def _count_soon(self, event_id: str) -> None:
         """Coalesce the head-count: one emit per event per `count_every` seconds, so
         1,000 joins cost about 1,000 small emits per second, not a million."""
-        if event_id in self._count_due:
-            return
-        loop = asyncio.get_running_loop()
-        self._count_due[event_id] = loop.call_later(
-            self.config.count_every, lambda: self.background(self._emit_count(event_id))
+        self.coalesce(
+            ("roster.count", event_id), self.config.count_every, lambda: self._emit_count(event_id)
         )
 
     async def _emit_count(self, event_id: str) -> None:
-        self._count_due.pop(event_id, None)
         count = await presence.roster_count(self.store, event_id)
         rev = await changes.current_rev(self.store, event_id)
         for namespace in (ROOM, MANAGE):

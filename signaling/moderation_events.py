@@ -223,19 +223,12 @@ class PollResults:
     def __init__(self, hub: Hub, every: float) -> None:
         self.hub = hub
         self.every = every
-        self.due: set[tuple[str, str]] = set()
 
     def soon(self, event_id: str, poll_id: str) -> None:
         key = (event_id, poll_id)
-        if key in self.due:
-            return
-        self.due.add(key)
-        asyncio.get_running_loop().call_later(
-            self.every, lambda: self.hub.background(self._send(key))
-        )
+        self.hub.coalesce(("poll.results", *key), self.every, lambda: self._send(key))
 
     async def _send(self, key: tuple[str, str]) -> None:
-        self.due.discard(key)
         try:
             change = await polls.results_change(self.hub.store, *key)
             if change is not None:
@@ -371,8 +364,15 @@ def register(hub: Hub) -> None:
     @manage.route("poll.update", PollUpdate, Action.MANAGE_POLLS)
     async def p_update(ctx: Ctx, p: PollUpdate) -> dict[str, Any]:
         out = await polls.update(
-            ctx.store, ctx.event_id, ctx.person, p.id, p.version,
-            p.question, p.options, p.multiple, p.show_results,
+            ctx.store,
+            ctx.event_id,
+            ctx.person,
+            p.id,
+            p.version,
+            p.question,
+            p.options,
+            p.multiple,
+            p.show_results,
         )
         return await done(ctx, out)
 
@@ -459,7 +459,9 @@ async def _check_download(t: Tribune, event_id: str, dataset: str, sig: str) -> 
     assert t.hub is not None
     try:
         claims = jwt.decode(
-            sig, await _download_secret(t.hub), algorithms=["HS256"],
+            sig,
+            await _download_secret(t.hub),
+            algorithms=["HS256"],
             options={"require": ["exp", "ev", "ds"]},
         )
     except jwt.ExpiredSignatureError:
@@ -609,4 +611,3 @@ async def slide_image(request: web.Request) -> web.Response:
             "X-Content-Type-Options": "nosniff",
         },
     )
-
