@@ -16,7 +16,6 @@ certificate event who attended, a thank-you with his PDF certificate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import ssl
@@ -30,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 import msgspec
 
-from room import certificates, events, registration, sessions, stats
+from room import certificates, events, registration, sessions, stats, tasks
 from room.errors import invalid
 from room.records import Event, decode, encode, new_id, now
 from room.store import Store
@@ -197,11 +196,7 @@ class Outbox:
         task, self._task = self._task, None
         if task is None:
             return
-        while not task.done():
-            task.cancel()
-            await asyncio.wait({task}, timeout=1.0)
-        with contextlib.suppress(asyncio.CancelledError):
-            task.result()
+        await tasks.stop(task)
 
     async def _run(self) -> None:
         while not self._stopping:

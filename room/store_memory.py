@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import builtins
-import contextlib
 import fcntl
 import logging
 import os
@@ -19,6 +18,7 @@ from typing import Any
 
 import msgpack
 
+from room import tasks
 from room.store import INF, SlotEntry, Store
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,7 @@ class MemoryStore(Store):
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await tasks.stop(self._task)
             self._task = None
         self.snapshot()
         if self._lock is not None:

@@ -11,7 +11,6 @@ may send what in `room.permissions`, payload shapes in `signaling.schemas`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from room import changes, presence
+from room import changes, presence, tasks
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event, load_invitation
@@ -143,6 +142,7 @@ class Hub:
             SCREEN: Namespace(SCREEN, Action.VIEW_SCREEN, takes_seat=False),
         }
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self._due: dict[Hashable, asyncio.TimerHandle] = {}
         self._pending: set[asyncio.Future[None]] = set()
         self.on_forget: list[Callable[[str, str], Awaitable[None]]] = []
@@ -172,24 +172,23 @@ class Hub:
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
+        self._stopping = False
         self._tasks = [
             asyncio.create_task(self._every(self.config.renew_every, self._renew)),
             asyncio.create_task(self._every(self.config.sweep_every, self._sweep)),
         ]
 
     async def stop(self) -> None:
+        self._stopping = True
         for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+            await tasks.stop(t)
         self._tasks = []
         for handle in self._due.values():
             handle.cancel()
         self._due.clear()
 
     async def _every(self, seconds: float, fn: Callable[[], Awaitable[None]]) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(seconds)
             try:
                 await fn()
