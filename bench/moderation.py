@@ -38,12 +38,10 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +51,9 @@ import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import HOST, free_port, http, wait_ready  # noqa: E402
+
 TARGET_P99_MS = 200.0
 
 _procs: list[subprocess.Popen[Any]] = []
@@ -99,33 +99,6 @@ def stop_all() -> None:
             log(f"could not stop {proc.pid}: {exc}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def http(method: str, url: str, body: Any = None, key: str | None = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if key:
-        req.add_header("Authorization", f"Bearer {key}")
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read() or b"null")
-
-
-def wait_ready(proc: subprocess.Popen[Any], url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before it was ready")
-        try:
-            http("GET", url)
-            return
-        except Exception:
-            time.sleep(0.1)
-    raise RuntimeError(f"server not ready at {url} after {timeout} s")
 
 
 @dataclass

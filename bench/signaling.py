@@ -42,14 +42,12 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,7 +58,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 LOADGEN = BENCH / "signaling_load.js"
 VENV_BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import HOST, free_port, http, wait_ready  # noqa: E402
 
 _procs: list[subprocess.Popen[Any]] = []
 
@@ -108,33 +107,6 @@ def stop_all() -> None:
             log(f"could not stop {proc.pid}: {exc}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def http(method: str, url: str, body: Any = None, key: str | None = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if key:
-        req.add_header("Authorization", f"Bearer {key}")
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read() or b"null")
-
-
-def wait_ready(proc: subprocess.Popen[Any], url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before it was ready")
-        try:
-            http("GET", url)
-            return
-        except Exception:
-            time.sleep(0.1)
-    raise RuntimeError(f"server not ready at {url} after {timeout} s")
 
 
 # -- servers -----------------------------------------------------------------------------
