@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import socketio
 from aiohttp import web
@@ -16,14 +15,12 @@ from signaling import api, dashboard, media_events, moderation_events, room_even
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.hub import Hub
+from signaling.pages import NODE_MODULES, STATIC, page
 from signaling.tokens import Tokens, load_secret
 from signaling.wire import Server, TolerantMsgPackPacket
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-STATIC = ROOT / "static"
-NODE_MODULES = ROOT / "node_modules"
 
 VENDOR = {
     "socket.io.msgpack.min.js": NODE_MODULES / "socket.io-client/dist/socket.io.msgpack.min.js",
@@ -51,10 +48,6 @@ def make_sio(config: Config) -> Server:
         ping_interval=20,
         ping_timeout=20,
     )
-
-
-def page(name: str) -> web.FileResponse:
-    return web.FileResponse(STATIC / f"{name}.html", headers={"Cache-Control": "no-cache"})
 
 
 async def room_page(request: web.Request) -> web.FileResponse:

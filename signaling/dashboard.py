@@ -45,13 +45,12 @@ from room.types import AccessMode, EventKind, Role
 from signaling.api import account_of, body
 from signaling.context import KEY, Tribune, tribune
 from signaling.hub import MANAGE, ROOM, Ctx, Hub, Session
+from signaling.pages import NODE_MODULES, page
 from signaling.schemas import Empty
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-STATIC = ROOT / "static"
-CHART_JS = ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
+CHART_JS = NODE_MODULES / "chart.js" / "dist" / "chart.umd.min.js"
 
 COOKIE = "tribune_login"
 CSRF_HEADER = "X-Requested-With"
@@ -400,23 +399,6 @@ def join_link(t: Tribune, inv: Invitation) -> str:
 
 
 # -- pages -----------------------------------------------------------------------------------
-
-CSP = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
-
-
-def page(name: str) -> web.FileResponse:
-    return web.FileResponse(
-        STATIC / f"{name}.html",
-        headers={
-            "Cache-Control": "no-cache",
-            "Content-Security-Policy": CSP,
-            "Referrer-Policy": "no-referrer",
-        },
-    )
-
 
 @routes.get("/login")
 async def login_page(request: web.Request) -> web.FileResponse:
@@ -847,8 +829,8 @@ async def list_registrations(request: web.Request) -> web.Response:
     offset = query_int(request, "offset", 0, 10**9)
     limit = query_int(request, "limit", 100, PAGE_LIMIT)
     out: list[dict[str, Any]] = []
-    async for page in registration.pages(t.store, event.id, page=limit, start=offset):
-        out.extend(msgspec.to_builtins(page))
+    async for batch in registration.pages(t.store, event.id, page=limit, start=offset):
+        out.extend(msgspec.to_builtins(batch))
         break
     return web.json_response(
         {"registrations": out, "count": await registration.count(t.store, event.id)}
@@ -873,8 +855,8 @@ async def list_guests(request: web.Request) -> web.Response:
     offset = query_int(request, "offset", 0, 10**9)
     limit = query_int(request, "limit", 100, PAGE_LIMIT)
     out: list[dict[str, Any]] = []
-    async for page in access.guest_pages(t.store, event.id, page=limit, start=offset):
-        out.extend(msgspec.to_builtins(page))
+    async for batch in access.guest_pages(t.store, event.id, page=limit, start=offset):
+        out.extend(msgspec.to_builtins(batch))
         break
     return web.json_response({"guests": out, "count": await access.guest_count(t.store, event.id)})
 

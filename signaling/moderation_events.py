@@ -11,7 +11,6 @@ import asyncio
 import logging
 import secrets
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import jwt
@@ -32,12 +31,12 @@ from room.records import Event, Person, now
 from room.types import Role
 from signaling.context import Tribune, tribune
 from signaling.hub import ROOM, Ctx, Hub
+from signaling.pages import page
 from signaling.room_events import remove_person
 from signaling.schemas import Empty, PersonId, PersonRemove, Sync
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 
 # -- payload schemas -------------------------------------------------------------------------
 
@@ -517,7 +516,7 @@ routes = web.RouteTableDef()
 
 @routes.get("/manage/{event_id}")
 async def manage_page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "manage.html", headers={"Cache-Control": "no-cache"})
+    return page("manage")
 
 
 @routes.get("/api/v1/events/{event_id}/{dataset:questions|audit|polls}.{fmt:csv|xlsx}")
