@@ -7,11 +7,11 @@
 Fills a store with sessions the way the recorder writes them (10 per identity on
 average, reconnects and overlapping tabs included, languages, live and replay), then:
 
-- statistics: `room.stats.event_stats` for the whole event, timed 5 times (median and
+- statistics: `room.audience.stats.event_stats` for the whole event, timed 5 times (median and
   worst), and its peak Python allocation (tracemalloc, in a separate run so it does not
   slow the timed ones). Baseline: reading and decoding the sessions (visits) alone.
 - export: the 100,000-row sessions table written as XLSX exactly as the HTTP export does
-  (`room.exports.write_xlsx`, openpyxl write-only, page by page from the store); the peak
+  (`room.audience.exports.write_xlsx`, openpyxl write-only, page by page from the store); the peak
   RSS growth is VmHWM after the export minus VmRSS before it, with the high-water mark
   reset first (/proc/self/clear_refs). Baseline: the same rows through openpyxl's default
   (in-memory) workbook. Also the CSV export's peak RSS growth.
@@ -46,11 +46,11 @@ sys.path.insert(0, str(ROOT))
 
 from openpyxl import Workbook  # noqa: E402
 
-from room import exports as xp  # noqa: E402
 from room import sessions  # noqa: E402
+from room.audience import exports as xp  # noqa: E402
+from room.audience.sessions import Format, SessionRecord  # noqa: E402
+from room.audience.stats import event_stats  # noqa: E402
 from room.records import Event  # noqa: E402
-from room.sessions import Format, SessionRecord  # noqa: E402
-from room.stats import event_stats  # noqa: E402
 from room.store import Store  # noqa: E402
 from room.store_memory import MemoryStore  # noqa: E402
 from room.store_redis import RedisStore  # noqa: E402

@@ -6,12 +6,12 @@ from typing import Any
 
 import msgspec
 
-from moderation import audit, questions, throttle
+from moderation import audit, questions
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Notice, Outcome
 from moderation.records import ChatMessage
 from moderation.text import clean
-from room import changes
+from room import changes, ratelimit
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, forbidden, not_found
 from room.events import load_event
@@ -92,8 +92,8 @@ async def send(
         questions.require_running(await load_event(store, event_id))
         if await is_muted(store, event_id, who.identity):
             raise forbidden("a moderator muted your chat")
-        if not await throttle.take(
-            store, throttle_key(event_id), who.identity, limits.chat_every, limits.chat_burst
+        if not await ratelimit.take(
+            store, throttle_key(event_id), who.identity, limits.chat_rate
         ):
             raise TribuneError(Code.RATE_LIMITED, "you are sending messages too fast")
     m = ChatMessage(

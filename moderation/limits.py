@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from room.ratelimit import Rate
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -32,6 +34,14 @@ class Limits:
     audit_page: int = 500
     export_url_ttl: int = 300
     """Seconds a signed download link from the manager page stays valid."""
+
+    @property
+    def questions_rate(self) -> Rate:
+        return Rate(self.questions_burst, self.questions_every)
+
+    @property
+    def chat_rate(self) -> Rate:
+        return Rate(self.chat_burst, self.chat_every)
 
 
 LIMITS = Limits()

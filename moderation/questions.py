@@ -15,12 +15,12 @@ from typing import Any
 
 import msgspec
 
-from moderation import audit, throttle
+from moderation import audit
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Notice, Outcome
 from moderation.records import Kind, Question, Source, Status, Visibility
 from moderation.text import clean
-from room import changes
+from room import changes, ratelimit
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, forbidden, not_found
 from room.events import change_event, load_event
@@ -322,8 +322,8 @@ async def ask(
     text = clean(text, limits.question_length, "text", "question")
     if anonymous and not settings_of(event).anonymous:
         raise forbidden("this event does not accept anonymous questions")
-    if not can(who.role, Action.MODERATE_QUESTIONS) and not await throttle.take(
-        store, throttle_key(event_id), who.identity, limits.questions_every, limits.questions_burst
+    if not can(who.role, Action.MODERATE_QUESTIONS) and not await ratelimit.take(
+        store, throttle_key(event_id), who.identity, limits.questions_rate
     ):
         raise TribuneError(Code.RATE_LIMITED, "you are asking too fast; wait a little")
     q = Question(

@@ -1,1 +1,2 @@
-"""Tribune's room domain: accounts, events, roles, seats, lifecycle and the stores."""
+"""Tribune's room domain: events, roles, permissions, seats, stage, presence, lifecycle,
+and the stores."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from room import changes, presence, seats
-from room.accounts import get_account
+from room.accounts.account import get_account
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError
 from room.events import change_event, load_event

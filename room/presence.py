@@ -10,8 +10,9 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from room import access, changes, seats, stage
-from room.accounts import get_account
+from room import changes, seats, stage
+from room.accounts.account import get_account
+from room.audience import access
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, not_found
 from room.events import bindings_key, load_event

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from room import changes, seats
-from room.accounts import get_account
+from room.accounts.account import get_account
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError
 from room.events import load_event

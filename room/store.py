@@ -80,6 +80,13 @@ class Store(abc.ABC):
     async def hdel(self, key: str, field: str) -> bool: ...
 
     @abc.abstractmethod
+    async def hthrottle(
+        self, key: str, field: str, every: float, tolerance: float, at: float
+    ) -> float:
+        """One action of a rate kept as a GCRA arrival time in hash field `field`: 0.0 when
+        allowed (the time moves on by `every`), else the seconds until one would be."""
+
+    @abc.abstractmethod
     async def hgetall(self, key: str) -> dict[str, bytes]: ...
 
     @abc.abstractmethod

@@ -222,6 +222,18 @@ class MemoryStore(Store):
         self._touch()
         return True
 
+    async def hthrottle(
+        self, key: str, field: str, every: float, tolerance: float, at: float
+    ) -> float:
+        h = self._hashes.setdefault(key, {})
+        raw = h.get(field)
+        tat = max(float(raw) if raw is not None else at, at)
+        if tat - at > tolerance:
+            return tat - tolerance - at
+        h[field] = repr(tat + every).encode()
+        self._touch()
+        return 0.0
+
     async def hdel(self, key: str, field: str) -> bool:
         h = self._hashes.get(key)
         if h is None or field not in h:

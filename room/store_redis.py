@@ -30,6 +30,18 @@ else redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 1
 """
 
+# KEYS: hash. ARGV: field, every, tolerance, now. The GCRA of room.ratelimit, atomically.
+_THROTTLE = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local at = tonumber(ARGV[4])
+local tat = at
+if raw then tat = math.max(tonumber(raw), at) end
+local wait = tat - tonumber(ARGV[3]) - at
+if wait > 0 then return tostring(wait) end
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%.17g', tat + tonumber(ARGV[2])))
+return '0'
+"""
+
 # KEYS: rev counter, list. ARGV: entry, keep
 _LOG_APPEND = """
 local rev = redis.call('INCR', KEYS[1])
@@ -130,6 +142,7 @@ class RedisStore(Store):
         r = self.redis
         self._hswap: Any = r.register_script(_HSWAP)
         self._hcas: Any = r.register_script(_HCAS)
+        self._throttle: Any = r.register_script(_THROTTLE)
         self._log_append: Any = r.register_script(_LOG_APPEND)
         self._log_read: Any = r.register_script(_LOG_READ)
         self._reserve: Any = r.register_script(_RESERVE)
@@ -202,6 +215,12 @@ class RedisStore(Store):
             b"" if value is None else value,
         ]
         return bool(await self._hcas(keys=[self.k(key)], args=args))
+
+    async def hthrottle(
+        self, key: str, field: str, every: float, tolerance: float, at: float
+    ) -> float:
+        args = [field, repr(every), repr(tolerance), repr(at)]
+        return float(await self._throttle(keys=[self.k(key)], args=args))
 
     async def hdel(self, key: str, field: str) -> bool:
         return bool(await self.redis.hdel(self.k(key), field))

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from room import events as ev
 from room import presence
-from room.accounts import account_by_key
+from room.accounts.account import account_by_key
 from room.errors import Code, TribuneError, invalid
 from room.records import Account, Event, Invitation
 from signaling.context import Tribune, tribune

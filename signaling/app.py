@@ -12,11 +12,11 @@ from room.store import Store
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
 from signaling import api, dashboard, media_events, moderation_events, room_events
+from signaling.auth import Tokens, load_secret
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.hub import Hub
 from signaling.pages import NODE_MODULES, STATIC, page
-from signaling.tokens import Tokens, load_secret
 from signaling.wire import Server, TolerantMsgPackPacket
 
 log = logging.getLogger(__name__)

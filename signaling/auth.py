@@ -1,4 +1,4 @@
-"""Signed, expiring link tokens (JWT, HS256) naming event, invitation, role and generation."""
+"""Who is asking: one signer and verifier of link tokens, and the principals they name."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from room.accounts import create_account
+from room.accounts.account import create_account
 from room.errors import TribuneError
 from room.records import Plan
 from room.store_memory import StoreLocked

@@ -31,16 +31,19 @@ import msgspec
 from aiohttp import web
 
 from moderation.records import Visibility
-from room import access, certificates, registration, sessions, users
 from room import events as ev
-from room import exports as xp
-from room import mail as mailer
-from room.accounts import get_account
+from room import ratelimit
+from room.accounts import users
+from room.accounts.account import get_account
+from room.audience import access, certificates, registration, sessions
+from room.audience import exports as xp
+from room.audience import mail as mailer
+from room.audience.stats import event_stats
 from room.errors import Code, TribuneError, invalid, not_found
 from room.events import load_event, load_invitation
 from room.permissions import PERMISSIONS, Action, require
+from room.ratelimit import RATES
 from room.records import Account, Event, Invitation, now
-from room.stats import event_stats
 from room.types import AccessMode, EventKind, Role
 from signaling.api import account_of, body
 from signaling.context import KEY, Tribune, tribune
@@ -465,8 +468,8 @@ async def login(request: web.Request) -> web.Response:
     t = tribune(request)
     form = await body(request, LoginForm)
     email = form.email.strip().lower()
-    await users.slow_down(t.store, f"login-ip:{client_ip(request)}", 30, 900)
-    await users.slow_down(t.store, f"login:{email}", 10, 900)
+    await ratelimit.slow_down(t.store, f"login-ip:{client_ip(request)}", RATES.login_per_ip)
+    await ratelimit.slow_down(t.store, f"login:{email}", RATES.login_per_email)
     user = await users.verify_login(t.store, email, form.password)
     token = await users.open_login(t.store, user)
     resp = web.json_response(_me(Principal(await get_account(t.store, user.account_id), user)))
@@ -481,8 +484,8 @@ async def magic_request(request: web.Request) -> web.Response:
     t = tribune(request)
     form = await body(request, MagicRequest)
     email = form.email.strip().lower()
-    await users.slow_down(t.store, f"magic-ip:{client_ip(request)}", 30, 900)
-    await users.slow_down(t.store, f"magic:{email}", 5, 900)
+    await ratelimit.slow_down(t.store, f"magic-ip:{client_ip(request)}", RATES.magic_per_ip)
+    await ratelimit.slow_down(t.store, f"magic:{email}", RATES.magic_per_email)
     user = await users.user_by_email(t.store, email)
     if user is not None:
         token = await users.issue_magic_link(t.store, user)
@@ -502,7 +505,7 @@ async def magic_request(request: web.Request) -> web.Response:
 async def magic_consume(request: web.Request) -> web.Response:
     t = tribune(request)
     form = await body(request, MagicConsume)
-    await users.slow_down(t.store, f"magic-use-ip:{client_ip(request)}", 60, 900)
+    await ratelimit.slow_down(t.store, f"magic-use-ip:{client_ip(request)}", RATES.magic_use_per_ip)
     user = await users.consume_magic_link(t.store, form.token)
     token = await users.open_login(t.store, user)
     resp = web.json_response(_me(Principal(await get_account(t.store, user.account_id), user)))
@@ -531,7 +534,7 @@ async def change_password(request: web.Request) -> web.Response:
         raise invalid("an API key has no password")
     form = await body(request, PasswordChange)
     if p.user.password_hash is not None:
-        await users.slow_down(t.store, f"login:{p.user.email}", 10, 900)
+        await ratelimit.slow_down(t.store, f"login:{p.user.email}", RATES.login_per_email)
         await users.verify_login(t.store, p.user.email, form.current or "")
     user = await users.set_password(t.store, p.user, form.password)
     return web.json_response({"user": user.view()})
@@ -785,7 +788,7 @@ async def public_registration(request: web.Request) -> web.Response:
 @routes.post("/api/v1/public/events/{event_id}/registrations")
 async def register(request: web.Request) -> web.Response:
     t = tribune(request)
-    await users.slow_down(t.store, f"register-ip:{client_ip(request)}", 1000, 600)
+    await ratelimit.slow_down(t.store, f"register-ip:{client_ip(request)}", RATES.register_per_ip)
     event = await load_event(t.store, request.match_info["event_id"])
     form = await body(request, registration.RegistrationForm)
     outbox = dashboard(request).mail

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from room import events as ev
-from room.accounts import create_account
+from room.accounts.account import create_account
 from room.records import Invitation, Plan
 from room.types import Role
 from signaling.context import Tribune

@@ -23,14 +23,14 @@ from room.changes import Audience, Change
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event, load_invitation
 from room.permissions import Action, audience_of, is_staff, require
+from room.ratelimit import TokenBucket
 from room.records import Invitation, Person, now
 from room.seats import holder
 from room.store import Store
 from room.types import EventState
+from signaling.auth import Tokens
 from signaling.config import Config
-from signaling.ratelimit import TokenBucket
 from signaling.schemas import ConnectAuth, validate
-from signaling.tokens import Tokens
 from signaling.wire import Server
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from media import IceServer, InvalidDescription, NoFreeSlot, Sfu, StageTrack, Un
 from media import Source as MediaSource
 from media.rtc import restrict_host_addresses
 from room import stage
-from room.accounts import get_account
+from room.accounts.account import get_account
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event
 from room.permissions import Action

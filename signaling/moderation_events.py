@@ -23,7 +23,7 @@ from moderation.outcome import Outcome
 from moderation.records import Kind, Visibility
 from room import changes, presence
 from room import events as ev
-from room.accounts import account_by_key
+from room.accounts.account import account_by_key
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event
 from room.permissions import PERMISSIONS, Action, is_staff, require

@@ -13,7 +13,7 @@ import socketio
 from aiohttp import web
 
 from room import events as ev
-from room.accounts import create_account
+from room.accounts.account import create_account
 from room.records import Account, Event, Invitation, Plan
 from room.types import Role
 from signaling.app import build_app

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 import secrets
 from collections.abc import Callable
 from enum import StrEnum
@@ -22,9 +21,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from room import events as ev
+from room.audience.registration import normalize_email
 from room.errors import Code, TribuneError, invalid, not_found
 from room.records import Account, Event, Invitation, decode, encode, new_id, now
-from room.registration import normalize_email
 from room.store import Store
 from room.types import Role
 
@@ -249,26 +248,6 @@ async def collaborators(store: Store, event_id: str) -> list[User]:
     ids = list(await store.hgetall(collaborators_key(event_id)))
     raws = await store.hmget(USERS, ids)
     return [decode(r, User) for r in raws if r is not None]
-
-
-# -- attempts -----------------------------------------------------------------------------
-
-
-async def slow_down(store: Store, scope: str, limit: int, window: float) -> None:
-    """Count one attempt in `scope`; beyond `limit` within about `window` seconds, refuse.
-
-    Two fixed windows, the current and the previous, are added up: the count does not
-    drop to zero at a window's edge, so an attacker gains nothing by timing it."""
-    bucket = int(now() // window)
-    n = await store.incr(f"attempts:{scope}:{bucket}")
-    if n == 1:
-        await store.delete(f"attempts:{scope}:{bucket - 2}")
-    before = await store.get(f"attempts:{scope}:{bucket - 1}")
-    if n + (int(before) if before else 0) > limit:
-        wait = math.ceil(((bucket + 1) * window - now()) / 60)
-        raise TribuneError(
-            Code.RATE_LIMITED, f"too many attempts; try again in {max(1, wait)} minute(s)"
-        )
 
 
 # -- logins --------------------------------------------------------------------------------

@@ -19,10 +19,10 @@ from typing import Any
 import msgspec
 
 from room import events as ev
+from room.audience.listing import ordered_pages
+from room.audience.registration import normalize_email
 from room.errors import Code, TribuneError, invalid
-from room.listing import ordered_pages
 from room.records import Event, Invitation, decode, encode, now
-from room.registration import normalize_email
 from room.store import Store
 from room.types import Role
 

@@ -24,9 +24,9 @@ from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped, unused-
 from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped, unused-ignore]
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped, unused-ignore]
 
+from room.audience.registration import Registration, fields_of
 from room.errors import invalid, not_found
 from room.records import Event, decode, encode, new_id, now
-from room.registration import Registration, fields_of
 from room.store import Store
 
 MAX_IMAGE = 1024 * 1024

@@ -23,9 +23,9 @@ from typing import Any
 from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped, unused-ignore]
 
-from room import access, registration, sessions
+from room.audience import access, registration, sessions
+from room.audience.stats import event_stats
 from room.records import Event
-from room.stats import event_stats
 
 Cell = str | int | float | bool | None
 Rows = AsyncIterator[list[list[Cell]]]

@@ -29,7 +29,8 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 import msgspec
 
-from room import certificates, events, registration, sessions, stats, tasks
+from room import events, tasks
+from room.audience import certificates, registration, sessions, stats
 from room.errors import invalid
 from room.records import Event, decode, encode, new_id, now
 from room.store import Store

@@ -16,8 +16,8 @@ from typing import Annotated, Any
 import msgspec
 
 from room import events as ev
+from room.audience.listing import ordered_pages
 from room.errors import Code, TribuneError, invalid
-from room.listing import ordered_pages
 from room.records import Event, Invitation, decode, encode, new_id, now
 from room.store import Store
 from room.types import AccessMode, EventState, Role

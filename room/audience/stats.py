@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from room import sessions
+from room.audience import sessions
+from room.audience.sessions import Format, SessionRecord, Visit, merge
 from room.errors import invalid
 from room.records import Event, now
-from room.sessions import Format, SessionRecord, Visit, merge
 from room.store import Store
 
 BUCKETS = 120

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
-from room.users import UserKind, create_user
+from room.accounts.users import UserKind, create_user
 
 
 async def test_organizer_creates_registration_event_attendee_registers_organizer_exports(

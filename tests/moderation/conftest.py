@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from room import events as ev
-from room.accounts import create_account
+from room.accounts.account import create_account
 from room.presence import roster_key
 from room.records import Event, Person, Plan, encode, now
 from room.store import Store

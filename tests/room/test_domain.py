@@ -8,7 +8,7 @@ import pytest
 
 from room import events as ev
 from room import lifecycle, presence
-from room.accounts import create_account
+from room.accounts.account import create_account
 from room.errors import Code, TribuneError
 from room.records import Event, Invitation, Plan
 from room.store import Store
@@ -204,7 +204,7 @@ async def test_revisions_increase_and_audiences_differ(store: Store) -> None:
 
 
 async def test_access_modes_gate_shared_participant_links(store: Store) -> None:
-    from room import access
+    from room.audience import access
     from room.types import AccessMode
 
     account, _ = await create_account(store, "Acme", Plan())

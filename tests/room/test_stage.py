@@ -8,7 +8,7 @@ import pytest
 
 from room import events as ev
 from room import presence, stage
-from room.accounts import create_account
+from room.accounts.account import create_account
 from room.errors import Code, TribuneError
 from room.records import Person, Plan
 from room.stage import Source

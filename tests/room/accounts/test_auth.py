@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from room import users
-from room.users import UserKind, create_user
-from tests.audience.helpers import PASSWORD, Web, body_of, organizer, wait_for_mail
+from room.accounts import users
+from room.accounts.users import UserKind, create_user
+from tests.room.audience.helpers import PASSWORD, Web, body_of, organizer, wait_for_mail
 
 
 @pytest.fixture

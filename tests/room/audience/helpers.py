@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from room.users import UserKind, create_user
+from room.accounts.users import UserKind, create_user
 from tests.helpers import Server
 
 PASSWORD = "correct horse battery"

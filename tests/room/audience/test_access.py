@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from room import access
 from room import events as ev
-from room.accounts import create_account
+from room.accounts.account import create_account
+from room.audience import access
 from room.errors import TribuneError
 from room.records import Plan
 from room.types import AccessMode

@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from room import registration
-from tests.audience.helpers import Web, organizer
+from room.audience import registration
 from tests.helpers import Refused
+from tests.room.audience.helpers import Web, organizer
 
 FIELDS = [
     {"id": "company", "label": "Company", "kind": "text", "required": True},

@@ -9,10 +9,10 @@ import io
 import openpyxl
 import pytest
 
-from room import access, registration, sessions
 from room import events as ev
+from room.audience import access, registration, sessions
 from room.types import AccessMode
-from tests.audience.helpers import Web
+from tests.room.audience.helpers import Web
 
 
 def utc(at):

@@ -10,13 +10,13 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from room import certificates, mail
 from room import events as ev
+from room.audience import certificates, mail
 from room.types import AccessMode, Role
 from signaling.dashboard import DASHBOARD
-from tests.audience.helpers import body_of, read_outbox, wait_for_mail
-from tests.audience.smtp import SmtpServer
 from tests.helpers import http
+from tests.room.audience.helpers import body_of, read_outbox, wait_for_mail
+from tests.room.audience.smtp import SmtpServer
 
 
 def png(colour: str, size: tuple[int, int] = (40, 20)) -> bytes:

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from room import events as ev
-from room import registration as reg
-from room.accounts import create_account
+from room.accounts.account import create_account
+from room.audience import registration as reg
 from room.errors import TribuneError
 from room.records import Plan
 from room.types import AccessMode, EventState

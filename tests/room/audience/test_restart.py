@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from room import access, certificates, mail, registration, sessions, users
 from room import events as ev
-from room.accounts import create_account
+from room.accounts import users
+from room.accounts.account import create_account
+from room.audience import access, certificates, mail, registration, sessions
 from room.records import Plan
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
 from room.types import AccessMode
-from tests.audience.helpers import PASSWORD
+from tests.room.audience.helpers import PASSWORD
 
 
 async def test_audience_data_survives_a_restart(backend, request, tmp_path):

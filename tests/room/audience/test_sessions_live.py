@@ -6,10 +6,10 @@ import secrets
 
 import pytest
 
-from room import sessions
+from room.audience import sessions
 from signaling.dashboard import DASHBOARD
-from tests.audience.mmdb import write_country_db
 from tests.helpers import Client, http
+from tests.room.audience.mmdb import write_country_db
 
 
 async def join(server, token: str, language: str, device: str | None = None) -> Client:

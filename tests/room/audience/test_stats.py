@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from room import sessions
-from room import stats as st
+from room.audience import sessions
+from room.audience import stats as st
+from room.audience.sessions import Format, SessionRecord
 from room.errors import TribuneError
-from room.sessions import Format, SessionRecord
 
 
 def rec(identity, start, end, lang="en", fmt=Format.LIVE, country=""):

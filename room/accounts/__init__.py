@@ -1,0 +1,1 @@
+"""Accounts: their plans and limits, API keys, dashboard users and their logins."""
