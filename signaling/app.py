@@ -15,6 +15,7 @@ from signaling import api, dashboard, media_events, moderation_events, room_even
 from signaling.auth import Tokens, load_secret
 from signaling.config import Config
 from signaling.context import KEY, Tribune
+from signaling.http import moderation as moderation_http
 from signaling.hub import Hub
 from signaling.pages import NODE_MODULES, STATIC, page
 from signaling.wire import Server, TolerantMsgPackPacket
@@ -93,7 +94,7 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
     app.cleanup_ctx.append(lifespan)
     app.add_routes(api.routes)
     dashboard.setup(app)  # after the lifespan above: it needs the hub
-    app.add_routes(moderation_events.routes)
+    app.add_routes(moderation_http.routes)
     app.router.add_get("/", index_page)
     app.router.add_get("/room/{event_id}", room_page)
     app.router.add_get("/screen/{event_id}", screen_page)

@@ -73,3 +73,46 @@ class Tokens:
             raise TribuneError(Code.UNAUTHORIZED, "this link has expired") from None
         except (jwt.InvalidTokenError, ValueError, TypeError, KeyError):
             raise TribuneError(Code.UNAUTHORIZED, "this link is not valid") from None
+
+
+# -- download links: short-lived signatures for one export of one event --------------------
+
+
+_SECRET_KEY = "moderation:download-secret"
+
+
+async def _download_secret(store: Store) -> str:
+    await store.set_nx(_SECRET_KEY, secrets.token_urlsafe(32).encode())
+    raw = await store.get(_SECRET_KEY)
+    assert raw is not None
+    return raw.decode()
+
+
+async def sign_download(store: Store, event_id: str, dataset: str, who: str, ttl: int) -> str:
+    """A short-lived signature for one export of one event (the manager page's download link)."""
+    issued = int(time.time())
+    claims = {
+        "ev": event_id,
+        "ds": dataset,
+        "by": who,
+        "iat": issued,
+        "exp": issued + ttl,
+    }
+    return jwt.encode(claims, await _download_secret(store), algorithm="HS256")
+
+
+async def check_download(store: Store, event_id: str, dataset: str, sig: str) -> None:
+    """Refuse unless `sig` is a live signature for this export of this event."""
+    try:
+        claims = jwt.decode(
+            sig,
+            await _download_secret(store),
+            algorithms=["HS256"],
+            options={"require": ["exp", "ev", "ds"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise TribuneError(Code.UNAUTHORIZED, "this download link has expired") from None
+    except jwt.InvalidTokenError:
+        raise TribuneError(Code.UNAUTHORIZED, "this download link is not valid") from None
+    if claims["ev"] != event_id or claims["ds"] != dataset:
+        raise TribuneError(Code.FORBIDDEN, "this download link is for another export")

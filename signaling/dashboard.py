@@ -49,7 +49,7 @@ from signaling.api import account_of, body
 from signaling.context import KEY, Tribune, tribune
 from signaling.hub import MANAGE, ROOM, Ctx, Hub, Session
 from signaling.pages import NODE_MODULES, page
-from signaling.schemas import Empty
+from signaling.schemas.room import Empty
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from room.store import Store
 from room.types import EventState
 from signaling.auth import Tokens
 from signaling.config import Config
-from signaling.schemas import ConnectAuth, validate
+from signaling.schemas.room import ConnectAuth, validate
 from signaling.wire import Server
 
 log = logging.getLogger(__name__)

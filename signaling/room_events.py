@@ -8,7 +8,7 @@ from room import lifecycle, presence
 from room.events import load_event
 from room.permissions import Action, is_staff
 from signaling.hub import ROOM, SCREEN, Ctx, Hub
-from signaling.schemas import Empty, PersonRemove, RoleSet, Sync
+from signaling.schemas.room import Empty, PersonRemove, RoleSet, Sync
 
 
 async def send_state(ctx: Ctx) -> None:

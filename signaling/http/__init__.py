@@ -1,0 +1,1 @@
+"""The HTTP edge: one module per resource, and the helpers they share."""
