@@ -20,14 +20,13 @@ from moderation.limits import LIMITS, Limits
 from moderation.outcome import Notice, Outcome
 from moderation.records import Kind, Question, Source, Status, Visibility
 from moderation.text import clean
-from room import changes, ratelimit
+from room import changes, lifecycle, ratelimit
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, forbidden, not_found
 from room.events import change_event, load_event
 from room.permissions import Action, can
 from room.records import Event, Person, new_id, now
 from room.store import Store
-from room.types import EventState
 
 _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder(Question)
@@ -79,8 +78,7 @@ def settings_of(event: Event) -> Settings:
 
 def require_running(event: Event) -> None:
     """Participants' actions (ask, vote, chat, poll votes) stop when the event ends."""
-    if event.state is EventState.ENDED:
-        raise TribuneError(Code.EVENT_ENDED, "this event has ended")
+    lifecycle.require_open(event)
 
 
 def settings_view(s: Settings) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from room import lifecycle
 from room.errors import Code, TribuneError, invalid, not_found
 from room.records import Account, Event, Invitation, decode, encode, new_id, now
 from room.store import Store
@@ -122,8 +123,7 @@ async def update_event(store: Store, account: Account, event_id: str, fields: Ev
         _check_capacity(account, fields.capacity)
 
     def apply(event: Event) -> None:
-        if event.state is EventState.ENDED:
-            raise TribuneError(Code.CONFLICT, "an ended event cannot be changed")
+        lifecycle.require_changeable(event)
         for name in EventUpdate.__struct_fields__:
             value = getattr(fields, name)
             if value is not None:

@@ -1,72 +1,49 @@
-"""Starting and ending an event: scheduled -> live -> ended (R-LIFE, R-ROLE-3, R-SEAT-4)."""
+"""The lifecycle of an event: scheduled -> live -> ended, and the one guard on "ended" (R-LIFE).
+
+Pure rules on an `Event`; `room.live` carries them out with seats and presence.
+"""
 
 from __future__ import annotations
 
-from room import changes, presence, seats
-from room.accounts.account import get_account
-from room.changes import Audience, Change
 from room.errors import Code, TribuneError
-from room.events import change_event, load_event
+from room.permissions import is_staff
 from room.records import Event, now
-from room.store import Store
-from room.types import EventState
+from room.types import EventState, Role
 
 
-async def _status(store: Store, event: Event) -> Change:
-    return await changes.record(
-        store,
-        Change(
-            event_id=event.id,
-            name="event.status",
-            payloads={Audience.ALL: {"event": presence.event_view(event)}},
-        ),
-    )
+def is_ended(event: Event) -> bool:
+    return event.state is EventState.ENDED
 
 
-async def start(store: Store, event_id: str) -> tuple[Event, list[Change]]:
-    """Go live, within the account's parallel-events allowance."""
-    event = await load_event(store, event_id)
-    if event.state is EventState.LIVE:
-        return event, []
-    if event.state is EventState.ENDED:
+def require_open(event: Event, role: Role | None = None) -> None:
+    """The one "ended" guard: after the end, nothing more happens in an event (joins,
+    questions, votes, chat, the stage, registrations), except that staff (`role`, when
+    given) may still enter to read and export what happened."""
+    if is_ended(event) and not (role is not None and is_staff(role)):
+        raise TribuneError(Code.EVENT_ENDED, "this event has ended")
+
+
+def require_changeable(event: Event) -> None:
+    """Settings of an ended event are kept as they were, for its statistics and exports."""
+    if is_ended(event):
+        raise TribuneError(Code.CONFLICT, "an ended event cannot be changed")
+
+
+def require_startable(event: Event) -> None:
+    if is_ended(event):
         raise TribuneError(Code.CONFLICT, "this event has ended and cannot start again")
-    account = await get_account(store, event.account_id)
-    allowance = account.plan.parallel_events
-    if not await store.slot_reserve(seats.live_pool_key(account.id), event.id, allowance):
-        raise TribuneError(
-            Code.PARALLEL_LIMIT,
-            f"your plan allows {allowance} live event(s) at a time; end one first",
-        )
-
-    def go_live(e: Event) -> None:
-        if e.state is EventState.ENDED:
-            raise TribuneError(Code.CONFLICT, "this event has ended and cannot start again")
-        if e.state is EventState.SCHEDULED:
-            e.state = EventState.LIVE
-            e.started_at = now()
-
-    try:
-        event = await change_event(store, event_id, go_live)
-    except TribuneError:
-        await store.slot_release(seats.live_pool_key(account.id), event.id)
-        raise
-    return event, [await _status(store, event)]
 
 
-async def end(store: Store, event_id: str) -> tuple[Event, list[Change]]:
-    """End the event: frees its live slot and every seat in it; new joins get `event_ended`."""
-    event = await load_event(store, event_id)
-    if event.state is EventState.ENDED:
-        return event, []
+def go_live(event: Event) -> None:
+    """scheduled -> live (a live event stays as it is); refused once ended."""
+    require_startable(event)
+    if event.state is EventState.SCHEDULED:
+        event.state = EventState.LIVE
+        event.started_at = now()
 
-    def finish(e: Event) -> None:
-        if e.state is not EventState.ENDED:
-            e.state = EventState.ENDED
-            e.ended_at = now()
 
-    event = await change_event(store, event_id, finish)
-    await store.slot_release(seats.live_pool_key(event.account_id), event.id)
-    for person in await presence.roster(store, event_id):
-        await store.holder_release(seats.holder(event_id, person.identity))
-    await store.delete(presence.hands_key(event_id), presence.conns_key(event_id))
-    return event, [await _status(store, event)]
+def finish(event: Event) -> None:
+    """-> ended, once."""
+    if not is_ended(event):
+        event.state = EventState.ENDED
+        event.ended_at = now()

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from room import changes, seats, stage
+from room import changes, lifecycle, seats, stage
 from room.accounts.account import get_account
 from room.audience import access
 from room.changes import Audience, Change
@@ -19,7 +19,7 @@ from room.events import bindings_key, load_event
 from room.permissions import PERMISSIONS, PROMOTABLE, Action, can, is_staff
 from room.records import Account, Event, Invitation, Person, decode, encode, now
 from room.store import SlotEntry, Store
-from room.types import AccessMode, EventState, Role, SeatPool
+from room.types import AccessMode, Role, SeatPool
 
 
 def roster_key(event_id: str) -> str:
@@ -115,8 +115,7 @@ async def admit(
 ) -> Admission:
     """Seat an identity in its event, or refuse with a code (R-SEAT-1, R-ROLE-4)."""
     event = await load_event(store, inv.event_id)
-    if event.state is EventState.ENDED:
-        raise TribuneError(Code.EVENT_ENDED, "this event has ended")
+    lifecycle.require_open(event)
     await _check_access(store, event, inv)
     identity = identity_of(inv, device)
     if await store.hget(bans_key(event.id), identity) is not None:

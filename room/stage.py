@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from room import changes, seats
+from room import changes, lifecycle, seats
 from room.accounts.account import get_account
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError
@@ -18,7 +18,7 @@ from room.events import load_event
 from room.permissions import Action, can
 from room.records import Account, Event, Person
 from room.store import Store
-from room.types import EventKind, EventState
+from room.types import EventKind
 
 
 class Source(StrEnum):
@@ -53,8 +53,7 @@ def may_publish(person: Person, event: Event) -> bool:
 async def take(store: Store, event_id: str, person: Person, source: Source) -> list[Change]:
     """Reserve a stage slot for `person`'s `source`; `stage_full` when the cap is reached."""
     event = await load_event(store, event_id)
-    if event.state is EventState.ENDED:
-        raise TribuneError(Code.EVENT_ENDED, "this event has ended")
+    lifecycle.require_open(event)
     if not may_publish(person, event):
         raise TribuneError(Code.FORBIDDEN, f"the {person.role.value} role may not publish here")
     account = await get_account(store, event.account_id)

@@ -18,7 +18,7 @@ from typing import Any
 
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from room import changes, presence, tasks
+from room import changes, lifecycle, presence, tasks
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event, load_invitation
@@ -27,7 +27,6 @@ from room.ratelimit import TokenBucket
 from room.records import Invitation, Person, now
 from room.seats import holder
 from room.store import Store
-from room.types import EventState
 from signaling.auth import Tokens
 from signaling.config import Config
 from signaling.schemas.room import ConnectAuth, validate
@@ -305,8 +304,7 @@ class Hub:
         if not ns.takes_seat:
             event = await load_event(self.store, inv.event_id)
             identity = presence.identity_of(inv, a.device)
-            if event.state is EventState.ENDED and not is_staff(inv.role):
-                raise TribuneError(Code.EVENT_ENDED, "this event has ended")
+            lifecycle.require_open(event, inv.role)
             fallback = Person(
                 identity=identity,
                 name=inv.name or a.name or "Screen",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from room import lifecycle, presence
+from room import live, presence
 from room.events import load_event
 from room.permissions import Action, is_staff
 from signaling.hub import ROOM, SCREEN, Ctx, Hub
@@ -38,13 +38,13 @@ def register(hub: Hub) -> None:
 
     @r.route("event.start", Empty, Action.START_EVENT)
     async def start(ctx: Ctx, _: Empty) -> dict[str, Any]:
-        event, items = await lifecycle.start(ctx.store, ctx.event_id)
+        event, items = await live.start(ctx.store, ctx.event_id)
         await hub.fan_out(items)
         return {"state": event.state.value}
 
     @r.route("event.end", Empty, Action.END_EVENT)
     async def end(ctx: Ctx, _: Empty) -> dict[str, Any]:
-        event, items = await lifecycle.end(ctx.store, ctx.event_id)
+        event, items = await live.end(ctx.store, ctx.event_id)
         await hub.fan_out(items)
         if items:
             for hook in hub.on_event_end:

@@ -29,12 +29,12 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 import msgspec
 
-from room import events, tasks
+from room import events, lifecycle, tasks
 from room.audience import certificates, registration, sessions, stats
 from room.errors import invalid
 from room.records import Event, decode, encode, new_id, now
 from room.store import Store
-from room.types import EventState, Role
+from room.types import Role
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +320,7 @@ async def after_event(store: Store, outbox: Outbox, event_id: str, *, geo: bool)
     stay closed, certificates are issued once, and mail keys queue each message once.
     """
     event = await events.load_event(store, event_id)
-    if event.state is not EventState.ENDED:
+    if not lifecycle.is_ended(event):
         return {"presenters": 0, "certificates": 0}
     await sessions.close_all(store, event.id, at=event.ended_at)
     figures = await stats.event_stats(store, event, geo=geo)
@@ -375,7 +375,7 @@ async def pending_follow_ups(store: Store) -> list[str]:
     """Ended events whose after-event work never completed (the node stopped midway)."""
     out = []
     for event_id, raw in (await store.hgetall(events.events_key())).items():
-        if decode(raw, Event).state is EventState.ENDED:
+        if lifecycle.is_ended(decode(raw, Event)):
             if await store.get(followed_key(event_id)) is None:
                 out.append(event_id)
     return out

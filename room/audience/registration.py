@@ -16,11 +16,12 @@ from typing import Annotated, Any
 import msgspec
 
 from room import events as ev
+from room import lifecycle
 from room.audience.listing import ordered_pages
 from room.errors import Code, TribuneError, invalid
 from room.records import Event, Invitation, decode, encode, new_id, now
 from room.store import Store
-from room.types import AccessMode, EventState, Role
+from room.types import AccessMode, Role
 
 MAX_FIELDS = 30
 MAX_ANSWER = 2000
@@ -174,7 +175,7 @@ def public_form(event: Event) -> dict[str, Any]:
             "scheduled_start": event.scheduled_start,
         },
         "open": event.access_mode is AccessMode.REGISTRATION
-        and event.state is not EventState.ENDED,
+        and not lifecycle.is_ended(event),
         "fields": msgspec.to_builtins(fields_of(event)),
         "certificate": certificate_enabled(event),
     }
@@ -186,8 +187,7 @@ async def register(
     """Register one person; a second registration with the same e-mail is `conflict`."""
     if event.access_mode is not AccessMode.REGISTRATION:
         raise TribuneError(Code.FORBIDDEN, "this event does not take registrations")
-    if event.state is EventState.ENDED:
-        raise TribuneError(Code.EVENT_ENDED, "this event has ended")
+    lifecycle.require_open(event)
     email = normalize_email(form.email)
     name = form.name.strip()
     if not name:

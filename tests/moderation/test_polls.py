@@ -145,13 +145,13 @@ async def test_update_and_delete_rules(store: Store, event: Event):
 
 
 async def test_results_are_kept_after_the_event(store: Store, event: Event):
-    from room import lifecycle
+    from room import live
 
     pid = await make(store, event)
     await polls.open_poll(store, event.id, ORG, pid)
     await polls.vote(store, event.id, person(), pid, [1])
-    await lifecycle.start(store, event.id)
-    await lifecycle.end(store, event.id)
+    await live.start(store, event.id)
+    await live.end(store, event.id)
     [view] = await polls.staff_list(store, event.id)
     assert view["results"] == {"counts": [0, 1, 0], "voters": 1}
 

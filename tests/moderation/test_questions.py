@@ -325,15 +325,15 @@ async def test_unknown_visibility_setting_falls_back_to_none(store: Store, event
 
 async def test_participants_stop_when_the_event_ends(store: Store, event: Event):
     from moderation import chat, polls
-    from room import lifecycle
+    from room import live
 
     await set_visibility(store, event, "all")
     org = person(Role.ORGANIZER)
     qid = (await questions.ask(store, event.id, person(), "before the end")).ack["question"]["id"]
     pid = (await polls.create(store, event.id, org, "Q?", ["a", "b"])).ack["poll"]["id"]
     await polls.open_poll(store, event.id, org, pid)
-    await lifecycle.start(store, event.id)
-    await lifecycle.end(store, event.id)
+    await live.start(store, event.id)
+    await live.end(store, event.id)
     late = person()
     for attempt in (
         questions.ask(store, event.id, late, "too late"),

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from room import events as ev
-from room import lifecycle, presence
+from room import live, presence
 from room.accounts.account import create_account
 from room.errors import Code, TribuneError
 from room.records import Event, Invitation, Plan
@@ -75,13 +75,13 @@ async def test_lifecycle_and_parallel_limit(store: Store) -> None:
     account, _ = await create_account(store, "Acme", Plan(parallel_events=1))
     a = await ev.create_event(store, account, ev.EventCreate(title="A"))
     b = await ev.create_event(store, account, ev.EventCreate(title="B"))
-    event, changes = await lifecycle.start(store, a.id)
+    event, changes = await live.start(store, a.id)
     assert event.state is EventState.LIVE and changes[0].name == "event.status"
-    assert (await lifecycle.start(store, a.id))[1] == []  # idempotent
-    await refused(Code.PARALLEL_LIMIT, lifecycle.start(store, b.id))
-    await lifecycle.end(store, a.id)
-    await refused(Code.CONFLICT, lifecycle.start(store, a.id))
-    event, _ = await lifecycle.start(store, b.id)  # the slot was freed
+    assert (await live.start(store, a.id))[1] == []  # idempotent
+    await refused(Code.PARALLEL_LIMIT, live.start(store, b.id))
+    await live.end(store, a.id)
+    await refused(Code.CONFLICT, live.start(store, a.id))
+    event, _ = await live.start(store, b.id)  # the slot was freed
     assert event.state is EventState.LIVE
 
 
@@ -91,7 +91,7 @@ async def test_concurrent_starts_respect_the_parallel_allowance(store: Store) ->
         await ev.create_event(store, account, ev.EventCreate(title=f"E{i}")) for i in range(6)
     ]
     results = await asyncio.gather(
-        *(lifecycle.start(store, e.id) for e in events), return_exceptions=True
+        *(live.start(store, e.id) for e in events), return_exceptions=True
     )
     started = [r for r in results if not isinstance(r, BaseException)]
     refusals = [r for r in results if isinstance(r, TribuneError)]
@@ -101,8 +101,8 @@ async def test_concurrent_starts_respect_the_parallel_allowance(store: Store) ->
 
 async def test_ended_event_refuses_new_joins(store: Store) -> None:
     event, invs = await make(store)
-    await lifecycle.start(store, event.id)
-    await lifecycle.end(store, event.id)
+    await live.start(store, event.id)
+    await live.end(store, event.id)
     await refused(
         Code.EVENT_ENDED, presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
     )
