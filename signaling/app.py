@@ -19,7 +19,7 @@ from signaling.http import moderation as moderation_http
 from signaling.pages import NODE_MODULES, STATIC, page
 from signaling.socket import media, moderation, polls, room
 from signaling.socket.hub import Hub
-from signaling.wire import Server, TolerantMsgPackPacket
+from signaling.socket.wire import Server, TolerantMsgPackPacket
 
 log = logging.getLogger(__name__)
 

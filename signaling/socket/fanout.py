@@ -19,7 +19,7 @@ from room.store import Store
 from room.types import Role
 from signaling.config import Config
 from signaling.schemas.room import Missed
-from signaling.wire import Server
+from signaling.socket.wire import Server
 
 log = logging.getLogger(__name__)
 

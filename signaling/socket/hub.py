@@ -30,7 +30,7 @@ from signaling.schemas.room import ConnectAuth
 from signaling.schemas.validation import validate
 from signaling.socket.dispatch import Ctx, Namespace, Session, dispatch, person_of
 from signaling.socket.fanout import MANAGE, ROOM, SCREEN, Fanout, all_room
-from signaling.wire import Server
+from signaling.socket.wire import Server
 
 log = logging.getLogger(__name__)
 
