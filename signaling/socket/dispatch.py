@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
+from moderation.outcome import Outcome
 from room.errors import Code, TribuneError, invalid
 from room.permissions import Action, require
 from room.presence import roster
@@ -64,6 +65,19 @@ Ack = dict[str, Any] | msgspec.Struct | None
 """What a handler returns: the ack's fields (a Struct, or a map of free-form fields)."""
 
 Handler = Callable[[Ctx, Any], Awaitable[Ack]]
+
+P = TypeVar("P")
+
+
+def delivered(
+    call: Callable[[Ctx, P], Awaitable[Outcome]],
+) -> Callable[[Ctx, P], Awaitable[dict[str, Any]]]:
+    """A handler from its one domain call: the `Outcome` is delivered, its ack returned."""
+
+    async def handle(ctx: Ctx, payload: P) -> dict[str, Any]:
+        return await ctx.fanout.outcome(ctx.event_id, await call(ctx, payload))
+
+    return handle
 
 
 @dataclass

@@ -8,8 +8,6 @@ Handlers only translate: rules live in `moderation/`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from moderation import chat, polls, questions, screen, slides
 from moderation.outcome import Outcome
 from room import changes
@@ -36,7 +34,7 @@ from signaling.schemas.moderation import (
 )
 from signaling.schemas.room import Replay, Snapshot, Sync
 from signaling.schemas.validation import Empty
-from signaling.socket.dispatch import Ctx
+from signaling.socket.dispatch import Ctx, delivered
 from signaling.socket.fanout import MANAGE, ROOM, SCREEN
 from signaling.socket.hub import Hub
 
@@ -107,9 +105,6 @@ def register(hub: Hub) -> None:
     manage.on_connect.append(send_manage_state)
     scr.on_connect.append(send_screen_state)
 
-    async def done(ctx: Ctx, out: Outcome) -> dict[str, Any]:
-        return await hub.fanout.outcome(ctx.event_id, out)
-
     # -- snapshots on demand --
     @room.route("moderation.get", Empty, Action.SYNC)
     async def room_get(ctx: Ctx, _: Empty) -> ModerationState:
@@ -128,57 +123,57 @@ def register(hub: Hub) -> None:
 
     # -- questions: participants on /room --
     @room.route("question.ask", QuestionAsk, Action.ASK_QUESTION)
-    async def ask(ctx: Ctx, p: QuestionAsk) -> dict[str, Any]:
-        out = await questions.ask(ctx.store, ctx.event_id, ctx.person, p.text, p.anonymous)
-        return await done(ctx, out)
+    @delivered
+    async def ask(ctx: Ctx, p: QuestionAsk) -> Outcome:
+        return await questions.ask(ctx.store, ctx.event_id, ctx.person, p.text, p.anonymous)
 
     @room.route("question.vote", QuestionVote, Action.VOTE_QUESTION)
-    async def vote(ctx: Ctx, p: QuestionVote) -> dict[str, Any]:
-        out = await questions.vote(ctx.store, ctx.event_id, ctx.person, p.id, p.up)
-        return await done(ctx, out)
+    @delivered
+    async def vote(ctx: Ctx, p: QuestionVote) -> Outcome:
+        return await questions.vote(ctx.store, ctx.event_id, ctx.person, p.id, p.up)
 
     # -- questions: staff on /manage --
     @manage.route("question.add", QuestionAdd, Action.MODERATE_QUESTIONS)
-    async def q_add(ctx: Ctx, p: QuestionAdd) -> dict[str, Any]:
-        out = await questions.add(ctx.store, ctx.event_id, ctx.person, p.text, p.kind)
-        return await done(ctx, out)
+    @delivered
+    async def q_add(ctx: Ctx, p: QuestionAdd) -> Outcome:
+        return await questions.add(ctx.store, ctx.event_id, ctx.person, p.text, p.kind)
 
     @manage.route("question.hide", QuestionHide, Action.MODERATE_QUESTIONS)
-    async def q_hide(ctx: Ctx, p: QuestionHide) -> dict[str, Any]:
-        out = await questions.hide(ctx.store, ctx.event_id, ctx.person, p.id, p.hidden)
-        return await done(ctx, out)
+    @delivered
+    async def q_hide(ctx: Ctx, p: QuestionHide) -> Outcome:
+        return await questions.hide(ctx.store, ctx.event_id, ctx.person, p.id, p.hidden)
 
     @manage.route("question.approve", QuestionApprove, Action.MODERATE_QUESTIONS)
-    async def q_approve(ctx: Ctx, p: QuestionApprove) -> dict[str, Any]:
-        out = await questions.approve(ctx.store, ctx.event_id, ctx.person, p.id, p.approved)
-        return await done(ctx, out)
+    @delivered
+    async def q_approve(ctx: Ctx, p: QuestionApprove) -> Outcome:
+        return await questions.approve(ctx.store, ctx.event_id, ctx.person, p.id, p.approved)
 
     @manage.route("question.push", QuestionPush, Action.MODERATE_QUESTIONS)
-    async def q_push(ctx: Ctx, p: QuestionPush) -> dict[str, Any]:
-        out = await questions.push(ctx.store, ctx.event_id, ctx.person, p.id, p.pushed)
-        return await done(ctx, out)
+    @delivered
+    async def q_push(ctx: Ctx, p: QuestionPush) -> Outcome:
+        return await questions.push(ctx.store, ctx.event_id, ctx.person, p.id, p.pushed)
 
     @manage.route("question.answered", QuestionAnswered, Action.MODERATE_QUESTIONS)
-    async def q_answered(ctx: Ctx, p: QuestionAnswered) -> dict[str, Any]:
-        out = await questions.answer(ctx.store, ctx.event_id, ctx.person, p.id, p.answered)
-        return await done(ctx, out)
+    @delivered
+    async def q_answered(ctx: Ctx, p: QuestionAnswered) -> Outcome:
+        return await questions.answer(ctx.store, ctx.event_id, ctx.person, p.id, p.answered)
 
     @manage.route("question.edit", QuestionEdit, Action.MODERATE_QUESTIONS)
-    async def q_edit(ctx: Ctx, p: QuestionEdit) -> dict[str, Any]:
-        out = await questions.edit(ctx.store, ctx.event_id, ctx.person, p.id, p.text, p.version)
-        return await done(ctx, out)
+    @delivered
+    async def q_edit(ctx: Ctx, p: QuestionEdit) -> Outcome:
+        return await questions.edit(ctx.store, ctx.event_id, ctx.person, p.id, p.text, p.version)
 
     @manage.route("question.delete", Ref, Action.MODERATE_QUESTIONS)
-    async def q_delete(ctx: Ctx, p: Ref) -> dict[str, Any]:
-        out = await questions.delete(ctx.store, ctx.event_id, ctx.person, p.id)
-        return await done(ctx, out)
+    @delivered
+    async def q_delete(ctx: Ctx, p: Ref) -> Outcome:
+        return await questions.delete(ctx.store, ctx.event_id, ctx.person, p.id)
 
     @manage.route("question.settings", QuestionSettings, Action.MODERATE_QUESTIONS)
-    async def q_settings(ctx: Ctx, p: QuestionSettings) -> dict[str, Any]:
-        out = await questions.configure(
+    @delivered
+    async def q_settings(ctx: Ctx, p: QuestionSettings) -> Outcome:
+        return await questions.configure(
             ctx.store, ctx.event_id, ctx.person, p.visibility, p.anonymous
         )
-        return await done(ctx, out)
 
     @manage.route("screen.link", Empty, Action.MODERATE_QUESTIONS)
     async def screen_link(ctx: Ctx, _: Empty) -> ScreenLinkAck:
@@ -188,24 +183,24 @@ def register(hub: Hub) -> None:
         return ScreenLinkAck(path=f"/screen/{event.id}#t={token}", token=token)
 
     # -- chat: participants on /room, staff on both --
-    async def chat_send(ctx: Ctx, p: ChatSend) -> dict[str, Any]:
-        out = await chat.send(ctx.store, ctx.event_id, ctx.person, p.text)
-        return await done(ctx, out)
+    @delivered
+    async def chat_send(ctx: Ctx, p: ChatSend) -> Outcome:
+        return await chat.send(ctx.store, ctx.event_id, ctx.person, p.text)
 
-    async def chat_delete(ctx: Ctx, p: Ref) -> dict[str, Any]:
-        out = await chat.delete(ctx.store, ctx.event_id, ctx.person, p.id)
-        return await done(ctx, out)
+    @delivered
+    async def chat_delete(ctx: Ctx, p: Ref) -> Outcome:
+        return await chat.delete(ctx.store, ctx.event_id, ctx.person, p.id)
 
     for ns in (room, manage):
         ns.add("chat.send", ChatSend, Action.CHAT, chat_send)
         ns.add("chat.delete", Ref, Action.MODERATE_CHAT, chat_delete)
 
     @manage.route("chat.mute", ChatMute, Action.MODERATE_CHAT)
-    async def c_mute(ctx: Ctx, p: ChatMute) -> dict[str, Any]:
-        out = await chat.mute(ctx.store, ctx.event_id, ctx.person, p.person, p.muted)
-        return await done(ctx, out)
+    @delivered
+    async def c_mute(ctx: Ctx, p: ChatMute) -> Outcome:
+        return await chat.mute(ctx.store, ctx.event_id, ctx.person, p.person, p.muted)
 
     @manage.route("chat.to_question", Ref, Action.MODERATE_QUESTIONS)
-    async def c_to_question(ctx: Ctx, p: Ref) -> dict[str, Any]:
-        out = await chat.to_question(ctx.store, ctx.event_id, ctx.person, p.id)
-        return await done(ctx, out)
+    @delivered
+    async def c_to_question(ctx: Ctx, p: Ref) -> Outcome:
+        return await chat.to_question(ctx.store, ctx.event_id, ctx.person, p.id)

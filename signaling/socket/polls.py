@@ -4,7 +4,6 @@ audit trail and export links (docs/protocol.md). Rules live in `moderation/`."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from moderation import audit, polls, slides
 from moderation.limits import LIMITS
@@ -24,7 +23,7 @@ from signaling.schemas.moderation import (
     SlidesGoto,
 )
 from signaling.schemas.validation import Empty
-from signaling.socket.dispatch import Ctx
+from signaling.socket.dispatch import Ctx, delivered
 from signaling.socket.fanout import Fanout
 from signaling.socket.hub import Hub
 
@@ -55,26 +54,25 @@ def register(hub: Hub) -> None:
     room, manage = hub.room, hub.manage
     results = PollResults(hub.fanout, LIMITS.poll_results_every)
 
-    async def done(ctx: Ctx, out: Outcome) -> dict[str, Any]:
-        return await hub.fanout.outcome(ctx.event_id, out)
-
     # -- polls: participants vote on /room, staff run them on /manage --
     @room.route("poll.vote", PollVote, Action.VOTE_POLL)
-    async def poll_vote(ctx: Ctx, p: PollVote) -> dict[str, Any]:
+    @delivered
+    async def poll_vote(ctx: Ctx, p: PollVote) -> Outcome:
         out = await polls.vote(ctx.store, ctx.event_id, ctx.person, p.id, p.choices)
         results.soon(ctx.event_id, p.id)
-        return await done(ctx, out)
+        return out
 
     @manage.route("poll.create", PollCreate, Action.MANAGE_POLLS)
-    async def p_create(ctx: Ctx, p: PollCreate) -> dict[str, Any]:
-        out = await polls.create(
+    @delivered
+    async def p_create(ctx: Ctx, p: PollCreate) -> Outcome:
+        return await polls.create(
             ctx.store, ctx.event_id, ctx.person, p.question, p.options, p.multiple, p.show_results
         )
-        return await done(ctx, out)
 
     @manage.route("poll.update", PollUpdate, Action.MANAGE_POLLS)
-    async def p_update(ctx: Ctx, p: PollUpdate) -> dict[str, Any]:
-        out = await polls.update(
+    @delivered
+    async def p_update(ctx: Ctx, p: PollUpdate) -> Outcome:
+        return await polls.update(
             ctx.store,
             ctx.event_id,
             ctx.person,
@@ -85,35 +83,34 @@ def register(hub: Hub) -> None:
             p.multiple,
             p.show_results,
         )
-        return await done(ctx, out)
 
     @manage.route("poll.delete", Ref, Action.MANAGE_POLLS)
-    async def p_delete(ctx: Ctx, p: Ref) -> dict[str, Any]:
-        out = await polls.delete(ctx.store, ctx.event_id, ctx.person, p.id)
-        return await done(ctx, out)
+    @delivered
+    async def p_delete(ctx: Ctx, p: Ref) -> Outcome:
+        return await polls.delete(ctx.store, ctx.event_id, ctx.person, p.id)
 
     @manage.route("poll.open", Ref, Action.MANAGE_POLLS)
-    async def p_open(ctx: Ctx, p: Ref) -> dict[str, Any]:
-        out = await polls.open_poll(ctx.store, ctx.event_id, ctx.person, p.id)
-        return await done(ctx, out)
+    @delivered
+    async def p_open(ctx: Ctx, p: Ref) -> Outcome:
+        return await polls.open_poll(ctx.store, ctx.event_id, ctx.person, p.id)
 
     @manage.route("poll.close", Ref, Action.MANAGE_POLLS)
-    async def p_close(ctx: Ctx, p: Ref) -> dict[str, Any]:
-        out = await polls.close(ctx.store, ctx.event_id, ctx.person, p.id)
-        return await done(ctx, out)
+    @delivered
+    async def p_close(ctx: Ctx, p: Ref) -> Outcome:
+        return await polls.close(ctx.store, ctx.event_id, ctx.person, p.id)
 
     # -- slides: driven from /room and /manage alike --
-    async def slides_goto(ctx: Ctx, p: SlidesGoto) -> dict[str, Any]:
-        out = await slides.goto(ctx.store, ctx.event_id, ctx.person, p.index)
-        return await done(ctx, out)
+    @delivered
+    async def slides_goto(ctx: Ctx, p: SlidesGoto) -> Outcome:
+        return await slides.goto(ctx.store, ctx.event_id, ctx.person, p.index)
 
     for ns in (room, manage):
         ns.add("slides.goto", SlidesGoto, Action.DRIVE_SLIDES, slides_goto)
 
     @manage.route("slides.clear", Empty, Action.DRIVE_SLIDES)
-    async def s_clear(ctx: Ctx, _: Empty) -> dict[str, Any]:
-        out = await slides.clear(ctx.store, ctx.event_id, ctx.person)
-        return await done(ctx, out)
+    @delivered
+    async def s_clear(ctx: Ctx, _: Empty) -> Outcome:
+        return await slides.clear(ctx.store, ctx.event_id, ctx.person)
 
     # -- the audit trail and exports (/manage) --
     @manage.route("audit.list", AuditList, Action.READ_AUDIT)
