@@ -16,7 +16,7 @@ from room.changes import Audience, Change
 from room.errors import Code, TribuneError, forbidden, not_found
 from room.events import load_event
 from room.permissions import Action, can, is_staff
-from room.presence import get_person
+from room.presence.roster import get_person
 from room.records import Person, new_id, now
 from room.store import Store
 

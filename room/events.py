@@ -9,6 +9,7 @@ import msgspec
 
 from room import lifecycle
 from room.errors import Code, TribuneError, invalid, not_found
+from room.permissions import PLACES
 from room.records import Account, Event, Invitation, decode, encode, new_id, now
 from room.store import Store
 from room.types import AccessMode, EventKind, EventState, Role
@@ -145,8 +146,8 @@ async def delete_event(store: Store, account: Account, event_id: str) -> None:
 
 
 async def invite(store: Store, event: Event, fields: InvitationCreate) -> Invitation:
-    if fields.role is Role.ORGANIZER and fields.shared:
-        raise invalid("an organizer link cannot be shared", "shared")
+    if fields.shared and not PLACES[fields.role].shareable:
+        raise invalid(f"an {fields.role.value} link cannot be shared", "shared")
     inv = Invitation(
         id=new_id("inv"),
         event_id=event.id,

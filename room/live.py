@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-from room import changes, lifecycle, presence, seats
+import msgspec
+
+from room import changes, lifecycle, seats
 from room.accounts.account import get_account
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError
 from room.events import change_event, load_event
+from room.presence import leases, roster
 from room.records import Event
 from room.store import Store
 from room.types import EventState
@@ -19,7 +22,7 @@ async def _status(store: Store, event: Event) -> Change:
         Change(
             event_id=event.id,
             name="event.status",
-            payloads={Audience.ALL: {"event": presence.event_view(event)}},
+            payloads={Audience.ALL: {"event": msgspec.to_builtins(roster.event_view(event))}},
         ),
     )
 
@@ -54,7 +57,5 @@ async def end(store: Store, event_id: str) -> tuple[Event, list[Change]]:
 
     event = await change_event(store, event_id, lifecycle.finish)
     await store.slot_release(seats.live_pool_key(event.account_id), event.id)
-    for person in await presence.roster(store, event_id):
-        await store.holder_release(seats.holder(event_id, person.identity))
-    await store.delete(presence.hands_key(event_id), presence.conns_key(event_id))
+    await leases.end_all(store, event_id)
     return event, [await _status(store, event)]

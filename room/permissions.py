@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from room.changes import Audience
 from room.errors import Code, TribuneError
-from room.types import Role
+from room.types import Role, SeatPool
 
 
 class Action(StrEnum):
@@ -108,6 +109,38 @@ PROMOTABLE: dict[Role, frozenset[Role]] = {
     Role.PRESENTER: frozenset({Role.PARTICIPANT}),
 }
 """role.set may move a person from the key role to one of these (R-ROLE-2)."""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a role sits and how its links behave: the facts of a role that are not actions."""
+
+    seat: SeatPool
+    """The seat pool a person of this role occupies."""
+    page: str
+    """The page a link of this role opens (`/{page}/{event_id}`)."""
+    shareable: bool = True
+    """Whether one link of this role may be handed to many people."""
+    bound: bool = False
+    """Whether a personal link of this role binds to the first device that uses it (R-ROLE-4)."""
+
+
+PLACES: dict[Role, Place] = {
+    # An organizer link carries the account's rights in the room: never one for many people.
+    Role.ORGANIZER: Place(SeatPool.ORGANIZER, "room", shareable=False),
+    Role.PRESENTER: Place(SeatPool.PRESENTER, "room", bound=True),
+    Role.COLLABORATOR: Place(SeatPool.COLLABORATOR, "room"),
+    Role.PARTICIPANT: Place(SeatPool.ATTENDEE, "room"),
+    Role.SCREEN: Place(SeatPool.SCREEN, "screen"),
+}
+
+
+def seat_pool(role: Role) -> SeatPool:
+    return PLACES[role].seat
+
+
+def page_of(role: Role) -> str:
+    return PLACES[role].page
 
 
 def can(role: Role, action: Action) -> bool:

@@ -1,17 +1,11 @@
-"""Which seat pool each role occupies, each pool's capacity from the plan, and the pool keys."""
+"""Each seat pool's capacity from the plan, the pool keys and the lease holder of an identity.
+
+Which pool a role sits in is asked of the permission table (`permissions.seat_pool`)."""
 
 from __future__ import annotations
 
 from room.records import Account, Event
-from room.types import Role, SeatPool
-
-POOL_OF_ROLE: dict[Role, SeatPool] = {
-    Role.ORGANIZER: SeatPool.ORGANIZER,
-    Role.PRESENTER: SeatPool.PRESENTER,
-    Role.COLLABORATOR: SeatPool.COLLABORATOR,
-    Role.PARTICIPANT: SeatPool.ATTENDEE,
-    Role.SCREEN: SeatPool.SCREEN,
-}
+from room.types import SeatPool
 
 
 def capacity(pool: SeatPool, event: Event, account: Account) -> int | None:

@@ -7,13 +7,14 @@ ends, when he stops, or when he is demoted or removed.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
 from room import changes, lifecycle, seats
 from room.accounts.account import get_account
 from room.changes import Audience, Change
-from room.errors import Code, TribuneError
+from room.errors import Code, TribuneError, invalid
 from room.events import load_event
 from room.permissions import Action, can
 from room.records import Account, Event, Person
@@ -89,6 +90,40 @@ async def leave_all(store: Store, event_id: str, identity: str) -> list[Change]:
 async def on_stage(store: Store, event_id: str) -> dict[str, list[str]]:
     """Who holds each kind of slot: {camera: [identity...], mic: [...], screen: [...]}."""
     return {s.value: sorted(await store.slot_members(slot_pool(event_id, s))) for s in Source}
+
+
+class Claim:
+    """The slots of one publish (what a person sends from now on): those he lacks are taken
+    before the media plane accepts his offer, undone if it refuses, and those he no longer
+    sends are given back once it accepts. `changes` gathers what each step recorded."""
+
+    def __init__(self, store: Store, event_id: str, person: Person, sources: Collection[Source]):
+        self.wanted = set(sources)
+        if len(self.wanted) != len(sources):
+            raise invalid("each source may be sent once", "sources")
+        self.store = store
+        self.event_id = event_id
+        self.person = person
+        self.held: set[Source] = set()
+        self.taken: list[Source] = []
+        self.changes: list[Change] = []
+
+    async def take(self) -> None:
+        """Reserve the slots he lacks; `stage_full` (and the rest taken so far kept, for
+        `undo`) when a cap is reached."""
+        stage = await on_stage(self.store, self.event_id)
+        self.held = {Source(s) for s, people in stage.items() if self.person.identity in people}
+        for source in sorted(self.wanted - self.held):
+            self.changes += await take(self.store, self.event_id, self.person, source)
+            self.taken.append(source)
+
+    async def undo(self) -> None:
+        for source in self.taken:
+            self.changes += await leave(self.store, self.event_id, self.person.identity, source)
+
+    async def settle(self) -> None:
+        for source in self.held - self.wanted:
+            self.changes += await leave(self.store, self.event_id, self.person.identity, source)
 
 
 async def announce(store: Store, event_id: str) -> Change:

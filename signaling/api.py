@@ -10,9 +10,9 @@ import msgspec
 from aiohttp import web
 
 from room import events as ev
-from room import presence
 from room.accounts.account import account_by_key
 from room.errors import Code, TribuneError, invalid
+from room.presence import roster
 from room.records import Account, Event, Invitation
 from signaling.context import Tribune, tribune
 
@@ -161,5 +161,5 @@ async def reissue_invitation(request: web.Request) -> web.Response:
 @routes.get("/api/v1/events/{event_id}/roster")
 async def get_roster(request: web.Request) -> web.Response:
     t, _, event = await own_event(request)
-    people = await presence.roster(t.store, event.id)
+    people = await roster.people(t.store, event.id)
     return web.json_response({"roster": [p.view() for p in people], "count": len(people)})

@@ -11,14 +11,15 @@ from aiohttp import web
 from room.store import Store
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
-from signaling import api, dashboard, media_events, moderation_events, room_events
+from signaling import api, dashboard
 from signaling.auth import Tokens, load_secret
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.http import moderation as moderation_http
-from signaling.hub import Hub
 from signaling.pages import NODE_MODULES, STATIC, page
-from signaling.wire import Server, TolerantMsgPackPacket
+from signaling.socket import media, moderation, polls, room
+from signaling.socket.hub import Hub
+from signaling.socket.wire import Server, TolerantMsgPackPacket
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +83,13 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
         await t.store.start()
         t.tokens = Tokens(await load_secret(t.store, config.secret))
         t.hub = Hub(sio, t.store, t.tokens, config)
-        room_events.register(t.hub)
-        moderation_events.register(t.hub)
-        media = media_events.register(t.hub)
+        room.register(t.hub)
+        moderation.register(t.hub)
+        polls.register(t.hub)
+        plane = media.register(t.hub)
         t.hub.start()
         yield
-        await media.close()
+        await plane.close()
         await t.hub.stop()
         await t.store.close()
 

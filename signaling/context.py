@@ -7,22 +7,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from room.permissions import page_of
 from room.records import Invitation
 from room.store import Store
-from room.types import Role
 from signaling.auth import Tokens
 from signaling.config import Config
 
 if TYPE_CHECKING:
-    from signaling.hub import Hub
-
-PAGE_OF_ROLE: dict[Role, str] = {
-    Role.ORGANIZER: "room",
-    Role.PRESENTER: "room",
-    Role.COLLABORATOR: "room",
-    Role.PARTICIPANT: "room",
-    Role.SCREEN: "screen",
-}
+    from signaling.socket.hub import Hub
 
 
 @dataclass
@@ -35,7 +27,7 @@ class Tribune:
 
     def url_for(self, inv: Invitation, token: str, page: str | None = None) -> str:
         """The link a person opens; the token rides in the fragment, never in server logs."""
-        page = page or PAGE_OF_ROLE[inv.role]
+        page = page or page_of(inv.role)
         return f"{self.config.base_url}/{page}/{inv.event_id}#t={token}"
 
 

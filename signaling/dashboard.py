@@ -47,9 +47,11 @@ from room.records import Account, Event, Invitation, now
 from room.types import AccessMode, EventKind, Role
 from signaling.api import account_of, body
 from signaling.context import KEY, Tribune, tribune
-from signaling.hub import MANAGE, ROOM, Ctx, Hub, Session
 from signaling.pages import NODE_MODULES, page
-from signaling.schemas.room import Empty
+from signaling.schemas.validation import Empty
+from signaling.socket.dispatch import Ctx, Session
+from signaling.socket.fanout import MANAGE, ROOM
+from signaling.socket.hub import Hub
 
 log = logging.getLogger(__name__)
 

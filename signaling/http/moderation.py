@@ -11,17 +11,17 @@ from aiohttp import BodyPartReader, web
 from moderation import exports, render, slides
 from moderation.limits import LIMITS
 from room import events as ev
-from room import presence
 from room.accounts.account import account_by_key
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event
 from room.permissions import Action, require
+from room.presence import roster
 from room.records import Event, Person, now
 from room.types import Role
 from signaling import auth
 from signaling.context import Tribune, tribune
-from signaling.moderation_events import EXPORT_ACTION, deliver
 from signaling.pages import page
+from signaling.schemas.moderation import EXPORT_ACTION
 
 
 async def actor(request: web.Request, action: Action) -> tuple[Tribune, Event, Person]:
@@ -57,7 +57,7 @@ async def actor(request: web.Request, action: Action) -> tuple[Tribune, Event, P
         raise TribuneError(Code.UNAUTHORIZED, "this link was re-issued; use the new one")
     require(inv.role, action)
     event = await load_event(t.store, event_id)
-    person = await presence.get_person(t.store, event_id, inv.id)
+    person = await roster.get_person(t.store, event_id, inv.id)
     who = person or Person(
         identity=inv.id, name=inv.name or inv.role.value, role=inv.role, base_role=inv.role
     )
@@ -144,7 +144,7 @@ async def upload_slides(request: web.Request) -> web.Response:
     images = await asyncio.to_thread(render.render, files)
     out = await slides.replace_deck(t.store, event.id, who, images, names)
     assert t.hub is not None
-    ack = await deliver(t.hub, event.id, out)
+    ack = await t.hub.fanout.outcome(event.id, out)
     return web.json_response(ack, status=201)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from room import events as ev
 from room.accounts.account import create_account
-from room.presence import roster_key
+from room.presence.keys import roster_key
 from room.records import Event, Person, Plan, encode, now
 from room.store import Store
 from room.types import Role

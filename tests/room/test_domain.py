@@ -7,9 +7,10 @@ import asyncio
 import pytest
 
 from room import events as ev
-from room import live, presence
+from room import live
 from room.accounts.account import create_account
 from room.errors import Code, TribuneError
+from room.presence import admission, hands, leases, roles, roster
 from room.records import Event, Invitation, Plan
 from room.store import Store
 from room.types import EventState, Role
@@ -37,14 +38,14 @@ async def refused(code: Code, coro: object) -> None:
 async def test_attendee_capacity_and_the_organizers_seat(store: Store) -> None:
     _event, invs = await make(store, attendees=3)
     for i in range(3):
-        await presence.admit(store, invs[Role.PARTICIPANT], f"device-{i}", "", TTL)
+        await admission.admit(store, invs[Role.PARTICIPANT], f"device-{i}", "", TTL)
     await refused(
-        Code.ROOM_FULL, presence.admit(store, invs[Role.PARTICIPANT], "device-x", "", TTL)
+        Code.ROOM_FULL, admission.admit(store, invs[Role.PARTICIPANT], "device-x", "", TTL)
     )
-    adm = await presence.admit(store, invs[Role.ORGANIZER], "org-device", "", TTL)  # never counted
+    adm = await admission.admit(store, invs[Role.ORGANIZER], "org-device", "", TTL)  # never counted
     assert adm.person.role is Role.ORGANIZER
     # the same device again is the same identity: still seated, not refused
-    again = await presence.admit(store, invs[Role.PARTICIPANT], "device-0", "", TTL)
+    again = await admission.admit(store, invs[Role.PARTICIPANT], "device-0", "", TTL)
     assert again.person.role is Role.PARTICIPANT
 
 
@@ -55,20 +56,20 @@ async def test_capacity_is_the_smaller_of_event_and_plan(store: Store) -> None:
     assert err.value.field == "capacity"
     event = await ev.create_event(store, account, ev.EventCreate(title="T", capacity=2))
     inv = await ev.invite(store, event, ev.InvitationCreate(role=Role.PARTICIPANT, shared=True))
-    await presence.admit(store, inv, "device-1", "", TTL)
-    await presence.admit(store, inv, "device-2", "", TTL)
-    await refused(Code.ROOM_FULL, presence.admit(store, inv, "device-3", "", TTL))
+    await admission.admit(store, inv, "device-1", "", TTL)
+    await admission.admit(store, inv, "device-2", "", TTL)
+    await refused(Code.ROOM_FULL, admission.admit(store, inv, "device-3", "", TTL))
 
 
 async def test_presenter_link_binds_to_its_first_device_until_reissued(store: Store) -> None:
     event, invs = await make(store)
     inv = invs[Role.PRESENTER]
-    await presence.admit(store, inv, "laptop-1", "", TTL)
-    await refused(Code.LINK_BOUND, presence.admit(store, inv, "phone-22", "", TTL))
-    await presence.admit(store, inv, "laptop-1", "", TTL)  # the bound device may come back
+    await admission.admit(store, inv, "laptop-1", "", TTL)
+    await refused(Code.LINK_BOUND, admission.admit(store, inv, "phone-22", "", TTL))
+    await admission.admit(store, inv, "laptop-1", "", TTL)  # the bound device may come back
     new = await ev.reissue(store, event, inv.id)
     assert new.gen == inv.gen + 1
-    await presence.admit(store, new, "phone-22", "", TTL)
+    await admission.admit(store, new, "phone-22", "", TTL)
 
 
 async def test_lifecycle_and_parallel_limit(store: Store) -> None:
@@ -104,96 +105,96 @@ async def test_ended_event_refuses_new_joins(store: Store) -> None:
     await live.start(store, event.id)
     await live.end(store, event.id)
     await refused(
-        Code.EVENT_ENDED, presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
+        Code.EVENT_ENDED, admission.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
     )
 
 
 async def test_promote_and_demote_with_presenter_seats(store: Store) -> None:
     event, invs = await make(store, presenter_seats=2)
-    await presence.admit(store, invs[Role.PRESENTER], "pres-device", "", TTL)
-    a = (await presence.admit(store, invs[Role.PARTICIPANT], "device-a", "", TTL)).person
-    b = (await presence.admit(store, invs[Role.PARTICIPANT], "device-b", "", TTL)).person
-    person, changes = await presence.set_role(store, event.id, a.identity, Role.PRESENTER)
+    await admission.admit(store, invs[Role.PRESENTER], "pres-device", "", TTL)
+    a = (await admission.admit(store, invs[Role.PARTICIPANT], "device-a", "", TTL)).person
+    b = (await admission.admit(store, invs[Role.PARTICIPANT], "device-b", "", TTL)).person
+    person, changes = await roles.set_role(store, event.id, a.identity, Role.PRESENTER)
     assert person.role is Role.PRESENTER and changes[0].name == "role.changed"
     await refused(
-        Code.PRESENTER_SEATS_FULL, presence.set_role(store, event.id, b.identity, Role.PRESENTER)
+        Code.PRESENTER_SEATS_FULL, roles.set_role(store, event.id, b.identity, Role.PRESENTER)
     )
-    person, _ = await presence.set_role(store, event.id, a.identity, Role.PARTICIPANT)
+    person, _ = await roles.set_role(store, event.id, a.identity, Role.PARTICIPANT)
     assert person.role is Role.PARTICIPANT
-    person, _ = await presence.set_role(store, event.id, b.identity, Role.PRESENTER)
+    person, _ = await roles.set_role(store, event.id, b.identity, Role.PRESENTER)
     assert person.role is Role.PRESENTER
-    org = (await presence.admit(store, invs[Role.ORGANIZER], "org-device", "", TTL)).person
+    org = (await admission.admit(store, invs[Role.ORGANIZER], "org-device", "", TTL)).person
     await refused(
-        Code.FORBIDDEN, presence.set_role(store, event.id, org.identity, Role.PARTICIPANT)
+        Code.FORBIDDEN, roles.set_role(store, event.id, org.identity, Role.PARTICIPANT)
     )
-    await refused(Code.NOT_FOUND, presence.set_role(store, event.id, "nobody", Role.PRESENTER))
+    await refused(Code.NOT_FOUND, roles.set_role(store, event.id, "nobody", Role.PRESENTER))
 
 
 async def test_hand_queue_is_ordered_by_time_raised(store: Store) -> None:
     event, invs = await make(store)
     people = []
     for i in range(3):
-        adm = await presence.admit(store, invs[Role.PARTICIPANT], f"device-{i}", "", TTL)
+        adm = await admission.admit(store, invs[Role.PARTICIPANT], f"device-{i}", "", TTL)
         people.append(adm.person.identity)
     for ident in (people[2], people[0], people[1]):
-        await presence.raise_hand(store, event.id, ident)
+        await hands.raise_hand(store, event.id, ident)
         await asyncio.sleep(0.002)
-    assert await presence.raise_hand(store, event.id, people[2]) == []  # raising again keeps place
-    order = [m for m, _ in await presence.hand_queue(store, event.id)]
+    assert await hands.raise_hand(store, event.id, people[2]) == []  # raising again keeps place
+    order = [m for m, _ in await hands.hand_queue(store, event.id)]
     assert order == [people[2], people[0], people[1]]
-    taken, _ = await presence.next_hand(store, event.id)
+    taken, _ = await hands.next_hand(store, event.id)
     assert taken is not None and taken.identity == people[2]
-    await presence.lower_hand(store, event.id, people[0])
-    taken, _ = await presence.next_hand(store, event.id)
+    await hands.lower_hand(store, event.id, people[0])
+    taken, _ = await hands.next_hand(store, event.id)
     assert taken is not None and taken.identity == people[1]
-    assert (await presence.next_hand(store, event.id))[0] is None
+    assert (await hands.next_hand(store, event.id))[0] is None
 
 
 async def test_grace_keeps_everything_then_expiry_releases_it(store: Store) -> None:
     event, invs = await make(store, attendees=1)
-    adm = await presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
+    adm = await admission.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
     ident = adm.person.identity
-    await presence.bind_connection(store, event.id, ident, "sid-1")
-    await presence.raise_hand(store, event.id, ident)
-    changes = await presence.disconnected(store, event.id, ident, "sid-1", grace=0.2)
+    await leases.bind_connection(store, event.id, ident, "sid-1")
+    await hands.raise_hand(store, event.id, ident)
+    changes = await leases.disconnected(store, event.id, ident, "sid-1", grace=0.2)
     assert changes[0].name == "roster.updated"
-    assert (await presence.get_person(store, event.id, ident)).connected is False  # type: ignore[union-attr]
+    assert (await roster.get_person(store, event.id, ident)).connected is False  # type: ignore[union-attr]
     # within grace, the seat is still his: nobody else fits
     await refused(
-        Code.ROOM_FULL, presence.admit(store, invs[Role.PARTICIPANT], "device-2", "", TTL)
+        Code.ROOM_FULL, admission.admit(store, invs[Role.PARTICIPANT], "device-2", "", TTL)
     )
     await asyncio.sleep(0.3)
-    changes = await presence.expire(store)
+    changes = await leases.expire(store)
     assert {c.name for c in changes} == {"roster.left", "hand.queue"}
-    assert await presence.get_person(store, event.id, ident) is None
-    await presence.admit(store, invs[Role.PARTICIPANT], "device-2", "", TTL)
+    assert await roster.get_person(store, event.id, ident) is None
+    await admission.admit(store, invs[Role.PARTICIPANT], "device-2", "", TTL)
 
 
 async def test_an_old_connection_closing_does_not_start_grace(store: Store) -> None:
     event, invs = await make(store)
-    adm = await presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
+    adm = await admission.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
     ident = adm.person.identity
-    assert await presence.bind_connection(store, event.id, ident, "old") is None
-    assert await presence.bind_connection(store, event.id, ident, "new") == "old"
-    assert await presence.disconnected(store, event.id, ident, "old", grace=0.0) == []
-    person = await presence.get_person(store, event.id, ident)
+    assert await leases.bind_connection(store, event.id, ident, "old") is None
+    assert await leases.bind_connection(store, event.id, ident, "new") == "old"
+    assert await leases.disconnected(store, event.id, ident, "old", grace=0.0) == []
+    person = await roster.get_person(store, event.id, ident)
     assert person is not None and person.connected
 
 
 async def test_remove_and_ban(store: Store) -> None:
     event, invs = await make(store)
-    adm = await presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
-    _sid, changes = await presence.remove(store, event.id, adm.person.identity, ban=True)
+    adm = await admission.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
+    _sid, changes = await admission.remove(store, event.id, adm.person.identity, ban=True)
     assert [c.name for c in changes] == ["roster.left"]
-    await refused(Code.BANNED, presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL))
-    org = (await presence.admit(store, invs[Role.ORGANIZER], "org-device", "", TTL)).person
-    await refused(Code.FORBIDDEN, presence.remove(store, event.id, org.identity, ban=False))
+    await refused(Code.BANNED, admission.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL))
+    org = (await admission.admit(store, invs[Role.ORGANIZER], "org-device", "", TTL)).person
+    await refused(Code.FORBIDDEN, admission.remove(store, event.id, org.identity, ban=False))
 
 
 async def test_revisions_increase_and_audiences_differ(store: Store) -> None:
     _event, invs = await make(store)
-    a = await presence.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
-    b = await presence.admit(store, invs[Role.PRESENTER], "pres-device", "", TTL)
+    a = await admission.admit(store, invs[Role.PARTICIPANT], "device-1", "", TTL)
+    b = await admission.admit(store, invs[Role.PRESENTER], "pres-device", "", TTL)
     ra, rb = a.changes[0].rev, b.changes[0].rev
     assert rb == ra + 1
     from room.changes import Audience
@@ -211,12 +212,12 @@ async def test_access_modes_gate_shared_participant_links(store: Store) -> None:
     for mode in (AccessMode.REGISTRATION, AccessMode.ACCESS_LIST):
         event = await ev.create_event(store, account, ev.EventCreate(title="T", access_mode=mode))
         shared = await ev.invite(store, event, ev.InvitationCreate(role=Role.PARTICIPANT, shared=True))
-        await refused(Code.FORBIDDEN, presence.admit(store, shared, "device-1", "", TTL))
+        await refused(Code.FORBIDDEN, admission.admit(store, shared, "device-1", "", TTL))
         personal = await ev.invite(store, event, ev.InvitationCreate(role=Role.PARTICIPANT, email="a@b.c"))
-        await presence.admit(store, personal, "device-2", "", TTL)
+        await admission.admit(store, personal, "device-2", "", TTL)
         direct = await access.set_direct_link(store, event, True, "org")
         assert direct is not None
-        await presence.admit(store, direct, "device-3", "", TTL)
+        await admission.admit(store, direct, "device-3", "", TTL)
         await access.set_direct_link(store, event, False, "org")
         with pytest.raises(TribuneError) as err:  # what the hub looks up before admitting
             await ev.load_invitation(store, event.id, direct.id)

@@ -7,9 +7,10 @@ import asyncio
 import pytest
 
 from room import events as ev
-from room import presence, stage
+from room import stage
 from room.accounts.account import create_account
 from room.errors import Code, TribuneError
+from room.presence import admission, leases
 from room.records import Person, Plan
 from room.stage import Source
 from room.store import Store
@@ -27,7 +28,7 @@ async def setup(store: Store, kind: EventKind = EventKind.WEBINAR, **plan: int):
 async def test_ninth_camera_is_refused_until_one_stops(store: Store) -> None:
     event, inv, _ = await setup(store, presenter_seats=20)
     people = [
-        (await presence.admit(store, inv, f"device-{i:02d}", "", 60)).person for i in range(9)
+        (await admission.admit(store, inv, f"device-{i:02d}", "", 60)).person for i in range(9)
     ]
     results = await asyncio.gather(
         *(stage.take(store, event.id, p, Source.CAMERA) for p in people), return_exceptions=True
@@ -48,8 +49,8 @@ async def test_ninth_camera_is_refused_until_one_stops(store: Store) -> None:
 
 async def test_one_screen_share_at_a_time(store: Store) -> None:
     event, inv, _ = await setup(store)
-    a = (await presence.admit(store, inv, "device-aa", "", 60)).person
-    b = (await presence.admit(store, inv, "device-bb", "", 60)).person
+    a = (await admission.admit(store, inv, "device-aa", "", 60)).person
+    b = (await admission.admit(store, inv, "device-bb", "", 60)).person
     await stage.take(store, event.id, a, Source.SCREEN)
     assert await stage.take(store, event.id, a, Source.SCREEN) == []  # already his
     with pytest.raises(TribuneError) as err:
@@ -60,7 +61,7 @@ async def test_one_screen_share_at_a_time(store: Store) -> None:
 async def test_participants_publish_in_meetings_only(store: Store) -> None:
     for kind, allowed in ((EventKind.WEBINAR, False), (EventKind.MEETING, True)):
         event, _, part = await setup(store, kind)
-        p = (await presence.admit(store, part, "device-pp", "", 60)).person
+        p = (await admission.admit(store, part, "device-pp", "", 60)).person
         if allowed:
             await stage.take(store, event.id, p, Source.CAMERA)
         else:
@@ -71,13 +72,13 @@ async def test_participants_publish_in_meetings_only(store: Store) -> None:
 
 async def test_slots_are_released_with_the_lease(store: Store) -> None:
     event, inv, _ = await setup(store, stage_cameras=1)
-    a = (await presence.admit(store, inv, "device-aa", "", 60)).person
+    a = (await admission.admit(store, inv, "device-aa", "", 60)).person
     await stage.take(store, event.id, a, Source.CAMERA)
-    await presence.bind_connection(store, event.id, a.identity, "sid")
-    await presence.disconnected(store, event.id, a.identity, "sid", grace=0.1)
+    await leases.bind_connection(store, event.id, a.identity, "sid")
+    await leases.disconnected(store, event.id, a.identity, "sid", grace=0.1)
     assert (await stage.on_stage(store, event.id))["camera"] == [a.identity]  # kept in grace
     await asyncio.sleep(0.2)
-    await presence.expire(store)
+    await leases.expire(store)
     assert (await stage.on_stage(store, event.id))["camera"] == []
     b = Person(identity="b", name="B", role=Role.PRESENTER, base_role=Role.PRESENTER)
     await stage.take(store, event.id, b, Source.CAMERA)

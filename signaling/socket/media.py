@@ -1,6 +1,6 @@
 """The stage over Socket.IO: publish, subscribe, stop; one SFU per live event on this node.
 
-Signaling asks `room.stage` for the slot first (the limits hold in the store,
+Signaling asks `room.stage` for the slots first (the limits hold in the store,
 across nodes), then drives `media.Sfu`. Offer/answer flow: docs/media.md.
 """
 
@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-from typing import Annotated, Any
-
-import msgspec
+from collections.abc import Mapping
 
 from media import IceServer, InvalidDescription, NoFreeSlot, Sfu, StageTrack, UnknownPeer
 from media import Source as MediaSource
@@ -24,37 +22,25 @@ from room.permissions import Action
 from room.records import Person
 from room.stage import Source
 from signaling.config import Config
-from signaling.hub import ROOM, Ctx, Hub, Session, all_room
+from signaling.schemas.media import (
+    Answer,
+    IceServerView,
+    Publish,
+    SdpAck,
+    SlotView,
+    Stop,
+    StopOther,
+    Stopped,
+    Subscribe,
+    SubscribeAck,
+    Tracks,
+    TrackView,
+)
+from signaling.socket.dispatch import Ctx, Session
+from signaling.socket.fanout import ROOM
+from signaling.socket.hub import Hub
 
 log = logging.getLogger(__name__)
-
-Sdp = Annotated[str, msgspec.Meta(min_length=10, max_length=64 * 1024)]
-Mid = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
-PersonId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-
-
-class Publish(msgspec.Struct, forbid_unknown_fields=True):
-    sdp: Sdp
-    sources: Annotated[dict[Mid, Source], msgspec.Meta(max_length=3)]
-    """mid -> source: everything this person sends from now on."""
-
-
-class Stop(msgspec.Struct, forbid_unknown_fields=True):
-    source: Source
-
-
-class StopOther(msgspec.Struct, forbid_unknown_fields=True):
-    person: PersonId
-    source: Source | None = None
-    """None: everything he publishes."""
-
-
-class Subscribe(msgspec.Struct, forbid_unknown_fields=True):
-    pass
-
-
-class Answer(msgspec.Struct, forbid_unknown_fields=True):
-    sdp: Sdp
 
 
 def wire(source: Source) -> MediaSource:
@@ -70,6 +56,10 @@ def host_candidates(config: Config) -> list[str] | None:
     except ValueError:
         return None
     return None if ip.is_unspecified else [str(ip)]
+
+
+def tracks_view(tracks: tuple[StageTrack, ...]) -> list[TrackView]:
+    return [TrackView(t.publisher_id, t.source, t.kind, t.mid) for t in tracks]
 
 
 class MediaPlane:
@@ -97,12 +87,29 @@ class MediaPlane:
         return self.sfus[event_id]
 
     async def _tracks(self, event_id: str, tracks: tuple[StageTrack, ...]) -> None:
-        await self.hub.sio.emit(
-            "media.tracks",
-            {"tracks": tracks_view(tracks)},
-            room=all_room(event_id),
-            namespace=ROOM,
-        )
+        await self.hub.fanout.emit_room(event_id, "media.tracks", Tracks(tracks_view(tracks)), ROOM)
+
+    async def publish(
+        self, event_id: str, identity: str, sdp: str, sources: Mapping[str, Source]
+    ) -> str:
+        """Hand the offer to the event's SFU; its refusals become the wire's codes."""
+        sfu = await self.sfu(event_id)
+        try:
+            return await sfu.publish(identity, sdp, {m: wire(s) for m, s in sources.items()})
+        except InvalidDescription as exc:
+            raise invalid(f"offer refused: {exc}"[:300], "sdp") from None
+        except NoFreeSlot as exc:
+            raise TribuneError(Code.STAGE_FULL, str(exc)) from None
+
+    async def stop_track(self, event_id: str, identity: str, source: Source) -> None:
+        sfu = self.sfus.get(event_id)
+        if sfu is not None:
+            await sfu.stop_track(identity, wire(source))
+
+    async def unpublish(self, event_id: str, identity: str) -> None:
+        sfu = self.sfus.get(event_id)
+        if sfu is not None:
+            await sfu.unpublish(identity)
 
     async def close_event(self, event_id: str) -> None:
         sfu = self.sfus.pop(event_id, None)
@@ -115,88 +122,58 @@ class MediaPlane:
 
     async def take_off_stage(self, event_id: str, identity: str) -> None:
         """Stop everything `identity` publishes (slots in the store and tracks in the SFU)."""
-        await self.hub.fan_out(await stage.leave_all(self.hub.store, event_id, identity))
-        sfu = self.sfus.get(event_id)
-        if sfu is not None:
-            await sfu.unpublish(identity)
+        await self.hub.fanout.changes(await stage.leave_all(self.hub.store, event_id, identity))
+        await self.unpublish(event_id, identity)
 
-
-def tracks_view(tracks: tuple[StageTrack, ...]) -> list[dict[str, str]]:
-    return [
-        {"person": t.publisher_id, "source": t.source, "kind": t.kind, "mid": t.mid} for t in tracks
-    ]
+    async def stopped(self, event_id: str, identity: str, source: Source | None, by: str) -> None:
+        """Tell the person whose media was stopped, so his page stops sending."""
+        await self.hub.fanout.notify(event_id, identity, "media.stopped", Stopped(source, by))
 
 
 def register(hub: Hub) -> MediaPlane:
     plane = MediaPlane(hub)
     r = hub.room
+    fanout = hub.fanout
 
     @r.route("media.publish", Publish, Action.PUBLISH_IN_MEETING)
-    async def publish(ctx: Ctx, p: Publish) -> dict[str, Any]:
-        wanted = set(p.sources.values())
-        if len(wanted) != len(p.sources):
-            raise invalid("each source may be sent once", "sources")
-        held = {
-            Source(s)
-            for s, people in (await stage.on_stage(ctx.store, ctx.event_id)).items()
-            if ctx.person.identity in people
-        }
-        taken: list[Source] = []
-        items = []
+    async def publish(ctx: Ctx, p: Publish) -> SdpAck:
+        claim = stage.Claim(ctx.store, ctx.event_id, ctx.person, list(p.sources.values()))
         try:
-            for source in sorted(wanted - held):
-                items += await stage.take(ctx.store, ctx.event_id, ctx.person, source)
-                taken.append(source)
-            sfu = await plane.sfu(ctx.event_id)
-            try:
-                answer = await sfu.publish(
-                    ctx.person.identity, p.sdp, {m: wire(s) for m, s in p.sources.items()}
-                )
-            except InvalidDescription as exc:
-                raise invalid(f"offer refused: {exc}"[:300], "sdp") from None
-            except NoFreeSlot as exc:
-                raise TribuneError(Code.STAGE_FULL, str(exc)) from None
+            await claim.take()
+            answer = await plane.publish(ctx.event_id, ctx.person.identity, p.sdp, p.sources)
         except TribuneError:
-            for source in taken:
-                items += await stage.leave(ctx.store, ctx.event_id, ctx.person.identity, source)
-            await hub.fan_out(items)
+            await claim.undo()
+            await fanout.changes(claim.changes)
             raise
-        for source in held - wanted:
-            items += await stage.leave(ctx.store, ctx.event_id, ctx.person.identity, source)
-        await hub.fan_out(items)
-        return {"sdp": answer}
+        await claim.settle()
+        await fanout.changes(claim.changes)
+        return SdpAck(answer)
 
     @r.route("media.stop", Stop, Action.PUBLISH_IN_MEETING)
     async def stop(ctx: Ctx, p: Stop) -> None:
-        await hub.fan_out(await stage.leave(ctx.store, ctx.event_id, ctx.person.identity, p.source))
-        sfu = plane.sfus.get(ctx.event_id)
-        if sfu is not None:
-            await sfu.stop_track(ctx.person.identity, wire(p.source))
+        identity = ctx.person.identity
+        await fanout.changes(await stage.leave(ctx.store, ctx.event_id, identity, p.source))
+        await plane.stop_track(ctx.event_id, identity, p.source)
 
     @r.route("media.stop_other", StopOther, Action.STOP_OTHERS_MEDIA)
     async def stop_other(ctx: Ctx, p: StopOther) -> None:
-        sfu = plane.sfus.get(ctx.event_id)
         if p.source is None:
             await plane.take_off_stage(ctx.event_id, p.person)
         else:
-            await hub.fan_out(await stage.leave(ctx.store, ctx.event_id, p.person, p.source))
-            if sfu is not None:
-                await sfu.stop_track(p.person, wire(p.source))
-        await notify_stopped(hub, ctx.event_id, p.person, p.source, by=ctx.person.name)
+            await fanout.changes(await stage.leave(ctx.store, ctx.event_id, p.person, p.source))
+            await plane.stop_track(ctx.event_id, p.person, p.source)
+        await plane.stopped(ctx.event_id, p.person, p.source, by=ctx.person.name)
 
     @r.route("media.subscribe", Subscribe, Action.SUBSCRIBE)
-    async def subscribe(ctx: Ctx, _: Subscribe) -> dict[str, Any]:
+    async def subscribe(ctx: Ctx, _: Subscribe) -> SubscribeAck:
         sfu = await plane.sfu(ctx.event_id)
         offer = await sfu.subscribe(ctx.sid, skip_publisher=ctx.person.identity)
-        return {
-            "sdp": offer.sdp,
-            "slots": [{"mid": s.mid, "kind": s.kind} for s in offer.slots],
-            "tracks": tracks_view(sfu.stage()),
-            "ice_servers": [
-                {"urls": list(s.urls), "username": s.username, "credential": s.credential}
-                for s in plane.ice
-            ],
-        }
+        return SubscribeAck(
+            sdp=offer.sdp,
+            slots=[SlotView(s.mid, s.kind) for s in offer.slots],
+            tracks=tracks_view(sfu.stage()),
+            ice_servers=[IceServerView(list(s.urls), s.username, s.credential) for s in plane.ice],
+        )
 
     @r.route("media.answer", Answer, Action.SUBSCRIBE)
     async def answer(ctx: Ctx, p: Answer) -> None:
@@ -218,30 +195,16 @@ def register(hub: Hub) -> MediaPlane:
 
     async def forgotten(event_id: str, identity: str) -> None:
         # His lease already released his slots (and the room was told): stop his tracks.
-        sfu = plane.sfus.get(event_id)
-        if sfu is not None:
-            await sfu.unpublish(identity)
+        await plane.unpublish(event_id, identity)
 
     async def role_changed(event_id: str, person: Person) -> None:
         event = await load_event(hub.store, event_id)
         if not stage.may_publish(person, event):
             await plane.take_off_stage(event_id, person.identity)
-            await notify_stopped(hub, event_id, person.identity, None, by="")
+            await plane.stopped(event_id, person.identity, None, by="")
 
     hub.on_leave.append(left)
     hub.on_forget.append(forgotten)
     hub.on_role_change.append(role_changed)
     hub.on_event_end.append(plane.close_event)
     return plane
-
-
-async def notify_stopped(
-    hub: Hub, event_id: str, identity: str, source: Source | None, by: str
-) -> None:
-    """Tell the person whose media was stopped, so his page stops sending."""
-    from room import presence
-
-    sid = await presence.connection_of(hub.store, event_id, identity)
-    if sid is not None:
-        payload = {"source": None if source is None else source.value, "by": by}
-        await hub.emit_to(sid, "media.stopped", payload)

@@ -6,7 +6,7 @@ import pytest
 
 from room.permissions import PERMISSIONS, Action, can
 from room.types import Role
-from signaling.hub import MANAGE, ROOM, SCREEN
+from signaling.socket.fanout import MANAGE, ROOM, SCREEN
 from tests.helpers import Refused
 
 

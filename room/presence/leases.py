@@ -1,0 +1,106 @@
+"""Connections and leases: one live connection per identity, the grace period after it
+closes, renewal while connected, and what expiry releases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from room import seats, stage
+from room.changes import Change
+from room.presence import hands, roster
+from room.presence.keys import conns_key, hands_key, public_key, roster_key
+from room.records import Person, decode, now
+from room.store import SlotEntry, Store
+
+RENEW_BATCH = 1000
+"""Holders renewed per store call: a node with many connections sends several small calls."""
+
+
+class Eviction(msgspec.Struct):
+    """A connection the room closes, and what its page is told first."""
+
+    sid: str
+    event: str
+    """The Socket.IO event the page receives."""
+    code: str
+    message: str
+
+    def notice(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+async def bind_connection(store: Store, event_id: str, identity: str, sid: str) -> str | None:
+    """Make `sid` the identity's connection; returns the connection it replaces, if any."""
+    old = await store.hswap(conns_key(event_id), identity, sid.encode())
+    if old is None or old.decode() == sid:
+        return None
+    return old.decode()
+
+
+async def connect(store: Store, event_id: str, identity: str, sid: str) -> Eviction | None:
+    """Bind `sid` to the identity. The same identity connecting again replaces the older
+    connection (no ghosts): that one comes back, to be told why and closed."""
+    old = await bind_connection(store, event_id, identity, sid)
+    if old is None:
+        return None
+    return Eviction(old, "replaced", "replaced", "you joined from another window or device")
+
+
+async def connection_of(store: Store, event_id: str, identity: str) -> str | None:
+    raw = await store.hget(conns_key(event_id), identity)
+    return None if raw is None else raw.decode()
+
+
+async def disconnected(
+    store: Store, event_id: str, identity: str, sid: str, grace: float
+) -> list[Change]:
+    """The connection `sid` closed: if it was the current one, start the grace period."""
+    if not await store.hcas(conns_key(event_id), identity, sid.encode(), None):
+        return []  # replaced by a newer connection, or already removed
+    await store.holder_touch([seats.holder(event_id, identity)], now() + grace)
+    person = await roster.update_person(store, event_id, identity, roster.set_connected(False))
+    if person is None:
+        return []
+    return [await roster.roster_change(store, event_id, "roster.updated", person)]
+
+
+async def renew(store: Store, connected: Iterable[tuple[str, str]], lease_ttl: float) -> None:
+    """Push back the deadline of connected (event id, identity) pairs (each node, periodically)."""
+    holders = sorted({seats.holder(event_id, identity) for event_id, identity in connected})
+    for i in range(0, len(holders), RENEW_BATCH):
+        await store.holder_touch(holders[i : i + RENEW_BATCH], now() + lease_ttl)
+
+
+async def expire(store: Store) -> list[Change]:
+    """Release everything held by identities whose grace period (or node) ended."""
+    out: list[Change] = []
+    for hold, slots in await store.holder_expire(now()):
+        event_id, identity = seats.split_holder(hold)
+        out.extend(await forget(store, event_id, identity, slots))
+    return out
+
+
+async def forget(
+    store: Store, event_id: str, identity: str, slots: list[SlotEntry]
+) -> list[Change]:
+    """Take an identity out of the event's roster, hand queue and (its slots being
+    released already) tell the room if it left the stage."""
+    raw = await store.hget(roster_key(event_id), identity)
+    await store.hdel(roster_key(event_id), identity)
+    await store.hdel(public_key(event_id), identity)
+    await store.hdel(conns_key(event_id), identity)
+    out = await hands.lower_hand(store, event_id, identity)
+    if any(stage.is_stage_pool(pool) for pool, _ in slots):
+        out.append(await stage.announce(store, event_id))
+    if raw is not None:
+        out.append(await roster.roster_change(store, event_id, "roster.left", decode(raw, Person)))
+    return out
+
+
+async def end_all(store: Store, event_id: str) -> None:
+    """The event ended: every lease in it is released, its hands and connections dropped."""
+    for person in await roster.people(store, event_id):
+        await store.holder_release(seats.holder(event_id, person.identity))
+    await store.delete(hands_key(event_id), conns_key(event_id))

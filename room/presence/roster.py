@@ -1,0 +1,182 @@
+"""Who is in an event and what each viewer sees of it: roster entries, the public index,
+stand-ins for connections without a seat, and the room snapshot."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from room import changes
+from room.changes import Audience, Change
+from room.errors import Code, TribuneError, not_found
+from room.permissions import PERMISSIONS, Action, can, is_staff
+from room.presence import hands
+from room.presence.keys import public_key, roster_key
+from room.records import Event, Invitation, Person, decode, encode, now
+from room.store import Store
+from room.types import EventKind, EventState, Role
+
+
+def identity_of(inv: Invitation, device: str) -> str:
+    """A personal link is one identity; a shared link is one identity per device."""
+    if not inv.shared:
+        return inv.id
+    return inv.id + "." + hashlib.sha256(device.encode()).hexdigest()[:16]
+
+
+def stand_in(inv: Invitation, device: str, name: str = "") -> Person:
+    """The person a link names, for a connection that takes no seat (a manager page, a
+    second screen) or a request that has none: never stored in the roster. The link's
+    name wins over the one given; a nameless screen is called "Screen"."""
+    return Person(
+        identity=identity_of(inv, device),
+        name=inv.name or name or "Screen",
+        role=inv.role,
+        base_role=inv.role,
+        joined_at=now(),
+    )
+
+
+async def get_person(store: Store, event_id: str, identity: str) -> Person | None:
+    raw = await store.hget(roster_key(event_id), identity)
+    return None if raw is None else decode(raw, Person)
+
+
+async def require_person(store: Store, event_id: str, identity: str) -> Person:
+    person = await get_person(store, event_id, identity)
+    if person is None:
+        raise not_found("person")
+    return person
+
+
+async def people(store: Store, event_id: str) -> list[Person]:
+    """Everyone in the roster, in the order they joined."""
+    found = [decode(v, Person) for v in (await store.hgetall(roster_key(event_id))).values()]
+    return sorted(found, key=lambda p: (p.joined_at, p.identity))
+
+
+async def roster_count(store: Store, event_id: str) -> int:
+    """People in the room, counting those inside their reconnect grace period."""
+    return await store.hlen(roster_key(event_id))
+
+
+async def update_person(
+    store: Store, event_id: str, identity: str, change: Callable[[Person], None]
+) -> Person | None:
+    """Compare-and-set loop on one roster entry; None when the person is not in the roster."""
+    for _ in range(50):
+        raw = await store.hget(roster_key(event_id), identity)
+        if raw is None:
+            return None
+        person = decode(raw, Person)
+        change(person)
+        if await store.hcas(roster_key(event_id), identity, raw, encode(person)):
+            return person
+    raise TribuneError(Code.CONFLICT, "the person is being changed concurrently")
+
+
+def set_connected(value: bool) -> Callable[[Person], None]:
+    def apply(p: Person) -> None:
+        p.connected = value
+
+    return apply
+
+
+def is_public(role: Role) -> bool:
+    return is_staff(role) or can(role, Action.PUBLISH)
+
+
+async def index(store: Store, event_id: str, person: Person) -> None:
+    """Keep the public index in step with the person's role."""
+    if is_public(person.role):
+        await store.hset(public_key(event_id), person.identity, b"")
+    else:
+        await store.hdel(public_key(event_id), person.identity)
+
+
+async def roster_change(store: Store, event_id: str, name: str, person: Person) -> Change:
+    """Staff see every roster change; the audience sees the stage people come and go."""
+    payloads: dict[Audience, dict[str, Any]] = {Audience.STAFF: {"person": person.view()}}
+    if is_public(person.role):
+        payloads[Audience.AUDIENCE] = {"person": person.view()}
+    return await changes.record(store, Change(event_id=event_id, name=name, payloads=payloads))
+
+
+def left_identity(change: Change) -> str | None:
+    """Whose leaving for good a change tells, if it is a `roster.left`."""
+    if change.name != "roster.left":
+        return None
+    return str(change.payloads[Audience.STAFF]["person"]["person"])
+
+
+# -- views ------------------------------------------------------------------------
+
+
+class EventView(msgspec.Struct):
+    id: str
+    title: str
+    kind: EventKind
+    state: EventState
+    scheduled_start: float | None
+    started_at: float | None
+    ended_at: float | None
+
+
+class RoomState(msgspec.Struct):
+    """The snapshot of the room a client gets on connect or on a stale `sync`."""
+
+    event: EventView
+    you: dict[str, Any]
+    roster: list[dict[str, Any]]
+    count: int
+    hands: list[hands.Hand] | list[str]
+    """Staff see who raised each hand and when; the audience the order of identities only."""
+    rev: int
+
+
+def event_view(event: Event) -> EventView:
+    return EventView(
+        id=event.id,
+        title=event.title,
+        kind=event.kind,
+        state=event.state,
+        scheduled_start=event.scheduled_start,
+        started_at=event.started_at,
+        ended_at=event.ended_at,
+    )
+
+
+def you(person: Person) -> dict[str, Any]:
+    """A person as he sees himself: his roster view and everything he may do."""
+    return {**person.view(), "can": sorted(a.value for a in PERMISSIONS[person.role])}
+
+
+async def room_state(store: Store, event: Event, viewer: Person) -> RoomState:
+    rev = await changes.current_rev(store, event.id)
+    queue = await hands.hand_queue(store, event.id)
+    shown: list[hands.Hand] | list[str]
+    if is_staff(viewer.role):
+        everyone = await people(store, event.id)
+        count = len(everyone)
+        by_id = {p.identity: p for p in everyone}
+        shown = [hands.Hand(m, by_id[m].name if m in by_id else "", at) for m, at in queue]
+    else:
+        ids = list(await store.hgetall(public_key(event.id)))
+        raws = await store.hmget(roster_key(event.id), ids)
+        everyone = sorted(
+            (decode(r, Person) for r in raws if r is not None),
+            key=lambda p: (p.joined_at, p.identity),
+        )
+        count = await roster_count(store, event.id)
+        shown = [m for m, _ in queue]
+    return RoomState(
+        event=event_view(event),
+        you=you(viewer),
+        roster=[p.view() for p in everyone],
+        count=count,
+        hands=shown,
+        rev=rev,
+    )

@@ -1,0 +1,85 @@
+"""The stage's wire Structs: publish, stop, subscribe and answer; their acks and the
+`media.tracks` and `media.stopped` payloads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from room.stage import Source
+from signaling.schemas.room import PersonId
+
+Sdp = Annotated[str, msgspec.Meta(min_length=10, max_length=64 * 1024)]
+Mid = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+
+
+class Publish(msgspec.Struct, forbid_unknown_fields=True):
+    sdp: Sdp
+    sources: Annotated[dict[Mid, Source], msgspec.Meta(max_length=3)]
+    """mid -> source: everything this person sends from now on."""
+
+
+class Stop(msgspec.Struct, forbid_unknown_fields=True):
+    source: Source
+
+
+class StopOther(msgspec.Struct, forbid_unknown_fields=True):
+    person: PersonId
+    source: Source | None = None
+    """None: everything he publishes."""
+
+
+class Subscribe(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class Answer(msgspec.Struct, forbid_unknown_fields=True):
+    sdp: Sdp
+
+
+# -- acks and pushes ----------------------------------------------------------------------
+
+
+class TrackView(msgspec.Struct):
+    """A track on stage and the subscriber slot (`mid`) that carries it."""
+
+    person: str
+    source: str
+    kind: str
+    mid: str
+
+
+class SlotView(msgspec.Struct):
+    mid: str
+    kind: str
+
+
+class IceServerView(msgspec.Struct):
+    urls: list[str]
+    username: str | None
+    credential: str | None
+
+
+class SdpAck(msgspec.Struct):
+    sdp: str
+
+
+class SubscribeAck(msgspec.Struct):
+    sdp: str
+    slots: list[SlotView]
+    tracks: list[TrackView]
+    ice_servers: list[IceServerView]
+
+
+class Tracks(msgspec.Struct):
+    """`media.tracks`: what is on stage now."""
+
+    tracks: list[TrackView]
+
+
+class Stopped(msgspec.Struct):
+    """`media.stopped`: told to the person whose media was stopped, so his page stops sending."""
+
+    source: Source | None
+    by: str

@@ -1,0 +1,193 @@
+"""Moderation's wire Structs: questions, chat, polls, slides, the audit trail, exports and
+the second screen's link; their acks and the three pages' snapshots."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from moderation import exports
+from moderation.limits import LIMITS
+from moderation.records import Kind, Visibility
+from room.permissions import Action
+from room.presence.roster import EventView
+from signaling.schemas.room import PersonId
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# Generous caps on the wire; the domain applies the exact limits (and trims first).
+QText = Annotated[str, msgspec.Meta(max_length=LIMITS.question_length * 2)]
+ChatText = Annotated[str, msgspec.Meta(max_length=LIMITS.chat_length * 2)]
+PollQuestion = Annotated[str, msgspec.Meta(max_length=LIMITS.poll_question_length * 2)]
+PollOption = Annotated[str, msgspec.Meta(max_length=LIMITS.poll_option_length * 2)]
+PollOptions = Annotated[list[PollOption], msgspec.Meta(max_length=LIMITS.poll_options * 2)]
+Choices = Annotated[list[int], msgspec.Meta(max_length=LIMITS.poll_options * 2)]
+Version = Annotated[int, msgspec.Meta(ge=1)]
+Index = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class Ref(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+
+
+# -- questions ------------------------------------------------------------------------------
+
+
+class QuestionAsk(msgspec.Struct, forbid_unknown_fields=True):
+    text: QText
+    anonymous: bool = False
+
+
+class QuestionAdd(msgspec.Struct, forbid_unknown_fields=True):
+    text: QText
+    kind: Kind = Kind.QUESTION
+
+
+class QuestionVote(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    up: bool = True
+
+
+class QuestionHide(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    hidden: bool = True
+
+
+class QuestionApprove(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    approved: bool = True
+
+
+class QuestionPush(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    pushed: bool = True
+
+
+class QuestionAnswered(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    answered: bool = True
+
+
+class QuestionEdit(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    text: QText
+    version: Version
+
+
+class QuestionSettings(msgspec.Struct, forbid_unknown_fields=True):
+    visibility: Visibility | None = None
+    anonymous: bool | None = None
+
+
+# -- chat -------------------------------------------------------------------------------------
+
+
+class ChatSend(msgspec.Struct, forbid_unknown_fields=True):
+    text: ChatText
+
+
+class ChatMute(msgspec.Struct, forbid_unknown_fields=True):
+    person: PersonId
+    muted: bool = True
+
+
+# -- polls and slides -------------------------------------------------------------------------
+
+
+class PollCreate(msgspec.Struct, forbid_unknown_fields=True):
+    question: PollQuestion
+    options: PollOptions
+    multiple: bool = False
+    show_results: bool = False
+
+
+class PollUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    version: Version
+    question: PollQuestion | None = None
+    options: PollOptions | None = None
+    multiple: bool | None = None
+    show_results: bool | None = None
+
+
+class PollVote(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    choices: Choices
+
+
+class SlidesGoto(msgspec.Struct, forbid_unknown_fields=True):
+    index: Index
+
+
+# -- the manager's tools ----------------------------------------------------------------------
+
+
+class AuditList(msgspec.Struct, forbid_unknown_fields=True):
+    offset: Index = 0
+    limit: Annotated[int, msgspec.Meta(ge=1, le=LIMITS.audit_page)] = 200
+
+
+class ExportLink(msgspec.Struct, forbid_unknown_fields=True):
+    dataset: exports.Dataset
+    format: exports.Format
+
+
+EXPORT_ACTION: dict[exports.Dataset, Action] = {
+    exports.Dataset.QUESTIONS: Action.MODERATE_QUESTIONS,
+    exports.Dataset.AUDIT: Action.READ_AUDIT,
+    exports.Dataset.POLLS: Action.MANAGE_POLLS,
+}
+"""What the permission table must allow to export each dataset (socket link and HTTP alike)."""
+
+
+class AuditPage(msgspec.Struct):
+    entries: list[dict[str, Any]]
+    offset: int
+
+
+class ExportLinkAck(msgspec.Struct):
+    url: str
+    expires_in: int
+
+
+class ScreenLinkAck(msgspec.Struct):
+    path: str
+    token: str
+
+
+# -- snapshots ----------------------------------------------------------------------------------
+# The moderation domain's own views (questions, chat lines, polls, slides) stay dicts: their
+# fields belong to `moderation/`.
+
+
+class ManageState(msgspec.Struct):
+    """Everything the manager page shows."""
+
+    event: EventView
+    you: dict[str, Any]
+    settings: dict[str, Any]
+    questions: list[dict[str, Any]]
+    chat: list[dict[str, Any]]
+    muted: list[str]
+    polls: list[dict[str, Any]]
+    slides: dict[str, Any] | None
+    rev: int
+
+
+class ModerationState(msgspec.Struct):
+    """The moderation part of a room page: questions, chat, the open poll, the slide."""
+
+    settings: dict[str, Any]
+    questions: list[dict[str, Any]]
+    mine: list[dict[str, Any]]
+    votes: list[str]
+    chat: list[dict[str, Any]]
+    muted: bool
+    poll: dict[str, Any] | None
+    slides: dict[str, Any] | None
+    rev: int
+
+
+class ScreenState(msgspec.Struct):
+    questions: list[dict[str, Any]]
+    rev: int

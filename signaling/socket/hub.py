@@ -1,0 +1,220 @@
+"""The Socket.IO hub: accepting connections into the three namespaces, closing them, and
+keeping the leases of connected people renewed and swept.
+
+`/room` (attendees and stage; joining takes a seat), `/manage` (staff manager pages) and
+`/screen` (moderator second screens) share it; the last two take no seat. Handler
+modules add routes to a namespace; `dispatch` runs them, `fanout` delivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from socketio.exceptions import ConnectionRefusedError as Refused
+
+from room import lifecycle, tasks
+from room.changes import Change
+from room.errors import Code, TribuneError
+from room.events import load_event, load_invitation
+from room.permissions import Action, require
+from room.presence import admission, leases, roster
+from room.ratelimit import TokenBucket
+from room.records import Invitation, Person
+from room.store import Store
+from signaling.auth import Tokens
+from signaling.config import Config
+from signaling.schemas.room import ConnectAuth
+from signaling.schemas.validation import validate
+from signaling.socket.dispatch import Ctx, Namespace, Session, dispatch, person_of
+from signaling.socket.fanout import MANAGE, ROOM, SCREEN, Fanout, all_room
+from signaling.socket.wire import Server
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    """This node's connections, its namespaces' routes, and the hooks other parts hang on."""
+
+    def __init__(self, sio: Server, store: Store, tokens: Tokens, config: Config) -> None:
+        self.sio = sio
+        self.store = store
+        self.tokens = tokens
+        self.config = config
+        self._pending: set[asyncio.Future[None]] = set()
+        self.fanout = Fanout(sio, store, config, self.background, self._forgotten)
+        self.sessions: dict[str, Session] = {}
+        self.namespaces = {
+            ROOM: Namespace(ROOM, Action.JOIN, takes_seat=True),
+            MANAGE: Namespace(MANAGE, Action.OPEN_MANAGER, takes_seat=False),
+            SCREEN: Namespace(SCREEN, Action.VIEW_SCREEN, takes_seat=False),
+        }
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.on_forget: list[Callable[[str, str], Awaitable[None]]] = []
+        """Hooks run when an identity leaves an event for good (media takes it off stage)."""
+        self.on_role_change: list[Callable[[str, Person], Awaitable[None]]] = []
+        """Hooks run after a promotion or demotion (a demoted presenter leaves the stage)."""
+        self.on_leave: list[Callable[[Session, str], Awaitable[None]]] = []
+        """Hooks run when a seat-taking connection closes (its session record ends)."""
+        self.on_event_end: list[Callable[[str], Awaitable[None]]] = []
+        """Hooks run once an event has ended (thank-you mails, certificates)."""
+        for name in self.namespaces:
+            sio.on("connect", self._connect_handler(name), namespace=name)
+            sio.on("disconnect", self._disconnect, namespace=name)
+            sio.on("*", self._dispatch_handler(name), namespace=name)
+
+    @property
+    def room(self) -> Namespace:
+        return self.namespaces[ROOM]
+
+    @property
+    def manage(self) -> Namespace:
+        return self.namespaces[MANAGE]
+
+    @property
+    def screen(self) -> Namespace:
+        return self.namespaces[SCREEN]
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self) -> None:
+        self._stopping = False
+        self._tasks = [
+            asyncio.create_task(self._every(self.config.renew_every, self._renew)),
+            asyncio.create_task(self._every(self.config.sweep_every, self._sweep)),
+        ]
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for t in self._tasks:
+            await tasks.stop(t)
+        self._tasks = []
+        self.fanout.stop()
+
+    def background(self, coro: Awaitable[None]) -> None:
+        """Run `coro` soon, keeping a reference so it is not collected mid-flight."""
+        task = asyncio.ensure_future(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _every(self, seconds: float, fn: Callable[[], Awaitable[None]]) -> None:
+        while not self._stopping:
+            await asyncio.sleep(seconds)
+            try:
+                await fn()
+            except Exception:
+                log.exception("periodic task %s failed", fn.__name__)
+
+    async def _renew(self) -> None:
+        connected = [
+            (s.event_id, s.identity)
+            for s in self.sessions.values()
+            if self.namespaces[s.namespace].takes_seat
+        ]
+        await leases.renew(self.store, connected, self.config.lease_ttl)
+
+    async def _sweep(self) -> None:
+        await self.fanout.changes(await leases.expire(self.store))
+
+    async def _forgotten(self, event_id: str, identity: str) -> None:
+        for hook in self.on_forget:
+            await hook(event_id, identity)
+
+    async def evict(self, eviction: leases.Eviction, forget: bool) -> None:
+        """Tell a /room connection why it is closed, then close it. `forget`: drop its
+        session first, so closing it starts no grace period (the room already let go)."""
+        await self.fanout.emit_to(eviction.sid, eviction.event, eviction.notice())
+        if forget:
+            self.sessions.pop(eviction.sid, None)
+        await self.sio.disconnect(eviction.sid, namespace=ROOM)
+
+    # -- connect / disconnect ----------------------------------------------------------
+    def _connect_handler(
+        self, namespace: str
+    ) -> Callable[[str, dict[str, Any], Any], Awaitable[None]]:
+        async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+            try:
+                await self._connect(self.namespaces[namespace], sid, auth)
+            except TribuneError as err:
+                # Sent as the CONNECT_ERROR packet's data: the JS client exposes
+                # `message` as err.message and `data` as err.data.
+                refused = Refused()
+                refused.error_args = {**err.to_wire(), "data": err.to_wire()}
+                raise refused from None
+
+        return connect
+
+    async def _invitation(self, a: ConnectAuth) -> Invitation:
+        claims = self.tokens.verify(a.token)
+        try:
+            inv = await load_invitation(self.store, claims.event_id, claims.invitation)
+        except TribuneError:
+            await load_event(self.store, claims.event_id)  # a deleted event: not_found
+            raise TribuneError(Code.UNAUTHORIZED, "this link was withdrawn") from None
+        if inv.gen != claims.gen:
+            raise TribuneError(Code.UNAUTHORIZED, "this link was re-issued; use the new one")
+        return inv
+
+    async def _connect(self, ns: Namespace, sid: str, auth: Any) -> None:
+        a = validate(auth, ConnectAuth)
+        inv = await self._invitation(a)
+        require(inv.role, ns.admit_action)
+        bucket = TokenBucket(self.config.rate_per_second, self.config.rate_burst)
+        if not ns.takes_seat:
+            event = await load_event(self.store, inv.event_id)
+            lifecycle.require_open(event, inv.role)
+            person = roster.stand_in(inv, a.device, a.name)
+            self.sessions[sid] = Session(event.id, person.identity, ns.name, bucket, person)
+            await self.sio.enter_room(sid, all_room(event.id), namespace=ns.name)
+            self.background(self._after_connect(ns, sid, []))
+            return
+        adm = await admission.admit(self.store, inv, a.device, a.name, self.config.lease_ttl)
+        person, event_id = adm.person, adm.event.id
+        replaced = await leases.connect(self.store, event_id, person.identity, sid)
+        self.sessions[sid] = Session(event_id, person.identity, ns.name, bucket)
+        await self.fanout.set_rooms(sid, event_id, person.role)
+        if replaced is not None:
+            await self.evict(replaced, forget=False)
+        # The CONNECT packet is queued after this handler returns; snapshot after it.
+        self.background(self._after_connect(ns, sid, adm.changes))
+
+    async def _after_connect(self, ns: Namespace, sid: str, items: list[Change]) -> None:
+        await asyncio.sleep(0)
+        try:
+            session = self.sessions.get(sid)
+            if session is None:
+                return
+            person = await person_of(self.store, session)
+            if person is not None:
+                ctx = Ctx(self.fanout, sid, session, person)
+                for hook in ns.on_connect:
+                    await hook(ctx)
+            await self.fanout.changes(items)
+        except Exception:
+            log.exception("after-connect failed for %s", sid)
+
+    async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        session = self.sessions.pop(sid, None)
+        if session is None or not self.namespaces[session.namespace].takes_seat:
+            return
+        try:
+            await self.fanout.changes(
+                await leases.disconnected(
+                    self.store, session.event_id, session.identity, sid, self.config.grace
+                )
+            )
+            for hook in self.on_leave:
+                await hook(session, sid)
+        except Exception:
+            log.exception("disconnect bookkeeping failed for %s", sid)
+
+    # -- dispatch ------------------------------------------------------------------
+    def _dispatch_handler(self, namespace: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+        ns = self.namespaces[namespace]
+
+        async def handle(event: Any, sid: str, *args: Any) -> dict[str, Any]:
+            return await dispatch(self.fanout, ns, self.sessions.get(sid), event, sid, args)
+
+        return handle
