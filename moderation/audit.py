@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from moderation.records import AuditEntry
+from moderation.items import AuditEntry
 from room.records import Person, now
 from room.store import Store
 

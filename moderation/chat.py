@@ -7,9 +7,9 @@ from typing import Any
 import msgspec
 
 from moderation import audit, questions
+from moderation.items import ChatMessage
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Notice, Outcome
-from moderation.records import ChatMessage
 from moderation.text import clean
 from room import changes, ratelimit
 from room.changes import Audience, Change

@@ -17,10 +17,10 @@ from typing import Any
 import msgspec
 
 from moderation import audit
+from moderation.items import Poll, PollState
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Outcome
 from moderation.questions import require_running
-from moderation.records import Poll, PollState
 from moderation.text import clean
 from room import changes
 from room.changes import Audience, Change

@@ -16,9 +16,9 @@ from typing import Any
 import msgspec
 
 from moderation import audit
+from moderation.items import Origin, Question, QuestionKind, Status, Visibility
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Notice, Outcome
-from moderation.records import Kind, Question, Source, Status, Visibility
 from moderation.text import clean
 from room import changes, lifecycle, ratelimit
 from room.changes import Audience, Change
@@ -262,7 +262,7 @@ async def _outcome(
     )
     out = Outcome(changes=[change])
     subject = after or before
-    if subject is not None and subject.source is not Source.STAFF:
+    if subject is not None and subject.source is not Origin.STAFF:
         old_a = author_view(before, vis) if before is not None else None
         new_a = author_view(after, vis) if after is not None else None
         if old_a != new_a:
@@ -371,7 +371,7 @@ async def add(
     event_id: str,
     who: Person,
     text: str,
-    kind: Kind = Kind.QUESTION,
+    kind: QuestionKind = QuestionKind.QUESTION,
     limits: Limits = LIMITS,
 ) -> Outcome:
     """Staff add a question or a comment of their own: approved, never anonymous."""
@@ -384,7 +384,7 @@ async def add(
         name=who.name,
         created=now(),
         kind=kind,
-        source=Source.STAFF,
+        source=Origin.STAFF,
         approved=True,
     )
     await audit.record(store, event_id, who, "question.add", f"question:{q.id}", None, {
@@ -404,7 +404,7 @@ async def create_from(
         author=author,
         name=name,
         created=now(),
-        source=Source.CHAT,
+        source=Origin.CHAT,
         approved=True,
     )
     await audit.record(store, event.id, who, action, source_ref, None, {

@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 
 from moderation import audit
+from moderation.items import Deck, SlidePosition
 from moderation.outcome import Outcome
-from moderation.records import Deck, SlidePosition
 from room import changes
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, invalid, not_found

@@ -30,7 +30,7 @@ import maxminddb
 import msgspec
 from aiohttp import web
 
-from moderation.records import Visibility
+from moderation.items import Visibility
 from room import events as ev
 from room import ratelimit
 from room.accounts import users

@@ -13,9 +13,9 @@ from typing import Annotated, Any
 import msgspec
 
 from moderation import audit, chat, exports, polls, questions, screen, slides
+from moderation.items import QuestionKind, Visibility
 from moderation.limits import LIMITS
 from moderation.outcome import Outcome
-from moderation.records import Kind, Visibility
 from room import changes, presence
 from room.events import load_event
 from room.permissions import PERMISSIONS, Action, is_staff, require
@@ -49,7 +49,7 @@ class QuestionAsk(msgspec.Struct, forbid_unknown_fields=True):
 
 class QuestionAdd(msgspec.Struct, forbid_unknown_fields=True):
     text: QText
-    kind: Kind = Kind.QUESTION
+    kind: QuestionKind = QuestionKind.QUESTION
 
 
 class QuestionVote(msgspec.Struct, forbid_unknown_fields=True):

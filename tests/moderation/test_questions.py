@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from moderation import audit, questions
+from moderation.items import QuestionKind, Visibility
 from moderation.limits import Limits
-from moderation.records import Kind, Visibility
 from room.changes import Audience
 from room.errors import Code, TribuneError
 from room.records import Event
@@ -296,7 +296,7 @@ async def test_delete_is_permanent_and_audited(store: Store, event: Event):
 async def test_staff_add_question_and_comment(store: Store, event: Event):
     await set_visibility(store, event, "approved")
     org = person(Role.ORGANIZER, "Olga")
-    out = await questions.add(store, event.id, org, "Welcome everyone", Kind.COMMENT)
+    out = await questions.add(store, event.id, org, "Welcome everyone", QuestionKind.COMMENT)
     change = only(out)
     staff = change.payloads[Audience.STAFF]["question"]
     assert staff["kind"] == "comment" and staff["source"] == "staff" and staff["approved"]
