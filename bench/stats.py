@@ -46,9 +46,9 @@ sys.path.insert(0, str(ROOT))
 
 from openpyxl import Workbook  # noqa: E402
 
-from room import sessions  # noqa: E402
 from room.audience import exports as xp  # noqa: E402
-from room.audience.sessions import Format, SessionRecord  # noqa: E402
+from room.audience import sessions  # noqa: E402
+from room.audience.sessions import SessionKind, SessionRecord  # noqa: E402
 from room.audience.stats import event_stats  # noqa: E402
 from room.records import Event  # noqa: E402
 from room.store import Store  # noqa: E402
@@ -108,7 +108,7 @@ def records(n: int, identities: int, seed: int = 5) -> list[SessionRecord]:
                 country="",
                 start=start,
                 end=end,
-                format=Format.REPLAY if replay else Format.LIVE,
+                format=SessionKind.REPLAY if replay else SessionKind.LIVE,
             )
         )
     return out

@@ -26,7 +26,7 @@ PAGE = 1000
 """Records read per store call when paging through an event's sessions."""
 
 
-class Format(StrEnum):
+class SessionKind(StrEnum):
     """How a session watched the event: in the live room or a recording afterwards."""
 
     LIVE = "live"
@@ -47,7 +47,7 @@ class SessionRecord(msgspec.Struct, array_like=True, gc=False):
     """ISO country code from the GeoIP database, or "" when unknown or not configured."""
     start: float
     end: float | None = None
-    format: Format = Format.LIVE
+    format: SessionKind = SessionKind.LIVE
     role: Role = Role.PARTICIPANT
 
     def duration(self, until: float) -> float:
@@ -63,7 +63,7 @@ class Visit(msgspec.Struct, array_like=True, gc=False):
     identity: str
     start: float
     end: float
-    format: Format
+    format: SessionKind
     language: str
     country: str
 
@@ -121,7 +121,7 @@ async def open_session(
     ip: str = "",
     language: str = "",
     country: str = "",
-    format: Format = Format.LIVE,
+    format: SessionKind = SessionKind.LIVE,
     role: Role = Role.PARTICIPANT,
     at: float | None = None,
 ) -> SessionRecord:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from room.audience import sessions
-from room.audience.sessions import Format, SessionRecord, Visit, merge
+from room.audience.sessions import SessionKind, SessionRecord, Visit, merge
 from room.errors import invalid
 from room.records import Event, now
 from room.store import Store
@@ -84,7 +84,7 @@ def compute(
     lo, hi = span.start, span.end
     # identity -> [(start, end, format, language, country)], cut to the range. The loop
     # is written flat on purpose: it runs once per session (100,000 in the benchmark).
-    spans: dict[str, list[tuple[float, float, Format, str, str]]] = {}
+    spans: dict[str, list[tuple[float, float, SessionKind, str, str]]] = {}
     online: set[str] = set()
     session_count = 0
     live_now = lo <= at <= hi
@@ -113,7 +113,7 @@ def compute(
     total_seconds = 0.0
     points: list[tuple[float, int]] = []
     fmt_visitors: Counter[str] = Counter()
-    fmt_seconds: dict[str, float] = {f.value: 0.0 for f in Format}
+    fmt_seconds: dict[str, float] = {f.value: 0.0 for f in SessionKind}
     languages: Counter[str] = Counter()
     countries: Counter[str] = Counter()
     for parts in spans.values():
@@ -167,7 +167,7 @@ def compute(
         "total_seconds": total_seconds,
         "formats": {
             f.value: {"visitors": fmt_visitors[f.value], "seconds": fmt_seconds[f.value]}
-            for f in Format
+            for f in SessionKind
         },
         "languages": [
             {"language": k, "visitors": v} for k, v in sorted(languages.items(), key=_by_count)
