@@ -12,11 +12,12 @@ from typing import Annotated, Any
 
 import msgspec
 
-from moderation import audit, chat, exports, polls, questions, screen, slides
+from moderation import audit, chat, polls, questions, screen, slides, tables
 from moderation.items import QuestionKind, Visibility
 from moderation.limits import LIMITS
 from moderation.outcome import Outcome
 from room import changes, presence
+from room.audience.exports import FileFormat
 from room.events import load_event
 from room.permissions import PERMISSIONS, Action, is_staff, require
 from room.records import Person
@@ -132,14 +133,14 @@ class AuditList(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ExportLink(msgspec.Struct, forbid_unknown_fields=True):
-    dataset: exports.Dataset
-    format: exports.Format
+    dataset: tables.Dataset
+    format: FileFormat
 
 
-EXPORT_ACTION: dict[exports.Dataset, Action] = {
-    exports.Dataset.QUESTIONS: Action.MODERATE_QUESTIONS,
-    exports.Dataset.AUDIT: Action.READ_AUDIT,
-    exports.Dataset.POLLS: Action.MANAGE_POLLS,
+EXPORT_ACTION: dict[tables.Dataset, Action] = {
+    tables.Dataset.QUESTIONS: Action.MODERATE_QUESTIONS,
+    tables.Dataset.AUDIT: Action.READ_AUDIT,
+    tables.Dataset.POLLS: Action.MANAGE_POLLS,
 }
 
 

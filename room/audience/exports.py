@@ -3,8 +3,9 @@
 A `Table` is columns plus an async iterator of row pages read from the store,
 so a 100,000-row export never holds more than one page: CSV is yielded as
 chunks of bytes, XLSX goes through openpyxl's write-only mode into a temporary
-file (in a worker thread, so the event loop keeps serving). Other lists (the
-moderation issue's questions and polls) build a `Table` and reuse the writers.
+file (in a worker thread, so the event loop keeps serving). This is the one
+export engine: moderation builds its own tables (`moderation.tables`) and writes
+them with `to_bytes`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped, unused-ignore]
@@ -45,7 +46,7 @@ class ColumnKind(StrEnum):
     FLAG = "flag"
 
 
-class Format(StrEnum):
+class FileFormat(StrEnum):
     CSV = "csv"
     XLSX = "xlsx"
 
@@ -65,8 +66,8 @@ class Table:
 
 
 MEDIA_TYPE = {
-    Format.CSV: "text/csv; charset=utf-8",
-    Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    FileFormat.CSV: "text/csv; charset=utf-8",
+    FileFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 
@@ -127,15 +128,25 @@ def _append(ws: Any, page: list[list[Cell]], kinds: list[ColumnKind]) -> None:
         ws.append(_xlsx_cells(ws, row, kinds))
 
 
-async def write_xlsx(table: Table, path: Path) -> None:
-    """Write the table to `path` as an XLSX workbook of one sheet, page by page."""
+async def write_xlsx(table: Table, path: Path | IO[bytes]) -> None:
+    """Write the table to `path` (a file name or a binary file) as an XLSX workbook of one
+    sheet, page by page."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=_ILLEGAL.sub("", table.name)[:31] or "export")
     ws.append([c.name for c in table.columns])
     kinds = [c.kind for c in table.columns]
     async for page in table.rows:
         await asyncio.to_thread(_append, ws, page, kinds)
-    await asyncio.to_thread(wb.save, str(path))
+    await asyncio.to_thread(wb.save, str(path) if isinstance(path, Path) else path)
+
+
+async def to_bytes(table: Table, fmt: FileFormat) -> bytes:
+    """The whole file in memory, for tables known to be small (moderation's)."""
+    if fmt is FileFormat.CSV:
+        return b"".join([chunk async for chunk in csv_chunks(table)])
+    out = io.BytesIO()
+    await write_xlsx(table, out)
+    return out.getvalue()
 
 
 # -- the tables of an event -----------------------------------------------------------------
