@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from moderation import audit
+from moderation import audit, keys
 from moderation.items import Poll, PollState
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Outcome
@@ -34,18 +34,6 @@ _dec = msgspec.msgpack.Decoder(Poll)
 _ballot = msgspec.msgpack.Decoder(list[int])
 
 OPEN_FIELD = "open"
-
-
-def polls_key(event_id: str) -> str:
-    return f"ev:{event_id}:polls"
-
-
-def meta_key(event_id: str) -> str:
-    return f"ev:{event_id}:polls:meta"
-
-
-def ballots_key(event_id: str, poll_id: str) -> str:
-    return f"ev:{event_id}:poll:{poll_id}:ballots"
 
 
 class Results(msgspec.Struct, frozen=True):
@@ -91,20 +79,20 @@ def audience_view(p: Poll, r: Results | None) -> dict[str, Any]:
 
 
 async def get(store: Store, event_id: str, poll_id: str) -> Poll:
-    raw = await store.hget(polls_key(event_id), poll_id)
+    raw = await store.hget(keys.polls(event_id), poll_id)
     if raw is None:
         raise not_found("poll")
     return _dec.decode(raw)
 
 
 async def all_polls(store: Store, event_id: str) -> list[Poll]:
-    ps = [_dec.decode(r) for r in (await store.hgetall(polls_key(event_id))).values()]
+    ps = [_dec.decode(r) for r in (await store.hgetall(keys.polls(event_id))).values()]
     return sorted(ps, key=lambda p: (p.created, p.id))
 
 
 async def tally(store: Store, event_id: str, poll: Poll) -> Results:
     counts = [0] * len(poll.options)
-    ballots = (await store.hgetall(ballots_key(event_id, poll.id))).values()
+    ballots = (await store.hgetall(keys.ballots(event_id, poll.id))).values()
     for raw in ballots:
         for i in _ballot.decode(raw):
             if 0 <= i < len(counts):
@@ -117,12 +105,12 @@ async def results(store: Store, event_id: str, poll: Poll) -> Results:
 
 
 async def ballot_of(store: Store, event_id: str, poll_id: str, identity: str) -> list[int] | None:
-    raw = await store.hget(ballots_key(event_id, poll_id), identity)
+    raw = await store.hget(keys.ballots(event_id, poll_id), identity)
     return None if raw is None else _ballot.decode(raw)
 
 
 async def current(store: Store, event_id: str) -> Poll | None:
-    raw = await store.hget(meta_key(event_id), OPEN_FIELD)
+    raw = await store.hget(keys.polls_meta(event_id), OPEN_FIELD)
     if raw is None:
         return None
     try:
@@ -187,7 +175,7 @@ async def results_change(store: Store, event_id: str, poll_id: str) -> Change | 
 async def _update(
     store: Store, event_id: str, poll_id: str, apply: Callable[[Poll], None]
 ) -> tuple[Poll, Poll]:
-    key = polls_key(event_id)
+    key = keys.polls(event_id)
     for _ in range(100):
         raw = await store.hget(key, poll_id)
         if raw is None:
@@ -230,9 +218,9 @@ async def create(
         multiple=multiple,
         show_results=show_results,
     )
-    if await store.hlen(polls_key(event_id)) >= limits.polls_per_event:
+    if await store.hlen(keys.polls(event_id)) >= limits.polls_per_event:
         raise invalid(f"an event has at most {limits.polls_per_event} polls")
-    await store.hset(polls_key(event_id), poll.id, _enc.encode(poll))
+    await store.hset(keys.polls(event_id), poll.id, _enc.encode(poll))
     await audit.record(store, event_id, who, "poll.create", f"poll:{poll.id}", None, {
         "question": poll.question, "options": poll.options, "multiple": multiple,
     })
@@ -288,16 +276,16 @@ async def update(
 
 
 async def delete(store: Store, event_id: str, who: Person, poll_id: str) -> Outcome:
-    raw = await store.hget(polls_key(event_id), poll_id)
+    raw = await store.hget(keys.polls(event_id), poll_id)
     if raw is None:
         raise not_found("poll")
     poll = _dec.decode(raw)
     if poll.state is PollState.OPEN:
         raise TribuneError(Code.CONFLICT, "close the poll before deleting it")
-    if not await store.hcas(polls_key(event_id), poll_id, raw, None):
+    if not await store.hcas(keys.polls(event_id), poll_id, raw, None):
         raise TribuneError(Code.CONFLICT, "the poll was changed meanwhile; try again")
     r = None if poll.state is PollState.DRAFT else await results(store, event_id, poll)
-    await store.delete(ballots_key(event_id, poll_id))
+    await store.delete(keys.ballots(event_id, poll_id))
     await audit.record(
         store, event_id, who, "poll.delete", f"poll:{poll_id}", staff_view(poll, r), None
     )
@@ -322,7 +310,7 @@ async def open_poll(store: Store, event_id: str, who: Person, poll_id: str) -> O
 
     before, after = await _update(store, event_id, poll_id, apply)
     out = Outcome()
-    previous = await store.hswap(meta_key(event_id), OPEN_FIELD, poll_id.encode())
+    previous = await store.hswap(keys.polls_meta(event_id), OPEN_FIELD, poll_id.encode())
     if previous is not None and previous.decode() != poll_id:
         out.extend(await close(store, event_id, who, previous.decode(), quiet_missing=True))
     if after != before:
@@ -350,7 +338,7 @@ async def close(
         if quiet_missing:
             return Outcome()
         raise
-    await store.hcas(meta_key(event_id), OPEN_FIELD, poll_id.encode(), None)
+    await store.hcas(keys.polls_meta(event_id), OPEN_FIELD, poll_id.encode(), None)
     r = await tally(store, event_id, after)
     out = Outcome(ack={"poll": staff_view(after, r)})
     if after != before:
@@ -379,7 +367,7 @@ async def vote(
         raise invalid("this poll takes exactly one choice", "choices")
     if picked[0] < 0 or picked[-1] >= len(poll.options):
         raise invalid(f"choices are option numbers 0 to {len(poll.options) - 1}", "choices")
-    key = ballots_key(event_id, poll_id)
+    key = keys.ballots(event_id, poll_id)
     ballot = msgspec.msgpack.encode(picked)
     old = await store.hswap(key, who.identity, ballot)
     if (await get(store, event_id, poll_id)).state is not PollState.OPEN:

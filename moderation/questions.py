@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from moderation import audit
+from moderation import audit, keys
 from moderation.items import Origin, Question, QuestionKind, Status, Visibility
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Notice, Outcome
@@ -32,28 +32,6 @@ _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder(Question)
 
 ANONYMOUS = "Anonymous"
-
-
-def questions_key(event_id: str) -> str:
-    return f"ev:{event_id}:q"
-
-
-def mine_key(event_id: str, identity: str) -> str:
-    """The ids of the questions one identity asked, in order."""
-    return f"ev:{event_id}:q:by:{identity}"
-
-
-def votes_key(event_id: str, identity: str) -> str:
-    """The questions one identity voted for (one field per question: once each)."""
-    return f"ev:{event_id}:q:voted:{identity}"
-
-
-def push_seq_key(event_id: str) -> str:
-    return f"ev:{event_id}:q:pushseq"
-
-
-def throttle_key(event_id: str) -> str:
-    return f"ev:{event_id}:throttle:question"
 
 
 # -- settings ------------------------------------------------------------------------
@@ -182,25 +160,25 @@ def decode(raw: bytes) -> Question:
 
 
 async def get(store: Store, event_id: str, qid: str) -> Question:
-    raw = await store.hget(questions_key(event_id), qid)
+    raw = await store.hget(keys.questions(event_id), qid)
     if raw is None:
         raise not_found("question")
     return _dec.decode(raw)
 
 
 async def all_questions(store: Store, event_id: str) -> list[Question]:
-    qs = [_dec.decode(r) for r in (await store.hgetall(questions_key(event_id))).values()]
+    qs = [_dec.decode(r) for r in (await store.hgetall(keys.questions(event_id))).values()]
     return sorted(qs, key=lambda q: (q.created, q.id))
 
 
 async def asked_by(store: Store, event_id: str, identity: str) -> list[Question]:
-    ids = [i.decode() for i in await store.lrange(mine_key(event_id, identity))]
-    raws = await store.hmget(questions_key(event_id), ids)
+    ids = [i.decode() for i in await store.lrange(keys.questions_by(event_id, identity))]
+    raws = await store.hmget(keys.questions(event_id), ids)
     return [_dec.decode(r) for r in raws if r is not None]
 
 
 async def voted_by(store: Store, event_id: str, identity: str) -> list[str]:
-    return sorted(await store.hgetall(votes_key(event_id, identity)))
+    return sorted(await store.hgetall(keys.votes_by(event_id, identity)))
 
 
 async def staff_list(store: Store, event_id: str) -> list[dict[str, Any]]:
@@ -280,7 +258,7 @@ async def _update(
     store: Store, event_id: str, qid: str, apply: Callable[[Question], None]
 ) -> tuple[Question, Question]:
     """Compare-and-set one question; `apply` may raise (a stale edit raises `conflict`)."""
-    key = questions_key(event_id)
+    key = keys.questions(event_id)
     for _ in range(100):
         raw = await store.hget(key, qid)
         if raw is None:
@@ -296,8 +274,8 @@ async def _update(
 
 
 async def _create(store: Store, event: Event, q: Question) -> Outcome:
-    await store.hset(questions_key(event.id), q.id, _enc.encode(q))
-    await store.rpush(mine_key(event.id, q.author), q.id.encode())
+    await store.hset(keys.questions(event.id), q.id, _enc.encode(q))
+    await store.rpush(keys.questions_by(event.id, q.author), q.id.encode())
     out = await _outcome(store, event, q.id, None, q)
     out.ack = {"question": staff_view(q)}
     return out
@@ -321,7 +299,7 @@ async def ask(
     if anonymous and not settings_of(event).anonymous:
         raise forbidden("this event does not accept anonymous questions")
     if not can(who.role, Action.MODERATE_QUESTIONS) and not await ratelimit.take(
-        store, throttle_key(event_id), who.identity, limits.questions_rate
+        store, keys.question_throttle(event_id), who.identity, limits.questions_rate
     ):
         raise TribuneError(Code.RATE_LIMITED, "you are asking too fast; wait a little")
     q = Question(
@@ -346,7 +324,7 @@ async def vote(store: Store, event_id: str, who: Person, qid: str, up: bool = Tr
         raise not_found("question")
     if q.author == who.identity:
         raise forbidden("you cannot vote for your own question")
-    key = votes_key(event_id, who.identity)
+    key = keys.votes_by(event_id, who.identity)
     if up:
         counted = await store.hsetnx(key, qid, b"1")
     else:
@@ -460,7 +438,7 @@ async def push(store: Store, event_id: str, who: Person, qid: str, pushed: bool 
     Pushing makes the question current again: it is un-hidden and un-answered.
     Pushing a question already on screen keeps its place.
     """
-    seq = await store.incr(push_seq_key(event_id)) if pushed else None
+    seq = await store.incr(keys.push_seq(event_id)) if pushed else None
 
     def apply(q: Question) -> None:
         if pushed:
@@ -531,7 +509,7 @@ async def edit(
 async def delete(store: Store, event_id: str, who: Person, qid: str) -> Outcome:
     """Delete permanently; the audit trail keeps what it was."""
     event = await load_event(store, event_id)
-    key = questions_key(event_id)
+    key = keys.questions(event_id)
     for _ in range(100):
         raw = await store.hget(key, qid)
         if raw is None:

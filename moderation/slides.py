@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from moderation import audit
+from moderation import audit, keys
 from moderation.items import Deck, SlidePosition
 from moderation.outcome import Outcome
 from room import changes
@@ -28,21 +28,13 @@ DECK = "deck"
 POSITION = "position"
 
 
-def slides_key(event_id: str) -> str:
-    return f"ev:{event_id}:slides"
-
-
-def images_key(event_id: str, deck_id: str) -> str:
-    return f"ev:{event_id}:slides:{deck_id}"
-
-
 def image_path(event_id: str, deck_id: str, index: int) -> str:
     """Where a page fetches a slide image (the deck id makes the URL unguessable)."""
     return f"/slides/{event_id}/{deck_id}/{index}"
 
 
 async def state(store: Store, event_id: str) -> tuple[Deck | None, SlidePosition | None]:
-    deck_raw, pos_raw = await store.hmget(slides_key(event_id), [DECK, POSITION])
+    deck_raw, pos_raw = await store.hmget(keys.slides(event_id), [DECK, POSITION])
     deck = None if deck_raw is None else _deck.decode(deck_raw)
     pos = None if pos_raw is None else _pos.decode(pos_raw)
     if deck is None or pos is None or pos.deck != deck.id:
@@ -68,7 +60,7 @@ async def current_view(store: Store, event_id: str) -> dict[str, Any] | None:
 
 
 async def image(store: Store, event_id: str, deck_id: str, index: int) -> bytes:
-    raw = await store.hget(images_key(event_id, deck_id), str(index))
+    raw = await store.hget(keys.slide_images(event_id, deck_id), str(index))
     if raw is None:
         raise not_found("slide")
     return raw
@@ -98,14 +90,14 @@ async def replace_deck(
         id=new_id("deck"), count=len(images), names=names, uploaded_at=now(), uploaded_by=who.name
     )
     for i, img in enumerate(images):
-        await store.hset(images_key(event_id, deck.id), str(i), img)
-    old = await store.hswap(slides_key(event_id), DECK, _enc.encode(deck))
+        await store.hset(keys.slide_images(event_id, deck.id), str(i), img)
+    old = await store.hswap(keys.slides(event_id), DECK, _enc.encode(deck))
     pos = SlidePosition(deck=deck.id, index=0, at=now(), by=who.name)
-    await store.hset(slides_key(event_id), POSITION, _enc.encode(pos))
+    await store.hset(keys.slides(event_id), POSITION, _enc.encode(pos))
     before = None
     if old is not None:
         old_deck = _deck.decode(old)
-        await store.delete(images_key(event_id, old_deck.id))
+        await store.delete(keys.slide_images(event_id, old_deck.id))
         before = {"deck": old_deck.id, "count": old_deck.count, "names": old_deck.names}
     await audit.record(store, event_id, who, "slides.upload", f"deck:{deck.id}", before, {
         "deck": deck.id, "count": deck.count, "names": names
@@ -117,7 +109,7 @@ async def replace_deck(
 async def goto(store: Store, event_id: str, who: Person, index: int) -> Outcome:
     """Move everyone to slide `index` of the current deck."""
     for _ in range(100):
-        raw_deck, raw_pos = await store.hmget(slides_key(event_id), [DECK, POSITION])
+        raw_deck, raw_pos = await store.hmget(keys.slides(event_id), [DECK, POSITION])
         if raw_deck is None:
             raise not_found("slide deck")
         deck = _deck.decode(raw_deck)
@@ -127,7 +119,7 @@ async def goto(store: Store, event_id: str, who: Person, index: int) -> Outcome:
         if old is not None and old.deck == deck.id and old.index == index:
             return Outcome(ack={"slides": view(event_id, deck, old)})
         pos = SlidePosition(deck=deck.id, index=index, at=now(), by=who.name)
-        if await store.hcas(slides_key(event_id), POSITION, raw_pos, _enc.encode(pos)):
+        if await store.hcas(keys.slides(event_id), POSITION, raw_pos, _enc.encode(pos)):
             break
     else:
         raise TribuneError(Code.CONFLICT, "the slides are being moved too often")
@@ -144,10 +136,10 @@ async def clear(store: Store, event_id: str, who: Person) -> Outcome:
     deck, _ = await state(store, event_id)
     if deck is None:
         return Outcome(ack={"slides": None})
-    if not await store.hcas(slides_key(event_id), DECK, _enc.encode(deck), None):
+    if not await store.hcas(keys.slides(event_id), DECK, _enc.encode(deck), None):
         raise TribuneError(Code.CONFLICT, "the slides changed meanwhile; try again")
-    await store.hdel(slides_key(event_id), POSITION)
-    await store.delete(images_key(event_id, deck.id))
+    await store.hdel(keys.slides(event_id), POSITION)
+    await store.delete(keys.slide_images(event_id, deck.id))
     await audit.record(store, event_id, who, "slides.clear", f"deck:{deck.id}",
                        {"deck": deck.id, "count": deck.count}, None)
     return Outcome(changes=[await _changed(store, event_id, None)], ack={"slides": None})
