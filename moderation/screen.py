@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from moderation import keys
 from room import events as ev
+from room import keys as room_keys
 from room.errors import Code, TribuneError
 from room.records import Event, Invitation
 from room.store import Store
@@ -25,5 +26,5 @@ async def invitation(store: Store, event: Event) -> Invitation:
         )
         if await store.set_nx(keys.screen_link(event.id), inv.id.encode()):
             return inv
-        await store.hdel(ev.invitations_key(event.id), inv.id)  # another moderator won the race
+        await store.hdel(room_keys.invitations(event.id), inv.id)  # another moderator won the race
     raise TribuneError(Code.CONFLICT, "the screen link is being changed; try again")

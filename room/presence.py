@@ -10,9 +10,8 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from room import changes, lifecycle, seats, stage
+from room import changes, keys, lifecycle, seats, stage
 from room.accounts.account import get_account
-from room.audience import access
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, not_found
 from room.events import bindings_key, load_event
@@ -166,7 +165,7 @@ async def _check_access(store: Store, event: Event, inv: Invitation) -> None:
     another shared participant link."""
     if event.access_mode is AccessMode.OPEN or not inv.shared or inv.role is not Role.PARTICIPANT:
         return
-    direct = await store.get(access.direct_key(event.id))
+    direct = await store.get(keys.direct_link(event.id))
     if direct is None or decode(direct, Invitation).id != inv.id:
         what = "registered" if event.access_mode is AccessMode.REGISTRATION else "listed"
         raise TribuneError(Code.FORBIDDEN, f"this event admits {what} attendees only")
