@@ -11,7 +11,7 @@ from moderation.items import ChatMessage
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Notice, Outcome
 from moderation.text import clean
-from room import changes, ratelimit
+from room import changes, lifecycle, ratelimit
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, forbidden, not_found
 from room.events import load_event
@@ -64,7 +64,7 @@ async def send(
     text = clean(text, limits.chat_length, "text", "message")
     moderator = can(who.role, Action.MODERATE_CHAT)
     if not moderator:
-        questions.require_running(await load_event(store, event_id))
+        lifecycle.require_open(await load_event(store, event_id))
         if await is_muted(store, event_id, who.identity):
             raise forbidden("a moderator muted your chat")
         if not await ratelimit.take(

@@ -20,9 +20,8 @@ from moderation import audit, keys
 from moderation.items import Poll, PollState
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Outcome
-from moderation.questions import require_running
 from moderation.text import clean
-from room import changes
+from room import changes, lifecycle
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, invalid, not_found
 from room.events import load_event
@@ -356,7 +355,7 @@ async def vote(
     store: Store, event_id: str, who: Person, poll_id: str, choices: list[int]
 ) -> Outcome:
     """Cast (or replace) one's ballot in an open poll."""
-    require_running(await load_event(store, event_id))
+    lifecycle.require_open(await load_event(store, event_id))
     poll = await get(store, event_id, poll_id)
     if poll.state is not PollState.OPEN:
         raise TribuneError(Code.CONFLICT, "this poll is not open for votes")

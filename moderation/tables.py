@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from moderation import audit, polls, questions
+from moderation import audit, polls, question_views, questions
 from room.audience.exports import Cell, Column, ColumnKind, Rows, Table
 from room.store import Store
 
@@ -64,7 +64,7 @@ async def _question_rows(store: Store, event_id: str) -> Rows:
             q.kind.value,
             q.text,
             q.original or "",
-            questions.display_name(q),
+            question_views.display_name(q),
             _yes(q.anonymous),
             q.source.value,
             q.votes,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from moderation import audit, chat, polls, questions, screen, slides, tables
+from moderation import audit, chat, polls, question_settings, questions, screen, slides, tables
 from moderation.items import QuestionKind, Visibility
 from moderation.limits import LIMITS
 from moderation.outcome import Outcome
@@ -160,7 +160,7 @@ async def manage_state(ctx: Ctx) -> dict[str, Any]:
     return {
         "event": presence.event_view(event),
         "you": you(ctx.person),
-        "settings": questions.settings_view(questions.settings_of(event)),
+        "settings": question_settings.settings_view(question_settings.settings_of(event)),
         "questions": await questions.staff_list(store, event_id),
         "chat": await chat.recent(store, event_id, ctx.person),
         "muted": await chat.muted(store, event_id),
@@ -327,7 +327,7 @@ def register(hub: Hub) -> None:
 
     @manage.route("question.settings", QuestionSettings, Action.MODERATE_QUESTIONS)
     async def q_settings(ctx: Ctx, p: QuestionSettings) -> dict[str, Any]:
-        out = await questions.configure(
+        out = await question_settings.configure(
             ctx.store, ctx.event_id, ctx.person, p.visibility, p.anonymous
         )
         return await done(ctx, out)
