@@ -17,19 +17,35 @@ from room.errors import Code, TribuneError, forbidden, not_found
 from room.events import load_event
 from room.permissions import Action, can, is_staff
 from room.presence import get_person
-from room.records import Person, new_id, now
+from room.records import Person, new_id, now, to_wire
 from room.store import Store
 
 _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder(ChatMessage)
 
 
-def public_view(m: ChatMessage) -> dict[str, Any]:
-    return {"id": m.id, "name": m.name, "text": m.text, "at": m.at, "staff": m.staff}
+class PublicMessage(msgspec.Struct):
+    id: str
+    name: str
+    text: str
+    at: float
+    staff: bool
+    """Sent by a member of staff (pages mark it)."""
 
 
-def staff_view(m: ChatMessage) -> dict[str, Any]:
-    return {**public_view(m), "author": m.author}
+class StaffMessage(PublicMessage):
+    author: str
+    """The sender's identity: staff may mute him."""
+
+
+def public_view(m: ChatMessage) -> PublicMessage:
+    return PublicMessage(id=m.id, name=m.name, text=m.text, at=m.at, staff=m.staff)
+
+
+def staff_view(m: ChatMessage) -> StaffMessage:
+    return StaffMessage(
+        id=m.id, name=m.name, text=m.text, at=m.at, staff=m.staff, author=m.author
+    )
 
 
 async def recent(
@@ -44,7 +60,7 @@ async def recent(
         if raw is None:
             continue
         m = _dec.decode(raw)
-        v = staff_view(m) if staff else public_view(m)
+        v = to_wire(staff_view(m) if staff else public_view(m))
         v["mine"] = m.author == viewer.identity
         out.append(v)
     return out
@@ -88,12 +104,12 @@ async def send(
             event_id=event_id,
             name="chat.message",
             payloads={
-                Audience.STAFF: {"message": staff_view(m)},
-                Audience.AUDIENCE: {"message": public_view(m)},
+                Audience.STAFF: {"message": to_wire(staff_view(m))},
+                Audience.AUDIENCE: {"message": to_wire(public_view(m))},
             },
         ),
     )
-    return Outcome(changes=[change], ack={"message": public_view(m)})
+    return Outcome(changes=[change], ack={"message": to_wire(public_view(m))})
 
 
 async def get(store: Store, event_id: str, mid: str) -> ChatMessage:
@@ -110,7 +126,8 @@ async def delete(store: Store, event_id: str, who: Person, mid: str) -> Outcome:
         raise not_found("message")
     await store.zrem(keys.chat_order(event_id), mid)
     m = _dec.decode(raw)
-    await audit.record(store, event_id, who, "chat.delete", f"message:{mid}", staff_view(m), None)
+    was = to_wire(staff_view(m))
+    await audit.record(store, event_id, who, "chat.delete", f"message:{mid}", was, None)
     change = await changes.record(
         store,
         Change(

@@ -25,7 +25,7 @@ from room import changes, lifecycle
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, invalid, not_found
 from room.events import load_event
-from room.records import Person, new_id, now
+from room.records import Person, new_id, now, to_wire, to_wire_list
 from room.store import Store
 
 _enc = msgspec.msgpack.Encoder()
@@ -43,35 +43,57 @@ class Results(msgspec.Struct, frozen=True):
 # -- views -----------------------------------------------------------------------------
 
 
-def _results_view(r: Results) -> dict[str, Any]:
-    return {"counts": list(r.counts), "voters": r.voters}
+class StaffPoll(msgspec.Struct):
+    id: str
+    question: str
+    options: list[str]
+    multiple: bool
+    show_results: bool
+    state: PollState
+    version: int
+    created: float
+    opened_at: float | None
+    closed_at: float | None
+    results: Results | None
+    """None for a draft."""
 
 
-def staff_view(p: Poll, r: Results | None) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "question": p.question,
-        "options": list(p.options),
-        "multiple": p.multiple,
-        "show_results": p.show_results,
-        "state": p.state.value,
-        "version": p.version,
-        "created": p.created,
-        "opened_at": p.opened_at,
-        "closed_at": p.closed_at,
-        "results": None if r is None else _results_view(r),
-    }
+class AudiencePoll(msgspec.Struct):
+    id: str
+    question: str
+    options: list[str]
+    multiple: bool
+    state: PollState
+    results: Results | None
+    """None unless the poll shows its results to participants."""
 
 
-def audience_view(p: Poll, r: Results | None) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "question": p.question,
-        "options": list(p.options),
-        "multiple": p.multiple,
-        "state": p.state.value,
-        "results": _results_view(r) if r is not None and p.show_results else None,
-    }
+class BallotPoll(AudiencePoll):
+    """The open poll as one participant sees it."""
+
+    ballot: list[int] | None
+    """His choices, None before he votes."""
+
+
+def staff_view(p: Poll, r: Results | None) -> StaffPoll:
+    return StaffPoll(
+        id=p.id,
+        question=p.question,
+        options=p.options,
+        multiple=p.multiple,
+        show_results=p.show_results,
+        state=p.state,
+        version=p.version,
+        created=p.created,
+        opened_at=p.opened_at,
+        closed_at=p.closed_at,
+        results=r,
+    )
+
+
+def audience_view(p: Poll, r: Results | None) -> AudiencePoll:
+    shown = r if p.show_results else None
+    return AudiencePoll(p.id, p.question, p.options, p.multiple, p.state, shown)
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -124,7 +146,7 @@ async def staff_list(store: Store, event_id: str) -> list[dict[str, Any]]:
     for p in await all_polls(store, event_id):
         r = None if p.state is PollState.DRAFT else await results(store, event_id, p)
         out.append(staff_view(p, r))
-    return out
+    return to_wire_list(out)
 
 
 async def audience_state(store: Store, event_id: str, viewer: Person) -> dict[str, Any] | None:
@@ -133,10 +155,9 @@ async def audience_state(store: Store, event_id: str, viewer: Person) -> dict[st
     if poll is None:
         return None
     r = await results(store, event_id, poll) if poll.show_results else None
-    return {
-        **audience_view(poll, r),
-        "ballot": await ballot_of(store, event_id, poll.id, viewer.identity),
-    }
+    seen = audience_view(poll, r)
+    ballot = await ballot_of(store, event_id, poll.id, viewer.identity)
+    return to_wire(BallotPoll(**msgspec.structs.asdict(seen), ballot=ballot))
 
 
 # -- changes ---------------------------------------------------------------------------------
@@ -145,10 +166,10 @@ async def audience_state(store: Store, event_id: str, viewer: Person) -> dict[st
 async def _changed(store: Store, event_id: str, poll: Poll, audience: bool) -> Change:
     r = None if poll.state is PollState.DRAFT else await results(store, event_id, poll)
     payloads: dict[Audience, dict[str, Any]] = {
-        Audience.STAFF: {"id": poll.id, "poll": staff_view(poll, r)}
+        Audience.STAFF: {"id": poll.id, "poll": to_wire(staff_view(poll, r))}
     }
     if audience:
-        payloads[Audience.AUDIENCE] = {"id": poll.id, "poll": audience_view(poll, r)}
+        payloads[Audience.AUDIENCE] = {"id": poll.id, "poll": to_wire(audience_view(poll, r))}
     return await changes.record(
         store, Change(event_id=event_id, name="poll.changed", payloads=payloads)
     )
@@ -162,7 +183,7 @@ async def results_change(store: Store, event_id: str, poll_id: str) -> Change | 
         return None
     if poll.state is not PollState.OPEN:
         return None
-    r = _results_view(await tally(store, event_id, poll))
+    r = to_wire(await tally(store, event_id, poll))
     payloads: dict[Audience, dict[str, Any]] = {Audience.STAFF: {"id": poll_id, **r}}
     if poll.show_results:
         payloads[Audience.AUDIENCE] = {"id": poll_id, **r}
@@ -224,7 +245,7 @@ async def create(
         "question": poll.question, "options": poll.options, "multiple": multiple,
     })
     change = await _changed(store, event_id, poll, audience=False)
-    return Outcome(changes=[change], ack={"poll": staff_view(poll, None)})
+    return Outcome(changes=[change], ack={"poll": to_wire(staff_view(poll, None))})
 
 
 async def update(
@@ -264,7 +285,7 @@ async def update(
     b, a = audit.diff(before, after)
     b.pop("version", None)
     a.pop("version", None)
-    out = Outcome(ack={"poll": staff_view(after, None)})
+    out = Outcome(ack={"poll": to_wire(staff_view(after, None))})
     if not a:
         return out
     await audit.record(store, event_id, who, "poll.update", f"poll:{poll_id}", b, a)
@@ -286,7 +307,7 @@ async def delete(store: Store, event_id: str, who: Person, poll_id: str) -> Outc
     r = None if poll.state is PollState.DRAFT else await results(store, event_id, poll)
     await store.delete(keys.ballots(event_id, poll_id))
     await audit.record(
-        store, event_id, who, "poll.delete", f"poll:{poll_id}", staff_view(poll, r), None
+        store, event_id, who, "poll.delete", f"poll:{poll_id}", to_wire(staff_view(poll, r)), None
     )
     payloads: dict[Audience, dict[str, Any]] = {Audience.STAFF: {"id": poll_id, "poll": None}}
     if poll.state is not PollState.DRAFT:
@@ -316,7 +337,7 @@ async def open_poll(store: Store, event_id: str, who: Person, poll_id: str) -> O
         await audit.record(store, event_id, who, "poll.open", f"poll:{poll_id}",
                            {"state": before.state.value}, {"state": after.state.value})
         out.changes.append(await _changed(store, event_id, after, audience=True))
-    out.ack = {"poll": staff_view(after, await results(store, event_id, after))}
+    out.ack = {"poll": to_wire(staff_view(after, await results(store, event_id, after)))}
     return out
 
 
@@ -339,7 +360,7 @@ async def close(
         raise
     await store.hcas(keys.polls_meta(event_id), OPEN_FIELD, poll_id.encode(), None)
     r = await tally(store, event_id, after)
-    out = Outcome(ack={"poll": staff_view(after, r)})
+    out = Outcome(ack={"poll": to_wire(staff_view(after, r))})
     if after != before:
         await audit.record(store, event_id, who, "poll.close", f"poll:{poll_id}",
                            {"state": before.state.value},

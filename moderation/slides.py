@@ -17,7 +17,7 @@ from moderation.outcome import Outcome
 from room import changes
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, invalid, not_found
-from room.records import Person, new_id, now
+from room.records import Person, new_id, now, to_wire
 from room.store import Store
 
 _enc = msgspec.msgpack.Encoder()
@@ -42,21 +42,31 @@ async def state(store: Store, event_id: str) -> tuple[Deck | None, SlidePosition
     return deck, pos
 
 
-def view(event_id: str, deck: Deck | None, pos: SlidePosition | None) -> dict[str, Any] | None:
+class SlidesView(msgspec.Struct):
+    """The slide everyone is on."""
+
+    deck: str
+    count: int
+    index: int
+    url: str
+    by: str
+    """Who moved to it (or uploaded the deck)."""
+
+
+def view(event_id: str, deck: Deck | None, pos: SlidePosition | None) -> SlidesView | None:
     if deck is None:
         return None
     index = pos.index if pos is not None else 0
-    return {
-        "deck": deck.id,
-        "count": deck.count,
-        "index": index,
-        "url": image_path(event_id, deck.id, index),
-        "by": pos.by if pos is not None else deck.uploaded_by,
-    }
+    by = pos.by if pos is not None else deck.uploaded_by
+    return SlidesView(deck.id, deck.count, index, image_path(event_id, deck.id, index), by)
+
+
+def _wire(v: SlidesView | None) -> dict[str, Any] | None:
+    return None if v is None else to_wire(v)
 
 
 async def current_view(store: Store, event_id: str) -> dict[str, Any] | None:
-    return view(event_id, *await state(store, event_id))
+    return _wire(view(event_id, *await state(store, event_id)))
 
 
 async def image(store: Store, event_id: str, deck_id: str, index: int) -> bytes:
@@ -66,15 +76,15 @@ async def image(store: Store, event_id: str, deck_id: str, index: int) -> bytes:
     return raw
 
 
-async def _changed(store: Store, event_id: str, slides: dict[str, Any] | None) -> Change:
+async def _changed(store: Store, event_id: str, slides: SlidesView | None) -> Change:
     return await changes.record(
         store,
         Change(
             event_id=event_id,
             name="slides.changed",
             payloads={
-                Audience.STAFF: {"slides": slides},
-                Audience.AUDIENCE: {"slides": None if slides is None else dict(slides)},
+                Audience.STAFF: {"slides": _wire(slides)},
+                Audience.AUDIENCE: {"slides": _wire(slides)},
             },
         ),
     )
@@ -103,7 +113,7 @@ async def replace_deck(
         "deck": deck.id, "count": deck.count, "names": names
     })
     v = view(event_id, deck, pos)
-    return Outcome(changes=[await _changed(store, event_id, v)], ack={"slides": v})
+    return Outcome(changes=[await _changed(store, event_id, v)], ack={"slides": _wire(v)})
 
 
 async def goto(store: Store, event_id: str, who: Person, index: int) -> Outcome:
@@ -117,7 +127,7 @@ async def goto(store: Store, event_id: str, who: Person, index: int) -> Outcome:
             raise invalid(f"slides are numbered 0 to {deck.count - 1}", "index")
         old = None if raw_pos is None else _pos.decode(raw_pos)
         if old is not None and old.deck == deck.id and old.index == index:
-            return Outcome(ack={"slides": view(event_id, deck, old)})
+            return Outcome(ack={"slides": _wire(view(event_id, deck, old))})
         pos = SlidePosition(deck=deck.id, index=index, at=now(), by=who.name)
         if await store.hcas(keys.slides(event_id), POSITION, raw_pos, _enc.encode(pos)):
             break
@@ -128,7 +138,7 @@ async def goto(store: Store, event_id: str, who: Person, index: int) -> Outcome:
         None if old is None else {"index": old.index}, {"index": index},
     )
     v = view(event_id, deck, pos)
-    return Outcome(changes=[await _changed(store, event_id, v)], ack={"slides": v})
+    return Outcome(changes=[await _changed(store, event_id, v)], ack={"slides": _wire(v)})
 
 
 async def clear(store: Store, event_id: str, who: Person) -> Outcome:
