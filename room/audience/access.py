@@ -13,7 +13,6 @@ import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -23,7 +22,7 @@ from room import keys
 from room.audience.listing import ordered_pages
 from room.audience.registration import normalize_email
 from room.errors import Code, TribuneError, invalid
-from room.records import Event, Invitation, decode, encode, now
+from room.records import Event, Invitation, decode, encode, now, to_wire
 from room.store import Store
 from room.types import Role
 
@@ -198,20 +197,18 @@ async def mark_connected(store: Store, event_id: str, invitation_id: str, at: fl
 # -- CSV import -------------------------------------------------------------------------
 
 
-@dataclass
-class Refusal:
+class Refusal(msgspec.Struct):
     line: int
     email: str
     reason: str
 
 
-@dataclass
-class ImportReport:
+class ImportReport(msgspec.Struct):
     rows: int = 0
     added: int = 0
     already: int = 0
-    refused: list[Refusal] = field(default_factory=list)
     refused_count: int = 0
+    refused: list[Refusal] = msgspec.field(default_factory=list)
 
     def refuse(self, line: int, email: str, reason: str) -> None:
         self.refused_count += 1
@@ -219,13 +216,7 @@ class ImportReport:
             self.refused.append(Refusal(line, email[:320], reason))
 
     def view(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "added": self.added,
-            "already": self.already,
-            "refused_count": self.refused_count,
-            "refused": [r.__dict__ for r in self.refused],
-        }
+        return to_wire(self)
 
 
 def _text_of(data: bytes) -> str:

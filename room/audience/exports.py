@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped, unused-ignore]
@@ -27,6 +27,9 @@ from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped, unused-i
 from room.audience import access, registration, sessions
 from room.audience.stats import event_stats
 from room.records import Event
+from room.store import Store
+
+T = TypeVar("T")
 
 Cell = str | int | float | bool | None
 Rows = AsyncIterator[list[list[Cell]]]
@@ -152,13 +155,13 @@ async def to_bytes(table: Table, fmt: FileFormat) -> bytes:
 # -- the tables of an event -----------------------------------------------------------------
 
 
-async def _mapped(pages: AsyncIterator[list[Any]], row: Callable[[Any], list[Cell]]) -> Rows:
+async def _mapped(pages: AsyncIterator[list[T]], row: Callable[[T], list[Cell]]) -> Rows:
     async for page in pages:
         yield [row(item) for item in page]
 
 
 def registrations_table(
-    store: Any, event: Event, link: Callable[[str], str] | None = None
+    store: Store, event: Event, link: Callable[[str], str] | None = None
 ) -> Table:
     """Registrations with the custom fields' answers (and each personal join link)."""
     fields = registration.fields_of(event)
@@ -183,7 +186,7 @@ def registrations_table(
     return Table("registrations", columns, _mapped(registration.pages(store, event.id), row))
 
 
-def guests_table(store: Any, event: Event) -> Table:
+def guests_table(store: Store, event: Event) -> Table:
     columns = [
         Column("email"),
         Column("name"),
@@ -198,7 +201,7 @@ def guests_table(store: Any, event: Event) -> Table:
     return Table("access list", columns, _mapped(access.guest_pages(store, event.id), row))
 
 
-def activity_table(store: Any, event: Event) -> Table:
+def activity_table(store: Store, event: Event) -> Table:
     columns = [Column("at", ColumnKind.TIME), Column("who"), Column("action"), Column("detail")]
 
     def row(a: access.Activity) -> list[Cell]:
@@ -207,7 +210,7 @@ def activity_table(store: Any, event: Event) -> Table:
     return Table("activity", columns, _mapped(access.activity_pages(store, event.id), row))
 
 
-def sessions_table(store: Any, event: Event, at: float) -> Table:
+def sessions_table(store: Store, event: Event, at: float) -> Table:
     columns = [
         Column("session"),
         Column("identity"),
@@ -271,7 +274,7 @@ def _iso(at: float | None) -> str:
 
 
 def stats_table(
-    store: Any, event: Event, geo: bool, start: float | None, end: float | None
+    store: Store, event: Event, geo: bool, start: float | None, end: float | None
 ) -> Table:
     async def rows() -> Rows:
         stats = await event_stats(store, event, start=start, end=end, geo=geo)
