@@ -55,7 +55,7 @@ class StaffPoll(msgspec.Struct):
     opened_at: float | None
     closed_at: float | None
     results: Results | None
-    """None for a draft."""
+    """None when not tallied (always for a draft)."""
 
 
 class AudiencePoll(msgspec.Struct):
