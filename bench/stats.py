@@ -46,9 +46,10 @@ sys.path.insert(0, str(ROOT))
 
 from openpyxl import Workbook  # noqa: E402
 
-from room import sessions  # noqa: E402
+from room import keys  # noqa: E402
 from room.audience import exports as xp  # noqa: E402
-from room.audience.sessions import Format, SessionRecord  # noqa: E402
+from room.audience import sessions  # noqa: E402
+from room.audience.sessions import SessionKind, SessionRecord  # noqa: E402
 from room.audience.stats import event_stats  # noqa: E402
 from room.records import Event  # noqa: E402
 from room.store import Store  # noqa: E402
@@ -108,7 +109,7 @@ def records(n: int, identities: int, seed: int = 5) -> list[SessionRecord]:
                 country="",
                 start=start,
                 end=end,
-                format=Format.REPLAY if replay else Format.LIVE,
+                format=SessionKind.REPLAY if replay else SessionKind.LIVE,
             )
         )
     return out
@@ -122,9 +123,9 @@ async def fill(store: Store, recs: list[SessionRecord], batch: int) -> float:
     async def one(r: SessionRecord) -> None:
         assert r.end is not None
         visit = sessions.Visit(r.identity, r.start, r.end, r.format, r.language, r.country)
-        await store.hset(sessions.records_key(EVENT_ID), r.id, sessions._enc.encode(r))
-        await store.rpush(sessions.order_key(EVENT_ID), r.id.encode())
-        await store.rpush(sessions.visits_key(EVENT_ID), sessions._enc.encode(visit))
+        await store.hset(keys.sessions(EVENT_ID), r.id, sessions._enc.encode(r))
+        await store.rpush(keys.session_order(EVENT_ID), r.id.encode())
+        await store.rpush(keys.visits(EVENT_ID), sessions._enc.encode(visit))
 
     for i in range(0, len(recs), batch):
         await asyncio.gather(*(one(r) for r in recs[i : i + batch]))

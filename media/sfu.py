@@ -31,7 +31,7 @@ from media.errors import InvalidDescription, NoFreeSlot, SfuClosed, UnknownPeer
 from media.forward import Feed, SlotSink
 from media.keyframe import KeyframeRequester
 from media.outbound import RtpWriter, SenderReports
-from media.stage import Stage
+from media.slots import Stage
 from media.types import (
     SOURCE_KIND,
     SOURCES,

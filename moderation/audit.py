@@ -6,16 +6,13 @@ from typing import Any
 
 import msgspec
 
-from moderation.records import AuditEntry
+from moderation import keys
+from moderation.items import AuditEntry
 from room.records import Person, now
 from room.store import Store
 
 _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder(AuditEntry)
-
-
-def audit_key(event_id: str) -> str:
-    return f"ev:{event_id}:audit"
 
 
 async def record(
@@ -37,12 +34,12 @@ async def record(
         before=before,
         after=after,
     )
-    await store.rpush(audit_key(event_id), _enc.encode(entry))
+    await store.rpush(keys.audit(event_id), _enc.encode(entry))
     return entry
 
 
 async def entries(store: Store, event_id: str, start: int = 0, stop: int = -1) -> list[AuditEntry]:
-    return [_dec.decode(raw) for raw in await store.lrange(audit_key(event_id), start, stop)]
+    return [_dec.decode(raw) for raw in await store.lrange(keys.audit(event_id), start, stop)]
 
 
 def view(entry: AuditEntry) -> dict[str, Any]:

@@ -6,81 +6,72 @@ from typing import Any
 
 import msgspec
 
-from moderation import audit, questions
+from moderation import audit, keys, questions
+from moderation.items import ChatMessage
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Notice, Outcome
-from moderation.records import ChatMessage
 from moderation.text import clean
-from room import changes, ratelimit
+from room import changes, lifecycle, ratelimit
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, forbidden, not_found
 from room.events import load_event
 from room.permissions import Action, can, is_staff
 from room.presence.roster import get_person
-from room.records import Person, new_id, now
+from room.records import Person, new_id, now, to_wire
 from room.store import Store
 
 _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder(ChatMessage)
 
 
-def chat_key(event_id: str) -> str:
-    return f"ev:{event_id}:chat"
+class PublicMessage(msgspec.Struct):
+    id: str
+    name: str
+    text: str
+    at: float
+    staff: bool
+    """Sent by a member of staff (pages mark it)."""
 
 
-def order_key(event_id: str) -> str:
-    return f"ev:{event_id}:chat:order"
+class StaffMessage(PublicMessage):
+    author: str
+    """The sender's identity: staff may mute him."""
 
 
-def seq_key(event_id: str) -> str:
-    return f"ev:{event_id}:chat:seq"
+def public_view(m: ChatMessage) -> PublicMessage:
+    return PublicMessage(id=m.id, name=m.name, text=m.text, at=m.at, staff=m.staff)
 
 
-def muted_key(event_id: str) -> str:
-    return f"ev:{event_id}:chat:muted"
-
-
-def asked_key(event_id: str) -> str:
-    """Chat message id -> the question made from it (one question per message)."""
-    return f"ev:{event_id}:chat:asked"
-
-
-def throttle_key(event_id: str) -> str:
-    return f"ev:{event_id}:throttle:chat"
-
-
-def public_view(m: ChatMessage) -> dict[str, Any]:
-    return {"id": m.id, "name": m.name, "text": m.text, "at": m.at, "staff": m.staff}
-
-
-def staff_view(m: ChatMessage) -> dict[str, Any]:
-    return {**public_view(m), "author": m.author}
+def staff_view(m: ChatMessage) -> StaffMessage:
+    return StaffMessage(
+        id=m.id, name=m.name, text=m.text, at=m.at, staff=m.staff, author=m.author
+    )
 
 
 async def recent(
     store: Store, event_id: str, viewer: Person, limits: Limits = LIMITS
 ) -> list[dict[str, Any]]:
     """The last messages, oldest first, as `viewer` sees them (`mine` marks his own)."""
-    ids = [m for m, _ in await store.zrange(order_key(event_id), -limits.chat_history, -1)]
-    raws = await store.hmget(chat_key(event_id), ids)
+    ids = [m for m, _ in await store.zrange(keys.chat_order(event_id), -limits.chat_history, -1)]
+    raws = await store.hmget(keys.chat(event_id), ids)
     staff = is_staff(viewer.role)
     out = []
     for raw in raws:
         if raw is None:
             continue
         m = _dec.decode(raw)
-        v = staff_view(m) if staff else public_view(m)
+        v = to_wire(staff_view(m) if staff else public_view(m))
         v["mine"] = m.author == viewer.identity
         out.append(v)
     return out
 
 
 async def muted(store: Store, event_id: str) -> list[str]:
-    return sorted(await store.hgetall(muted_key(event_id)))
+    return sorted(await store.hgetall(keys.chat_muted(event_id)))
 
 
 async def is_muted(store: Store, event_id: str, identity: str) -> bool:
-    return await store.hget(muted_key(event_id), identity) is not None
+    return await store.hget(keys.chat_muted(event_id), identity) is not None
 
 
 async def send(
@@ -89,40 +80,40 @@ async def send(
     text = clean(text, limits.chat_length, "text", "message")
     moderator = can(who.role, Action.MODERATE_CHAT)
     if not moderator:
-        questions.require_running(await load_event(store, event_id))
+        lifecycle.require_open(await load_event(store, event_id))
         if await is_muted(store, event_id, who.identity):
             raise forbidden("a moderator muted your chat")
         if not await ratelimit.take(
-            store, throttle_key(event_id), who.identity, limits.chat_rate
+            store, keys.chat_throttle(event_id), who.identity, limits.chat_rate
         ):
             raise TribuneError(Code.RATE_LIMITED, "you are sending messages too fast")
     m = ChatMessage(
         id=new_id("m"),
-        seq=await store.incr(seq_key(event_id)),
+        seq=await store.incr(keys.chat_seq(event_id)),
         author=who.identity,
         name=who.name,
         text=text,
         at=now(),
         staff=is_staff(who.role),
     )
-    await store.hset(chat_key(event_id), m.id, _enc.encode(m))
-    await store.zadd(order_key(event_id), m.id, m.seq)
+    await store.hset(keys.chat(event_id), m.id, _enc.encode(m))
+    await store.zadd(keys.chat_order(event_id), m.id, m.seq)
     change = await changes.record(
         store,
         Change(
             event_id=event_id,
             name="chat.message",
             payloads={
-                Audience.STAFF: {"message": staff_view(m)},
-                Audience.AUDIENCE: {"message": public_view(m)},
+                Audience.STAFF: {"message": to_wire(staff_view(m))},
+                Audience.AUDIENCE: {"message": to_wire(public_view(m))},
             },
         ),
     )
-    return Outcome(changes=[change], ack={"message": public_view(m)})
+    return Outcome(changes=[change], ack={"message": to_wire(public_view(m))})
 
 
 async def get(store: Store, event_id: str, mid: str) -> ChatMessage:
-    raw = await store.hget(chat_key(event_id), mid)
+    raw = await store.hget(keys.chat(event_id), mid)
     if raw is None:
         raise not_found("message")
     return _dec.decode(raw)
@@ -130,12 +121,13 @@ async def get(store: Store, event_id: str, mid: str) -> ChatMessage:
 
 async def delete(store: Store, event_id: str, who: Person, mid: str) -> Outcome:
     """Delete a message: it disappears for everyone."""
-    raw = await store.hget(chat_key(event_id), mid)
-    if raw is None or not await store.hcas(chat_key(event_id), mid, raw, None):
+    raw = await store.hget(keys.chat(event_id), mid)
+    if raw is None or not await store.hcas(keys.chat(event_id), mid, raw, None):
         raise not_found("message")
-    await store.zrem(order_key(event_id), mid)
+    await store.zrem(keys.chat_order(event_id), mid)
     m = _dec.decode(raw)
-    await audit.record(store, event_id, who, "chat.delete", f"message:{mid}", staff_view(m), None)
+    was = to_wire(staff_view(m))
+    await audit.record(store, event_id, who, "chat.delete", f"message:{mid}", was, None)
     change = await changes.record(
         store,
         Change(
@@ -155,9 +147,9 @@ async def mute(store: Store, event_id: str, who: Person, target: str, on: bool =
     if can(person.role, Action.MODERATE_CHAT) or can(person.role, Action.BE_PROTECTED):
         raise forbidden(f"a {person.role.value} cannot be muted")
     if on:
-        changed = await store.hsetnx(muted_key(event_id), target, str(now()).encode())
+        changed = await store.hsetnx(keys.chat_muted(event_id), target, str(now()).encode())
     else:
-        changed = await store.hdel(muted_key(event_id), target)
+        changed = await store.hdel(keys.chat_muted(event_id), target)
     out = Outcome(ack={"person": target, "muted": on})
     if not changed:
         return out
@@ -182,12 +174,12 @@ async def to_question(store: Store, event_id: str, who: Person, mid: str) -> Out
     """Turn a chat message into a question in one action (once per message)."""
     m = await get(store, event_id, mid)
     event = await load_event(store, event_id)
-    if not await store.hsetnx(asked_key(event_id), mid, b"1"):
+    if not await store.hsetnx(keys.chat_asked(event_id), mid, b"1"):
         raise TribuneError(Code.CONFLICT, "this message is already a question", "id")
     try:
         return await questions.create_from(
             store, event, who, m.author, m.name, m.text, "chat.to_question", f"message:{mid}"
         )
     except BaseException:
-        await store.hdel(asked_key(event_id), mid)
+        await store.hdel(keys.chat_asked(event_id), mid)
         raise

@@ -16,17 +16,16 @@ from typing import Any
 
 import msgspec
 
-from moderation import audit
+from moderation import audit, keys
+from moderation.items import Poll, PollState
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Outcome
-from moderation.questions import require_running
-from moderation.records import Poll, PollState
 from moderation.text import clean
-from room import changes
+from room import changes, lifecycle
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, invalid, not_found
 from room.events import load_event
-from room.records import Person, new_id, now
+from room.records import Person, new_id, now, to_wire, to_wire_list
 from room.store import Store
 
 _enc = msgspec.msgpack.Encoder()
@@ -34,18 +33,6 @@ _dec = msgspec.msgpack.Decoder(Poll)
 _ballot = msgspec.msgpack.Decoder(list[int])
 
 OPEN_FIELD = "open"
-
-
-def polls_key(event_id: str) -> str:
-    return f"ev:{event_id}:polls"
-
-
-def meta_key(event_id: str) -> str:
-    return f"ev:{event_id}:polls:meta"
-
-
-def ballots_key(event_id: str, poll_id: str) -> str:
-    return f"ev:{event_id}:poll:{poll_id}:ballots"
 
 
 class Results(msgspec.Struct, frozen=True):
@@ -56,55 +43,77 @@ class Results(msgspec.Struct, frozen=True):
 # -- views -----------------------------------------------------------------------------
 
 
-def _results_view(r: Results) -> dict[str, Any]:
-    return {"counts": list(r.counts), "voters": r.voters}
+class StaffPoll(msgspec.Struct):
+    id: str
+    question: str
+    options: list[str]
+    multiple: bool
+    show_results: bool
+    state: PollState
+    version: int
+    created: float
+    opened_at: float | None
+    closed_at: float | None
+    results: Results | None
+    """None when not tallied (always for a draft)."""
 
 
-def staff_view(p: Poll, r: Results | None) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "question": p.question,
-        "options": list(p.options),
-        "multiple": p.multiple,
-        "show_results": p.show_results,
-        "state": p.state.value,
-        "version": p.version,
-        "created": p.created,
-        "opened_at": p.opened_at,
-        "closed_at": p.closed_at,
-        "results": None if r is None else _results_view(r),
-    }
+class AudiencePoll(msgspec.Struct):
+    id: str
+    question: str
+    options: list[str]
+    multiple: bool
+    state: PollState
+    results: Results | None
+    """None unless the poll shows its results to participants."""
 
 
-def audience_view(p: Poll, r: Results | None) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "question": p.question,
-        "options": list(p.options),
-        "multiple": p.multiple,
-        "state": p.state.value,
-        "results": _results_view(r) if r is not None and p.show_results else None,
-    }
+class BallotPoll(AudiencePoll):
+    """The open poll as one participant sees it."""
+
+    ballot: list[int] | None
+    """His choices, None before he votes."""
+
+
+def staff_view(p: Poll, r: Results | None) -> StaffPoll:
+    return StaffPoll(
+        id=p.id,
+        question=p.question,
+        options=p.options,
+        multiple=p.multiple,
+        show_results=p.show_results,
+        state=p.state,
+        version=p.version,
+        created=p.created,
+        opened_at=p.opened_at,
+        closed_at=p.closed_at,
+        results=r,
+    )
+
+
+def audience_view(p: Poll, r: Results | None) -> AudiencePoll:
+    shown = r if p.show_results else None
+    return AudiencePoll(p.id, p.question, p.options, p.multiple, p.state, shown)
 
 
 # -- reading ------------------------------------------------------------------------------
 
 
 async def get(store: Store, event_id: str, poll_id: str) -> Poll:
-    raw = await store.hget(polls_key(event_id), poll_id)
+    raw = await store.hget(keys.polls(event_id), poll_id)
     if raw is None:
         raise not_found("poll")
     return _dec.decode(raw)
 
 
 async def all_polls(store: Store, event_id: str) -> list[Poll]:
-    ps = [_dec.decode(r) for r in (await store.hgetall(polls_key(event_id))).values()]
+    ps = [_dec.decode(r) for r in (await store.hgetall(keys.polls(event_id))).values()]
     return sorted(ps, key=lambda p: (p.created, p.id))
 
 
 async def tally(store: Store, event_id: str, poll: Poll) -> Results:
     counts = [0] * len(poll.options)
-    ballots = (await store.hgetall(ballots_key(event_id, poll.id))).values()
+    ballots = (await store.hgetall(keys.ballots(event_id, poll.id))).values()
     for raw in ballots:
         for i in _ballot.decode(raw):
             if 0 <= i < len(counts):
@@ -117,12 +126,12 @@ async def results(store: Store, event_id: str, poll: Poll) -> Results:
 
 
 async def ballot_of(store: Store, event_id: str, poll_id: str, identity: str) -> list[int] | None:
-    raw = await store.hget(ballots_key(event_id, poll_id), identity)
+    raw = await store.hget(keys.ballots(event_id, poll_id), identity)
     return None if raw is None else _ballot.decode(raw)
 
 
 async def current(store: Store, event_id: str) -> Poll | None:
-    raw = await store.hget(meta_key(event_id), OPEN_FIELD)
+    raw = await store.hget(keys.polls_meta(event_id), OPEN_FIELD)
     if raw is None:
         return None
     try:
@@ -137,7 +146,7 @@ async def staff_list(store: Store, event_id: str) -> list[dict[str, Any]]:
     for p in await all_polls(store, event_id):
         r = None if p.state is PollState.DRAFT else await results(store, event_id, p)
         out.append(staff_view(p, r))
-    return out
+    return to_wire_list(out)
 
 
 async def audience_state(store: Store, event_id: str, viewer: Person) -> dict[str, Any] | None:
@@ -146,10 +155,9 @@ async def audience_state(store: Store, event_id: str, viewer: Person) -> dict[st
     if poll is None:
         return None
     r = await results(store, event_id, poll) if poll.show_results else None
-    return {
-        **audience_view(poll, r),
-        "ballot": await ballot_of(store, event_id, poll.id, viewer.identity),
-    }
+    seen = audience_view(poll, r)
+    ballot = await ballot_of(store, event_id, poll.id, viewer.identity)
+    return to_wire(BallotPoll(**msgspec.structs.asdict(seen), ballot=ballot))
 
 
 # -- changes ---------------------------------------------------------------------------------
@@ -158,10 +166,10 @@ async def audience_state(store: Store, event_id: str, viewer: Person) -> dict[st
 async def _changed(store: Store, event_id: str, poll: Poll, audience: bool) -> Change:
     r = None if poll.state is PollState.DRAFT else await results(store, event_id, poll)
     payloads: dict[Audience, dict[str, Any]] = {
-        Audience.STAFF: {"id": poll.id, "poll": staff_view(poll, r)}
+        Audience.STAFF: {"id": poll.id, "poll": to_wire(staff_view(poll, r))}
     }
     if audience:
-        payloads[Audience.AUDIENCE] = {"id": poll.id, "poll": audience_view(poll, r)}
+        payloads[Audience.AUDIENCE] = {"id": poll.id, "poll": to_wire(audience_view(poll, r))}
     return await changes.record(
         store, Change(event_id=event_id, name="poll.changed", payloads=payloads)
     )
@@ -175,7 +183,7 @@ async def results_change(store: Store, event_id: str, poll_id: str) -> Change | 
         return None
     if poll.state is not PollState.OPEN:
         return None
-    r = _results_view(await tally(store, event_id, poll))
+    r = to_wire(await tally(store, event_id, poll))
     payloads: dict[Audience, dict[str, Any]] = {Audience.STAFF: {"id": poll_id, **r}}
     if poll.show_results:
         payloads[Audience.AUDIENCE] = {"id": poll_id, **r}
@@ -187,7 +195,7 @@ async def results_change(store: Store, event_id: str, poll_id: str) -> Change | 
 async def _update(
     store: Store, event_id: str, poll_id: str, apply: Callable[[Poll], None]
 ) -> tuple[Poll, Poll]:
-    key = polls_key(event_id)
+    key = keys.polls(event_id)
     for _ in range(100):
         raw = await store.hget(key, poll_id)
         if raw is None:
@@ -230,14 +238,14 @@ async def create(
         multiple=multiple,
         show_results=show_results,
     )
-    if await store.hlen(polls_key(event_id)) >= limits.polls_per_event:
+    if await store.hlen(keys.polls(event_id)) >= limits.polls_per_event:
         raise invalid(f"an event has at most {limits.polls_per_event} polls")
-    await store.hset(polls_key(event_id), poll.id, _enc.encode(poll))
+    await store.hset(keys.polls(event_id), poll.id, _enc.encode(poll))
     await audit.record(store, event_id, who, "poll.create", f"poll:{poll.id}", None, {
         "question": poll.question, "options": poll.options, "multiple": multiple,
     })
     change = await _changed(store, event_id, poll, audience=False)
-    return Outcome(changes=[change], ack={"poll": staff_view(poll, None)})
+    return Outcome(changes=[change], ack={"poll": to_wire(staff_view(poll, None))})
 
 
 async def update(
@@ -277,7 +285,7 @@ async def update(
     b, a = audit.diff(before, after)
     b.pop("version", None)
     a.pop("version", None)
-    out = Outcome(ack={"poll": staff_view(after, None)})
+    out = Outcome(ack={"poll": to_wire(staff_view(after, None))})
     if not a:
         return out
     await audit.record(store, event_id, who, "poll.update", f"poll:{poll_id}", b, a)
@@ -288,18 +296,18 @@ async def update(
 
 
 async def delete(store: Store, event_id: str, who: Person, poll_id: str) -> Outcome:
-    raw = await store.hget(polls_key(event_id), poll_id)
+    raw = await store.hget(keys.polls(event_id), poll_id)
     if raw is None:
         raise not_found("poll")
     poll = _dec.decode(raw)
     if poll.state is PollState.OPEN:
         raise TribuneError(Code.CONFLICT, "close the poll before deleting it")
-    if not await store.hcas(polls_key(event_id), poll_id, raw, None):
+    if not await store.hcas(keys.polls(event_id), poll_id, raw, None):
         raise TribuneError(Code.CONFLICT, "the poll was changed meanwhile; try again")
     r = None if poll.state is PollState.DRAFT else await results(store, event_id, poll)
-    await store.delete(ballots_key(event_id, poll_id))
+    await store.delete(keys.ballots(event_id, poll_id))
     await audit.record(
-        store, event_id, who, "poll.delete", f"poll:{poll_id}", staff_view(poll, r), None
+        store, event_id, who, "poll.delete", f"poll:{poll_id}", to_wire(staff_view(poll, r)), None
     )
     payloads: dict[Audience, dict[str, Any]] = {Audience.STAFF: {"id": poll_id, "poll": None}}
     if poll.state is not PollState.DRAFT:
@@ -322,14 +330,14 @@ async def open_poll(store: Store, event_id: str, who: Person, poll_id: str) -> O
 
     before, after = await _update(store, event_id, poll_id, apply)
     out = Outcome()
-    previous = await store.hswap(meta_key(event_id), OPEN_FIELD, poll_id.encode())
+    previous = await store.hswap(keys.polls_meta(event_id), OPEN_FIELD, poll_id.encode())
     if previous is not None and previous.decode() != poll_id:
         out.extend(await close(store, event_id, who, previous.decode(), quiet_missing=True))
     if after != before:
         await audit.record(store, event_id, who, "poll.open", f"poll:{poll_id}",
                            {"state": before.state.value}, {"state": after.state.value})
         out.changes.append(await _changed(store, event_id, after, audience=True))
-    out.ack = {"poll": staff_view(after, await results(store, event_id, after))}
+    out.ack = {"poll": to_wire(staff_view(after, await results(store, event_id, after)))}
     return out
 
 
@@ -350,9 +358,9 @@ async def close(
         if quiet_missing:
             return Outcome()
         raise
-    await store.hcas(meta_key(event_id), OPEN_FIELD, poll_id.encode(), None)
+    await store.hcas(keys.polls_meta(event_id), OPEN_FIELD, poll_id.encode(), None)
     r = await tally(store, event_id, after)
-    out = Outcome(ack={"poll": staff_view(after, r)})
+    out = Outcome(ack={"poll": to_wire(staff_view(after, r))})
     if after != before:
         await audit.record(store, event_id, who, "poll.close", f"poll:{poll_id}",
                            {"state": before.state.value},
@@ -368,7 +376,7 @@ async def vote(
     store: Store, event_id: str, who: Person, poll_id: str, choices: list[int]
 ) -> Outcome:
     """Cast (or replace) one's ballot in an open poll."""
-    require_running(await load_event(store, event_id))
+    lifecycle.require_open(await load_event(store, event_id))
     poll = await get(store, event_id, poll_id)
     if poll.state is not PollState.OPEN:
         raise TribuneError(Code.CONFLICT, "this poll is not open for votes")
@@ -379,7 +387,7 @@ async def vote(
         raise invalid("this poll takes exactly one choice", "choices")
     if picked[0] < 0 or picked[-1] >= len(poll.options):
         raise invalid(f"choices are option numbers 0 to {len(poll.options) - 1}", "choices")
-    key = ballots_key(event_id, poll_id)
+    key = keys.ballots(event_id, poll_id)
     ballot = msgspec.msgpack.encode(picked)
     old = await store.hswap(key, who.identity, ballot)
     if (await get(store, event_id, poll_id)).state is not PollState.OPEN:

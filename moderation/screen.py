@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
+from moderation import keys
 from room import events as ev
+from room import keys as room_keys
 from room.errors import Code, TribuneError
 from room.records import Event, Invitation
 from room.store import Store
 from room.types import Role
 
 
-def link_key(event_id: str) -> str:
-    return f"ev:{event_id}:screen-link"
-
-
 async def invitation(store: Store, event: Event) -> Invitation:
     """The event's screen invitation, created the first time a moderator asks for it."""
     for _ in range(5):
-        raw = await store.get(link_key(event.id))
+        raw = await store.get(keys.screen_link(event.id))
         if raw is not None:
             try:
                 return await ev.load_invitation(store, event.id, raw.decode())
             except TribuneError:
-                await store.delete(link_key(event.id))  # withdrawn: make a new one
+                await store.delete(keys.screen_link(event.id))  # withdrawn: make a new one
                 continue
         inv = await ev.invite(
             store, event, ev.InvitationCreate(role=Role.SCREEN, name="Second screen", shared=True)
         )
-        if await store.set_nx(link_key(event.id), inv.id.encode()):
+        if await store.set_nx(keys.screen_link(event.id), inv.id.encode()):
             return inv
-        await store.hdel(ev.invitations_key(event.id), inv.id)  # another moderator won the race
+        await store.hdel(room_keys.invitations(event.id), inv.id)  # another moderator won the race
     raise TribuneError(Code.CONFLICT, "the screen link is being changed; try again")

@@ -11,13 +11,13 @@ from typing import Any
 
 import msgspec
 
-from moderation import audit
+from moderation import audit, keys
+from moderation.items import Deck, SlidePosition
 from moderation.outcome import Outcome
-from moderation.records import Deck, SlidePosition
 from room import changes
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, invalid, not_found
-from room.records import Person, new_id, now
+from room.records import Person, new_id, now, to_wire
 from room.store import Store
 
 _enc = msgspec.msgpack.Encoder()
@@ -28,21 +28,13 @@ DECK = "deck"
 POSITION = "position"
 
 
-def slides_key(event_id: str) -> str:
-    return f"ev:{event_id}:slides"
-
-
-def images_key(event_id: str, deck_id: str) -> str:
-    return f"ev:{event_id}:slides:{deck_id}"
-
-
 def image_path(event_id: str, deck_id: str, index: int) -> str:
     """Where a page fetches a slide image (the deck id makes the URL unguessable)."""
     return f"/slides/{event_id}/{deck_id}/{index}"
 
 
 async def state(store: Store, event_id: str) -> tuple[Deck | None, SlidePosition | None]:
-    deck_raw, pos_raw = await store.hmget(slides_key(event_id), [DECK, POSITION])
+    deck_raw, pos_raw = await store.hmget(keys.slides(event_id), [DECK, POSITION])
     deck = None if deck_raw is None else _deck.decode(deck_raw)
     pos = None if pos_raw is None else _pos.decode(pos_raw)
     if deck is None or pos is None or pos.deck != deck.id:
@@ -50,39 +42,49 @@ async def state(store: Store, event_id: str) -> tuple[Deck | None, SlidePosition
     return deck, pos
 
 
-def view(event_id: str, deck: Deck | None, pos: SlidePosition | None) -> dict[str, Any] | None:
+class SlidesView(msgspec.Struct):
+    """The slide everyone is on."""
+
+    deck: str
+    count: int
+    index: int
+    url: str
+    by: str
+    """Who moved to it (or uploaded the deck)."""
+
+
+def view(event_id: str, deck: Deck | None, pos: SlidePosition | None) -> SlidesView | None:
     if deck is None:
         return None
     index = pos.index if pos is not None else 0
-    return {
-        "deck": deck.id,
-        "count": deck.count,
-        "index": index,
-        "url": image_path(event_id, deck.id, index),
-        "by": pos.by if pos is not None else deck.uploaded_by,
-    }
+    by = pos.by if pos is not None else deck.uploaded_by
+    return SlidesView(deck.id, deck.count, index, image_path(event_id, deck.id, index), by)
+
+
+def _wire(v: SlidesView | None) -> dict[str, Any] | None:
+    return None if v is None else to_wire(v)
 
 
 async def current_view(store: Store, event_id: str) -> dict[str, Any] | None:
-    return view(event_id, *await state(store, event_id))
+    return _wire(view(event_id, *await state(store, event_id)))
 
 
 async def image(store: Store, event_id: str, deck_id: str, index: int) -> bytes:
-    raw = await store.hget(images_key(event_id, deck_id), str(index))
+    raw = await store.hget(keys.slide_images(event_id, deck_id), str(index))
     if raw is None:
         raise not_found("slide")
     return raw
 
 
-async def _changed(store: Store, event_id: str, slides: dict[str, Any] | None) -> Change:
+async def _changed(store: Store, event_id: str, slides: SlidesView | None) -> Change:
     return await changes.record(
         store,
         Change(
             event_id=event_id,
             name="slides.changed",
             payloads={
-                Audience.STAFF: {"slides": slides},
-                Audience.AUDIENCE: {"slides": None if slides is None else dict(slides)},
+                Audience.STAFF: {"slides": _wire(slides)},
+                Audience.AUDIENCE: {"slides": _wire(slides)},
             },
         ),
     )
@@ -98,26 +100,26 @@ async def replace_deck(
         id=new_id("deck"), count=len(images), names=names, uploaded_at=now(), uploaded_by=who.name
     )
     for i, img in enumerate(images):
-        await store.hset(images_key(event_id, deck.id), str(i), img)
-    old = await store.hswap(slides_key(event_id), DECK, _enc.encode(deck))
+        await store.hset(keys.slide_images(event_id, deck.id), str(i), img)
+    old = await store.hswap(keys.slides(event_id), DECK, _enc.encode(deck))
     pos = SlidePosition(deck=deck.id, index=0, at=now(), by=who.name)
-    await store.hset(slides_key(event_id), POSITION, _enc.encode(pos))
+    await store.hset(keys.slides(event_id), POSITION, _enc.encode(pos))
     before = None
     if old is not None:
         old_deck = _deck.decode(old)
-        await store.delete(images_key(event_id, old_deck.id))
+        await store.delete(keys.slide_images(event_id, old_deck.id))
         before = {"deck": old_deck.id, "count": old_deck.count, "names": old_deck.names}
     await audit.record(store, event_id, who, "slides.upload", f"deck:{deck.id}", before, {
         "deck": deck.id, "count": deck.count, "names": names
     })
     v = view(event_id, deck, pos)
-    return Outcome(changes=[await _changed(store, event_id, v)], ack={"slides": v})
+    return Outcome(changes=[await _changed(store, event_id, v)], ack={"slides": _wire(v)})
 
 
 async def goto(store: Store, event_id: str, who: Person, index: int) -> Outcome:
     """Move everyone to slide `index` of the current deck."""
     for _ in range(100):
-        raw_deck, raw_pos = await store.hmget(slides_key(event_id), [DECK, POSITION])
+        raw_deck, raw_pos = await store.hmget(keys.slides(event_id), [DECK, POSITION])
         if raw_deck is None:
             raise not_found("slide deck")
         deck = _deck.decode(raw_deck)
@@ -125,9 +127,9 @@ async def goto(store: Store, event_id: str, who: Person, index: int) -> Outcome:
             raise invalid(f"slides are numbered 0 to {deck.count - 1}", "index")
         old = None if raw_pos is None else _pos.decode(raw_pos)
         if old is not None and old.deck == deck.id and old.index == index:
-            return Outcome(ack={"slides": view(event_id, deck, old)})
+            return Outcome(ack={"slides": _wire(view(event_id, deck, old))})
         pos = SlidePosition(deck=deck.id, index=index, at=now(), by=who.name)
-        if await store.hcas(slides_key(event_id), POSITION, raw_pos, _enc.encode(pos)):
+        if await store.hcas(keys.slides(event_id), POSITION, raw_pos, _enc.encode(pos)):
             break
     else:
         raise TribuneError(Code.CONFLICT, "the slides are being moved too often")
@@ -136,7 +138,7 @@ async def goto(store: Store, event_id: str, who: Person, index: int) -> Outcome:
         None if old is None else {"index": old.index}, {"index": index},
     )
     v = view(event_id, deck, pos)
-    return Outcome(changes=[await _changed(store, event_id, v)], ack={"slides": v})
+    return Outcome(changes=[await _changed(store, event_id, v)], ack={"slides": _wire(v)})
 
 
 async def clear(store: Store, event_id: str, who: Person) -> Outcome:
@@ -144,10 +146,10 @@ async def clear(store: Store, event_id: str, who: Person) -> Outcome:
     deck, _ = await state(store, event_id)
     if deck is None:
         return Outcome(ack={"slides": None})
-    if not await store.hcas(slides_key(event_id), DECK, _enc.encode(deck), None):
+    if not await store.hcas(keys.slides(event_id), DECK, _enc.encode(deck), None):
         raise TribuneError(Code.CONFLICT, "the slides changed meanwhile; try again")
-    await store.hdel(slides_key(event_id), POSITION)
-    await store.delete(images_key(event_id, deck.id))
+    await store.hdel(keys.slides(event_id), POSITION)
+    await store.delete(keys.slide_images(event_id, deck.id))
     await audit.record(store, event_id, who, "slides.clear", f"deck:{deck.id}",
                        {"deck": deck.id, "count": deck.count}, None)
     return Outcome(changes=[await _changed(store, event_id, None)], ack={"slides": None})

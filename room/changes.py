@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from room import keys
 from room.store import Store
 
 LOG_KEEP = 512
@@ -41,14 +42,11 @@ _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder(Change)
 
 
-def log_key(event_id: str) -> str:
-    return f"ev:{event_id}:changes"
-
 
 async def record(store: Store, change: Change) -> Change:
     """Give the change the event's next revision and keep it in the log."""
     change.rev = 0
-    rev = await store.log_append(log_key(change.event_id), _enc.encode(change), LOG_KEEP)
+    rev = await store.log_append(keys.changes(change.event_id), _enc.encode(change), LOG_KEEP)
     change.rev = rev
     for payload in change.payloads.values():
         payload["rev"] = rev
@@ -57,7 +55,7 @@ async def record(store: Store, change: Change) -> Change:
 
 async def since(store: Store, event_id: str, rev: int) -> tuple[int, list[Change] | None]:
     """The current revision and the changes after `rev` (None when the log no longer has them)."""
-    current, entries = await store.log_since(log_key(event_id), rev)
+    current, entries = await store.log_since(keys.changes(event_id), rev)
     if entries is None:
         return current, None
     out = []
@@ -71,5 +69,5 @@ async def since(store: Store, event_id: str, rev: int) -> tuple[int, list[Change
 
 
 async def current_rev(store: Store, event_id: str) -> int:
-    rev, _ = await store.log_since(log_key(event_id), 1 << 62)
+    rev, _ = await store.log_since(keys.changes(event_id), 1 << 62)
     return rev

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from room import lifecycle
+from room import keys, lifecycle
 from room.errors import Code, TribuneError, invalid, not_found
 from room.permissions import PLACES
 from room.records import Account, Event, Invitation, decode, encode, new_id, now
@@ -44,16 +44,6 @@ class InvitationCreate(msgspec.Struct, forbid_unknown_fields=True):
     shared: bool = False
 
 
-def events_key() -> str:
-    return "events"
-
-
-def account_events_key(account_id: str) -> str:
-    return f"acc:{account_id}:events"
-
-
-def invitations_key(event_id: str) -> str:
-    return f"ev:{event_id}:invs"
 
 
 def _check_capacity(account: Account, capacity: int) -> None:
@@ -78,13 +68,13 @@ async def create_event(store: Store, account: Account, fields: EventCreate) -> E
         created=now(),
         settings=fields.settings,
     )
-    await store.hset(events_key(), event.id, encode(event))
-    await store.hset(account_events_key(account.id), event.id, b"1")
+    await store.hset(keys.EVENTS, event.id, encode(event))
+    await store.hset(keys.account_events(account.id), event.id, b"1")
     return event
 
 
 async def load_event(store: Store, event_id: str) -> Event:
-    raw = await store.hget(events_key(), event_id)
+    raw = await store.hget(keys.EVENTS, event_id)
     if raw is None:
         raise not_found("event")
     return decode(raw, Event)
@@ -99,8 +89,8 @@ async def get_event(store: Store, account: Account, event_id: str) -> Event:
 
 
 async def list_events(store: Store, account: Account) -> list[Event]:
-    ids = list(await store.hgetall(account_events_key(account.id)))
-    raws = await store.hmget(events_key(), ids)
+    ids = list(await store.hgetall(keys.account_events(account.id)))
+    raws = await store.hmget(keys.EVENTS, ids)
     events = [decode(r, Event) for r in raws if r is not None]
     return sorted(events, key=lambda e: (e.scheduled_start or e.created, e.id))
 
@@ -108,12 +98,12 @@ async def list_events(store: Store, account: Account) -> list[Event]:
 async def change_event(store: Store, event_id: str, change: Callable[[Event], None]) -> Event:
     """Apply `change` to the stored event with compare-and-set, retrying on a concurrent write."""
     for _ in range(50):
-        raw = await store.hget(events_key(), event_id)
+        raw = await store.hget(keys.EVENTS, event_id)
         if raw is None:
             raise not_found("event")
         event = decode(raw, Event)
         change(event)
-        if await store.hcas(events_key(), event_id, raw, encode(event)):
+        if await store.hcas(keys.EVENTS, event_id, raw, encode(event)):
             return event
     raise TribuneError(Code.CONFLICT, "the event is being changed too often; try again")
 
@@ -137,9 +127,9 @@ async def delete_event(store: Store, account: Account, event_id: str) -> None:
     event = await get_event(store, account, event_id)
     if event.state is EventState.LIVE:
         raise TribuneError(Code.CONFLICT, "end the event before deleting it")
-    await store.hdel(events_key(), event_id)
-    await store.hdel(account_events_key(account.id), event_id)
-    await store.delete(invitations_key(event_id))
+    await store.hdel(keys.EVENTS, event_id)
+    await store.hdel(keys.account_events(account.id), event_id)
+    await store.delete(keys.invitations(event_id))
 
 
 # -- invitations -------------------------------------------------------------------
@@ -157,35 +147,32 @@ async def invite(store: Store, event: Event, fields: InvitationCreate) -> Invita
         shared=fields.shared,
         created=now(),
     )
-    await store.hset(invitations_key(event.id), inv.id, encode(inv))
+    await store.hset(keys.invitations(event.id), inv.id, encode(inv))
     return inv
 
 
 async def load_invitation(store: Store, event_id: str, inv_id: str) -> Invitation:
-    raw = await store.hget(invitations_key(event_id), inv_id)
+    raw = await store.hget(keys.invitations(event_id), inv_id)
     if raw is None:
         raise not_found("invitation")
     return decode(raw, Invitation)
 
 
 async def list_invitations(store: Store, event_id: str) -> list[Invitation]:
-    raws = (await store.hgetall(invitations_key(event_id))).values()
+    raws = (await store.hgetall(keys.invitations(event_id))).values()
     return sorted((decode(r, Invitation) for r in raws), key=lambda i: i.created)
 
-
-def bindings_key(event_id: str) -> str:
-    return f"ev:{event_id}:bind"
 
 
 async def reissue(store: Store, event: Event, inv_id: str) -> Invitation:
     """A new generation of the link: older tokens stop working and the device binding is cleared."""
     for _ in range(50):
-        raw = await store.hget(invitations_key(event.id), inv_id)
+        raw = await store.hget(keys.invitations(event.id), inv_id)
         if raw is None:
             raise not_found("invitation")
         inv = decode(raw, Invitation)
         inv.gen += 1
-        if await store.hcas(invitations_key(event.id), inv_id, raw, encode(inv)):
-            await store.hdel(bindings_key(event.id), inv_id)
+        if await store.hcas(keys.invitations(event.id), inv_id, raw, encode(inv)):
+            await store.hdel(keys.bindings(event.id), inv_id)
             return inv
     raise TribuneError(Code.CONFLICT, "the invitation is being changed concurrently")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from room import changes, lifecycle, seats
+from room import changes, keys, lifecycle
 from room.accounts.account import get_account
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError
@@ -35,7 +35,7 @@ async def start(store: Store, event_id: str) -> tuple[Event, list[Change]]:
     lifecycle.require_startable(event)
     account = await get_account(store, event.account_id)
     allowance = account.plan.parallel_events
-    if not await store.slot_reserve(seats.live_pool_key(account.id), event.id, allowance):
+    if not await store.slot_reserve(keys.live_events(account.id), event.id, allowance):
         raise TribuneError(
             Code.PARALLEL_LIMIT,
             f"your plan allows {allowance} live event(s) at a time; end one first",
@@ -44,7 +44,7 @@ async def start(store: Store, event_id: str) -> tuple[Event, list[Change]]:
     try:
         event = await change_event(store, event_id, lifecycle.go_live)
     except TribuneError:
-        await store.slot_release(seats.live_pool_key(account.id), event.id)
+        await store.slot_release(keys.live_events(account.id), event.id)
         raise
     return event, [await _status(store, event)]
 
@@ -56,6 +56,6 @@ async def end(store: Store, event_id: str) -> tuple[Event, list[Change]]:
         return event, []
 
     event = await change_event(store, event_id, lifecycle.finish)
-    await store.slot_release(seats.live_pool_key(event.account_id), event.id)
+    await store.slot_release(keys.live_events(event.account_id), event.id)
     await leases.end_all(store, event_id)
     return event, [await _status(store, event)]

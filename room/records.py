@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -91,6 +92,17 @@ def encode(record: msgspec.Struct) -> bytes:
 
 def decode(data: bytes, kind: type[T]) -> T:
     return msgspec.msgpack.decode(data, type=kind)
+
+
+def to_wire(view: msgspec.Struct) -> dict[str, Any]:
+    """A view as the plain dict the edge sends. Views are Structs so their fields are
+    declared once; domain calls hand them on as dicts, which the fan-out sends and
+    the change log keeps as they are."""
+    return msgspec.to_builtins(view)  # type: ignore[no-any-return]
+
+
+def to_wire_list(views: Sequence[msgspec.Struct]) -> list[dict[str, Any]]:
+    return msgspec.to_builtins(views)  # type: ignore[no-any-return]
 
 
 def new_id(prefix: str) -> str:

@@ -24,13 +24,6 @@ def capacity(pool: SeatPool, event: Event, account: Account) -> int | None:
     return None
 
 
-def pool_key(event_id: str, pool: SeatPool | str) -> str:
-    return f"ev:{event_id}:seats:{pool}"
-
-
-def live_pool_key(account_id: str) -> str:
-    """The account's live events: a pool capped by the parallel-events allowance (R-SEAT-4)."""
-    return f"acc:{account_id}:live"
 
 
 def holder(event_id: str, identity: str) -> str:

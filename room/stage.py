@@ -11,7 +11,7 @@ from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
-from room import changes, lifecycle, seats
+from room import changes, keys, lifecycle, seats
 from room.accounts.account import get_account
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, invalid
@@ -28,12 +28,6 @@ class Source(StrEnum):
     SCREEN = "screen"
 
 
-def slot_pool(event_id: str, source: Source) -> str:
-    return f"ev:{event_id}:stage:{source.value}"
-
-
-def is_stage_pool(pool: str) -> bool:
-    return pool.startswith("ev:") and ":stage:" in pool
 
 
 def capacity(source: Source, account: Account) -> int:
@@ -60,7 +54,7 @@ async def take(store: Store, event_id: str, person: Person, source: Source) -> l
     account = await get_account(store, event.account_id)
     cap = capacity(source, account)
     hold = seats.holder(event_id, person.identity)
-    pool = slot_pool(event_id, source)
+    pool = keys.stage_slots(event_id, source)
     if person.identity in await store.slot_members(pool):
         return []
     if not await store.slot_reserve(pool, person.identity, cap, hold):
@@ -73,7 +67,7 @@ async def take(store: Store, event_id: str, person: Person, source: Source) -> l
 
 async def leave(store: Store, event_id: str, identity: str, source: Source) -> list[Change]:
     hold = seats.holder(event_id, identity)
-    if await store.slot_release(slot_pool(event_id, source), identity, hold):
+    if await store.slot_release(keys.stage_slots(event_id, source), identity, hold):
         return [await _stage_change(store, event_id)]
     return []
 
@@ -83,13 +77,14 @@ async def leave_all(store: Store, event_id: str, identity: str) -> list[Change]:
     hold = seats.holder(event_id, identity)
     freed = False
     for source in Source:
-        freed |= await store.slot_release(slot_pool(event_id, source), identity, hold)
+        freed |= await store.slot_release(keys.stage_slots(event_id, source), identity, hold)
     return [await _stage_change(store, event_id)] if freed else []
 
 
 async def on_stage(store: Store, event_id: str) -> dict[str, list[str]]:
     """Who holds each kind of slot: {camera: [identity...], mic: [...], screen: [...]}."""
-    return {s.value: sorted(await store.slot_members(slot_pool(event_id, s))) for s in Source}
+    slots = {s.value: await store.slot_members(keys.stage_slots(event_id, s)) for s in Source}
+    return {source: sorted(members) for source, members in slots.items()}
 
 
 class Claim:

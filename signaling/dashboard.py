@@ -30,7 +30,7 @@ import maxminddb
 import msgspec
 from aiohttp import web
 
-from moderation.records import Visibility
+from moderation.items import Visibility
 from room import events as ev
 from room import ratelimit
 from room.accounts import users
@@ -965,7 +965,7 @@ EXPORTS: dict[str, Action] = {
 
 
 async def stream_table(
-    request: web.Request, table: xp.Table, fmt: xp.Format, filename: str
+    request: web.Request, table: xp.Table, fmt: xp.FileFormat, filename: str
 ) -> web.StreamResponse:
     """Send a table as a CSV or XLSX download without holding it in memory."""
     headers = {
@@ -973,7 +973,7 @@ async def stream_table(
         "Content-Disposition": f'attachment; filename="{filename}.{fmt.value}"',
         "Cache-Control": "no-store",
     }
-    if fmt is xp.Format.CSV:
+    if fmt is xp.FileFormat.CSV:
         resp = web.StreamResponse(headers=headers)
         await resp.prepare(request)
         async for chunk in xp.csv_chunks(table):
@@ -1000,7 +1000,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     if action is None:
         raise not_found("export")
     try:
-        fmt = xp.Format(request.match_info["fmt"])
+        fmt = xp.FileFormat(request.match_info["fmt"])
     except ValueError:
         raise invalid("export as csv or xlsx", "format") from None
     t, _, event, _ = await for_event(request, action)

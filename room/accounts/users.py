@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from room import events as ev
+from room import keys
 from room.audience.registration import normalize_email
 from room.errors import Code, TribuneError, invalid, not_found
 from room.records import Account, Event, Invitation, decode, encode, new_id, now
@@ -339,7 +340,7 @@ async def staff_invitation(
     room, manager and screen pages with: made once, then reused."""
     known = await store.hget(staff_links_key(event.id), holder)
     if known is not None:
-        raw = await store.hget(ev.invitations_key(event.id), known.decode())
+        raw = await store.hget(keys.invitations(event.id), known.decode())
         if raw is not None:
             inv = decode(raw, Invitation)
             if inv.role is role:
@@ -349,5 +350,5 @@ async def staff_invitation(
     )
     if await store.hcas(staff_links_key(event.id), holder, known, inv.id.encode()):
         return inv
-    await store.hdel(ev.invitations_key(event.id), inv.id)  # a concurrent request won
+    await store.hdel(keys.invitations(event.id), inv.id)  # a concurrent request won
     return await staff_invitation(store, event, holder, role, name, email)

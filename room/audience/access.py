@@ -13,16 +13,16 @@ import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from room import events as ev
+from room import keys
 from room.audience.listing import ordered_pages
 from room.audience.registration import normalize_email
 from room.errors import Code, TribuneError, invalid
-from room.records import Event, Invitation, decode, encode, now
+from room.records import Event, Invitation, decode, encode, now, to_wire
 from room.store import Store
 from room.types import Role
 
@@ -57,32 +57,12 @@ class Activity(msgspec.Struct, array_like=True):
     detail: str = ""
 
 
-def guests_key(event_id: str) -> str:
-    return f"ev:{event_id}:guests"
-
-
-def order_key(event_id: str) -> str:
-    return f"ev:{event_id}:guests:order"
-
-
-def by_invitation_key(event_id: str) -> str:
-    return f"ev:{event_id}:guests:inv"
-
-
-def activity_key(event_id: str) -> str:
-    return f"ev:{event_id}:activity"
-
-
-def direct_key(event_id: str) -> str:
-    return f"ev:{event_id}:direct"
-
-
 # -- activity log -------------------------------------------------------------------
 
 
 async def log(store: Store, event_id: str, who: str, action: str, detail: str = "") -> None:
     entry = Activity(at=now(), who=who[:320], action=action, detail=detail[:1000])
-    await store.rpush(activity_key(event_id), encode(entry))
+    await store.rpush(keys.activity(event_id), encode(entry))
 
 
 async def activity_pages(
@@ -90,7 +70,7 @@ async def activity_pages(
 ) -> AsyncIterator[list[Activity]]:
     start = 0
     while True:
-        raws = await store.lrange(activity_key(event_id), start, start + page - 1)
+        raws = await store.lrange(keys.activity(event_id), start, start + page - 1)
         if not raws:
             return
         start += len(raws)
@@ -100,7 +80,7 @@ async def activity_pages(
 async def activity(
     store: Store, event_id: str, offset: int = 0, limit: int = 200
 ) -> list[Activity]:
-    raws = await store.lrange(activity_key(event_id), offset, offset + limit - 1)
+    raws = await store.lrange(keys.activity(event_id), offset, offset + limit - 1)
     return [decode(r, Activity) for r in raws]
 
 
@@ -112,7 +92,7 @@ async def _add_many(
 ) -> list[Guest | None]:
     """Add checked guests (e-mail, name); None for each e-mail already listed. The store
     calls run concurrently per step, but the list keeps the rows' order."""
-    listed = await asyncio.gather(*(store.hget(guests_key(event.id), e) for e, _ in rows))
+    listed = await asyncio.gather(*(store.hget(keys.guests(event.id), e) for e, _ in rows))
     todo = [row for row, known in zip(rows, listed, strict=True) if known is None]
     invs = await asyncio.gather(
         *(
@@ -123,7 +103,7 @@ async def _add_many(
     # The order entry goes first and names the invitation: an entry whose guest was never
     # written (a lost race, a crash) matches no guest and is skipped when listing.
     for (email, _), inv in zip(todo, invs, strict=True):
-        await store.rpush(order_key(event.id), f"{email}\n{inv.id}".encode())
+        await store.rpush(keys.guest_order(event.id), f"{email}\n{inv.id}".encode())
     added = await asyncio.gather(
         *(_claim(store, event, e, n, inv, who) for (e, n), inv in zip(todo, invs, strict=True))
     )
@@ -139,11 +119,11 @@ async def _claim(
     store: Store, event: Event, email: str, name: str, inv: Invitation, who: str
 ) -> Guest | None:
     guest = Guest(email=email, name=name, invitation_id=inv.id, added_at=now(), added_by=who)
-    await store.hset(by_invitation_key(event.id), inv.id, email.encode())
-    if not await store.hsetnx(guests_key(event.id), email, encode(guest)):
+    await store.hset(keys.guests_by_invitation(event.id), inv.id, email.encode())
+    if not await store.hsetnx(keys.guests(event.id), email, encode(guest)):
         # a concurrent add of the same e-mail won: undo ours, it never existed
-        await store.hdel(by_invitation_key(event.id), inv.id)
-        await store.hdel(ev.invitations_key(event.id), inv.id)
+        await store.hdel(keys.guests_by_invitation(event.id), inv.id)
+        await store.hdel(keys.invitations(event.id), inv.id)
         return None
     return guest
 
@@ -161,12 +141,12 @@ async def add_guest(store: Store, event: Event, email: str, name: str, who: str)
 
 
 async def get_guest(store: Store, event_id: str, email: str) -> Guest | None:
-    raw = await store.hget(guests_key(event_id), email.strip().lower())
+    raw = await store.hget(keys.guests(event_id), email.strip().lower())
     return None if raw is None else decode(raw, Guest)
 
 
 async def guest_count(store: Store, event_id: str) -> int:
-    return await store.hlen(guests_key(event_id))
+    return await store.hlen(keys.guests(event_id))
 
 
 async def guest_pages(
@@ -175,8 +155,8 @@ async def guest_pages(
     """Guests in the order they were added, `page` at a time."""
     async for guests in ordered_pages(
         store,
-        order_key(event_id),
-        guests_key(event_id),
+        keys.guest_order(event_id),
+        keys.guests(event_id),
         Guest,
         lambda g, inv_id: g.invitation_id == inv_id,
         page,
@@ -187,48 +167,48 @@ async def guest_pages(
 
 async def delete_all(store: Store, event: Event, who: str) -> int:
     """Empty the access list: every guest's link stops working."""
-    listed = await store.hgetall(guests_key(event.id))
+    listed = await store.hgetall(keys.guests(event.id))
     for raw in listed.values():
-        await store.hdel(ev.invitations_key(event.id), decode(raw, Guest).invitation_id)
-    await store.delete(guests_key(event.id), order_key(event.id), by_invitation_key(event.id))
+        await store.hdel(keys.invitations(event.id), decode(raw, Guest).invitation_id)
+    await store.delete(
+        keys.guests(event.id), keys.guest_order(event.id), keys.guests_by_invitation(event.id)
+    )
     await log(store, event.id, who, "guests.deleted", f"{len(listed)} guest(s)")
     return len(listed)
 
 
 async def mark_connected(store: Store, event_id: str, invitation_id: str, at: float) -> None:
     """Remember when a guest first connected (shown on the access list)."""
-    email = await store.hget(by_invitation_key(event_id), invitation_id)
+    email = await store.hget(keys.guests_by_invitation(event_id), invitation_id)
     if email is None:
         return
     for _ in range(20):
-        raw = await store.hget(guests_key(event_id), email.decode())
+        raw = await store.hget(keys.guests(event_id), email.decode())
         if raw is None:
             return
         guest = decode(raw, Guest)
         if guest.first_connected is not None:
             return
         guest.first_connected = at
-        if await store.hcas(guests_key(event_id), email.decode(), raw, encode(guest)):
+        if await store.hcas(keys.guests(event_id), email.decode(), raw, encode(guest)):
             return
 
 
 # -- CSV import -------------------------------------------------------------------------
 
 
-@dataclass
-class Refusal:
+class Refusal(msgspec.Struct):
     line: int
     email: str
     reason: str
 
 
-@dataclass
-class ImportReport:
+class ImportReport(msgspec.Struct):
     rows: int = 0
     added: int = 0
     already: int = 0
-    refused: list[Refusal] = field(default_factory=list)
     refused_count: int = 0
+    refused: list[Refusal] = msgspec.field(default_factory=list)
 
     def refuse(self, line: int, email: str, reason: str) -> None:
         self.refused_count += 1
@@ -236,13 +216,7 @@ class ImportReport:
             self.refused.append(Refusal(line, email[:320], reason))
 
     def view(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "added": self.added,
-            "already": self.already,
-            "refused_count": self.refused_count,
-            "refused": [r.__dict__ for r in self.refused],
-        }
+        return to_wire(self)
 
 
 def _text_of(data: bytes) -> str:
@@ -372,35 +346,35 @@ async def import_guests(store: Store, event: Event, data: bytes, who: str) -> Im
 
 async def direct_link(store: Store, event: Event) -> Invitation | None:
     """The event's shared direct-access invitation while it is enabled."""
-    raw = await store.get(direct_key(event.id))
+    raw = await store.get(keys.direct_link(event.id))
     if raw is None:
         return None
     inv = decode(raw, Invitation)
-    current = await store.hget(ev.invitations_key(event.id), inv.id)
+    current = await store.hget(keys.invitations(event.id), inv.id)
     return None if current is None else decode(current, Invitation)
 
 
 async def set_direct_link(store: Store, event: Event, enabled: bool, who: str) -> Invitation | None:
     """Enable (the same link as before, if there was one) or disable the direct-access link.
     Disabling withdraws the invitation: new joins through it are refused."""
-    raw = await store.get(direct_key(event.id))
+    raw = await store.get(keys.direct_link(event.id))
     if enabled:
         if raw is None:
             inv = await ev.invite(
                 store, event, ev.InvitationCreate(role=Role.PARTICIPANT, shared=True)
             )
-            if not await store.set_nx(direct_key(event.id), encode(inv)):
-                await store.hdel(ev.invitations_key(event.id), inv.id)
-                raw = await store.get(direct_key(event.id))
+            if not await store.set_nx(keys.direct_link(event.id), encode(inv)):
+                await store.hdel(keys.invitations(event.id), inv.id)
+                raw = await store.get(keys.direct_link(event.id))
         if raw is not None:
             saved = decode(raw, Invitation)
-            await store.hsetnx(ev.invitations_key(event.id), saved.id, raw)
+            await store.hsetnx(keys.invitations(event.id), saved.id, raw)
     elif raw is not None:
         saved = decode(raw, Invitation)
-        current = await store.hget(ev.invitations_key(event.id), saved.id)
+        current = await store.hget(keys.invitations(event.id), saved.id)
         if current is not None:
-            await store.set(direct_key(event.id), current)  # keep its generation
-            await store.hdel(ev.invitations_key(event.id), saved.id)
+            await store.set(keys.direct_link(event.id), current)  # keep its generation
+            await store.hdel(keys.invitations(event.id), saved.id)
 
     def flag(e: Event) -> None:
         e.settings = {**e.settings, "direct_link": enabled}

@@ -24,6 +24,7 @@ from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped, unused-
 from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped, unused-ignore]
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped, unused-ignore]
 
+from room import keys
 from room.audience.registration import Registration, fields_of
 from room.errors import invalid, not_found
 from room.records import Event, decode, encode, new_id, now
@@ -61,18 +62,6 @@ class Certificate(msgspec.Struct):
     issued_at: float
 
 
-def certs_key(event_id: str) -> str:
-    return f"ev:{event_id}:certs"
-
-
-def by_email_key(event_id: str) -> str:
-    return f"ev:{event_id}:certs:email"
-
-
-def image_key(event_id: str, kind: ImageKind) -> str:
-    return f"ev:{event_id}:cert:{kind.value}"
-
-
 def settings_of(event: Event) -> CertificateSettings:
     raw = event.settings.get("certificate")
     try:
@@ -100,28 +89,28 @@ async def issue(store: Store, event: Event, reg: Registration, seconds: float) -
         seconds=seconds,
         issued_at=now(),
     )
-    if await store.hsetnx(by_email_key(event.id), reg.email, cert.id.encode()):
-        await store.hset(certs_key(event.id), cert.id, encode(cert))
+    if await store.hsetnx(keys.certificates_by_email(event.id), reg.email, cert.id.encode()):
+        await store.hset(keys.certificates(event.id), cert.id, encode(cert))
         return cert
-    existing = await store.hget(by_email_key(event.id), reg.email)
+    existing = await store.hget(keys.certificates_by_email(event.id), reg.email)
     assert existing is not None
-    found = await store.hget(certs_key(event.id), existing.decode())
+    found = await store.hget(keys.certificates(event.id), existing.decode())
     if found is None:  # the issuer crashed between the two writes: finish its work
         cert.id = existing.decode()
-        await store.hset(certs_key(event.id), cert.id, encode(cert))
+        await store.hset(keys.certificates(event.id), cert.id, encode(cert))
         return cert
     return decode(found, Certificate)
 
 
 async def load(store: Store, event_id: str, cert_id: str) -> Certificate:
-    raw = await store.hget(certs_key(event_id), cert_id)
+    raw = await store.hget(keys.certificates(event_id), cert_id)
     if raw is None:
         raise not_found("certificate")
     return decode(raw, Certificate)
 
 
 async def issued(store: Store, event_id: str) -> list[Certificate]:
-    raws = (await store.hgetall(certs_key(event_id))).values()
+    raws = (await store.hgetall(keys.certificates(event_id))).values()
     return sorted((decode(r, Certificate) for r in raws), key=lambda c: (c.issued_at, c.email))
 
 
@@ -144,11 +133,11 @@ def sniff_image(data: bytes) -> str:
 
 async def set_image(store: Store, event_id: str, kind: ImageKind, data: bytes) -> None:
     await asyncio.to_thread(sniff_image, data)
-    await store.set(image_key(event_id, kind), data)
+    await store.set(keys.certificate_image(event_id, kind.value), data)
 
 
 async def get_image(store: Store, event_id: str, kind: ImageKind) -> bytes | None:
-    return await store.get(image_key(event_id, kind))
+    return await store.get(keys.certificate_image(event_id, kind.value))
 
 
 async def render(store: Store, event: Event, cert: Certificate) -> bytes:

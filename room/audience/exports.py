@@ -3,8 +3,9 @@
 A `Table` is columns plus an async iterator of row pages read from the store,
 so a 100,000-row export never holds more than one page: CSV is yielded as
 chunks of bytes, XLSX goes through openpyxl's write-only mode into a temporary
-file (in a worker thread, so the event loop keeps serving). Other lists (the
-moderation issue's questions and polls) build a `Table` and reuse the writers.
+file (in a worker thread, so the event loop keeps serving). This is the one
+export engine: moderation builds its own tables (`moderation.tables`) and writes
+them with `to_bytes`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped, unused-ignore]
@@ -26,6 +27,9 @@ from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped, unused-i
 from room.audience import access, registration, sessions
 from room.audience.stats import event_stats
 from room.records import Event
+from room.store import Store
+
+T = TypeVar("T")
 
 Cell = str | int | float | bool | None
 Rows = AsyncIterator[list[list[Cell]]]
@@ -45,7 +49,7 @@ class ColumnKind(StrEnum):
     FLAG = "flag"
 
 
-class Format(StrEnum):
+class FileFormat(StrEnum):
     CSV = "csv"
     XLSX = "xlsx"
 
@@ -65,8 +69,8 @@ class Table:
 
 
 MEDIA_TYPE = {
-    Format.CSV: "text/csv; charset=utf-8",
-    Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    FileFormat.CSV: "text/csv; charset=utf-8",
+    FileFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 
@@ -127,27 +131,37 @@ def _append(ws: Any, page: list[list[Cell]], kinds: list[ColumnKind]) -> None:
         ws.append(_xlsx_cells(ws, row, kinds))
 
 
-async def write_xlsx(table: Table, path: Path) -> None:
-    """Write the table to `path` as an XLSX workbook of one sheet, page by page."""
+async def write_xlsx(table: Table, path: Path | IO[bytes]) -> None:
+    """Write the table to `path` (a file name or a binary file) as an XLSX workbook of one
+    sheet, page by page."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=_ILLEGAL.sub("", table.name)[:31] or "export")
     ws.append([c.name for c in table.columns])
     kinds = [c.kind for c in table.columns]
     async for page in table.rows:
         await asyncio.to_thread(_append, ws, page, kinds)
-    await asyncio.to_thread(wb.save, str(path))
+    await asyncio.to_thread(wb.save, str(path) if isinstance(path, Path) else path)
+
+
+async def to_bytes(table: Table, fmt: FileFormat) -> bytes:
+    """The whole file in memory, for tables known to be small (moderation's)."""
+    if fmt is FileFormat.CSV:
+        return b"".join([chunk async for chunk in csv_chunks(table)])
+    out = io.BytesIO()
+    await write_xlsx(table, out)
+    return out.getvalue()
 
 
 # -- the tables of an event -----------------------------------------------------------------
 
 
-async def _mapped(pages: AsyncIterator[list[Any]], row: Callable[[Any], list[Cell]]) -> Rows:
+async def _mapped(pages: AsyncIterator[list[T]], row: Callable[[T], list[Cell]]) -> Rows:
     async for page in pages:
         yield [row(item) for item in page]
 
 
 def registrations_table(
-    store: Any, event: Event, link: Callable[[str], str] | None = None
+    store: Store, event: Event, link: Callable[[str], str] | None = None
 ) -> Table:
     """Registrations with the custom fields' answers (and each personal join link)."""
     fields = registration.fields_of(event)
@@ -172,7 +186,7 @@ def registrations_table(
     return Table("registrations", columns, _mapped(registration.pages(store, event.id), row))
 
 
-def guests_table(store: Any, event: Event) -> Table:
+def guests_table(store: Store, event: Event) -> Table:
     columns = [
         Column("email"),
         Column("name"),
@@ -187,7 +201,7 @@ def guests_table(store: Any, event: Event) -> Table:
     return Table("access list", columns, _mapped(access.guest_pages(store, event.id), row))
 
 
-def activity_table(store: Any, event: Event) -> Table:
+def activity_table(store: Store, event: Event) -> Table:
     columns = [Column("at", ColumnKind.TIME), Column("who"), Column("action"), Column("detail")]
 
     def row(a: access.Activity) -> list[Cell]:
@@ -196,7 +210,7 @@ def activity_table(store: Any, event: Event) -> Table:
     return Table("activity", columns, _mapped(access.activity_pages(store, event.id), row))
 
 
-def sessions_table(store: Any, event: Event, at: float) -> Table:
+def sessions_table(store: Store, event: Event, at: float) -> Table:
     columns = [
         Column("session"),
         Column("identity"),
@@ -260,7 +274,7 @@ def _iso(at: float | None) -> str:
 
 
 def stats_table(
-    store: Any, event: Event, geo: bool, start: float | None, end: float | None
+    store: Store, event: Event, geo: bool, start: float | None, end: float | None
 ) -> Table:
     async def rows() -> Rows:
         stats = await event_stats(store, event, start=start, end=end, geo=geo)

@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 import msgspec
 
-from room import events, lifecycle, tasks
+from room import events, keys, lifecycle, tasks
 from room.audience import certificates, registration, sessions, stats
 from room.errors import invalid
 from room.records import Event, decode, encode, new_id, now
@@ -374,7 +374,7 @@ def followed_key(event_id: str) -> str:
 async def pending_follow_ups(store: Store) -> list[str]:
     """Ended events whose after-event work never completed (the node stopped midway)."""
     out = []
-    for event_id, raw in (await store.hgetall(events.events_key())).items():
+    for event_id, raw in (await store.hgetall(keys.EVENTS)).items():
         if lifecycle.is_ended(decode(raw, Event)):
             if await store.get(followed_key(event_id)) is None:
                 out.append(event_id)

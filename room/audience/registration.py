@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import msgspec
 
 from room import events as ev
-from room import lifecycle
+from room import keys, lifecycle
 from room.audience.listing import ordered_pages
 from room.errors import Code, TribuneError, invalid
 from room.records import Event, Invitation, decode, encode, new_id, now
@@ -211,7 +211,7 @@ async def register(
     # writer's entry matches no record and is skipped when listing.
     await store.rpush(order_key(event.id), f"{email}\n{reg.id}".encode())
     if not await store.hsetnx(regs_key(event.id), email, encode(reg)):
-        await store.hdel(ev.invitations_key(event.id), inv.id)
+        await store.hdel(keys.invitations(event.id), inv.id)
         raise already_registered()
     return reg, inv
 

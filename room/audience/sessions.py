@@ -18,6 +18,7 @@ from enum import StrEnum
 
 import msgspec
 
+from room import keys
 from room.records import new_id, now
 from room.store import Store
 from room.types import Role
@@ -26,7 +27,7 @@ PAGE = 1000
 """Records read per store call when paging through an event's sessions."""
 
 
-class Format(StrEnum):
+class SessionKind(StrEnum):
     """How a session watched the event: in the live room or a recording afterwards."""
 
     LIVE = "live"
@@ -47,7 +48,7 @@ class SessionRecord(msgspec.Struct, array_like=True, gc=False):
     """ISO country code from the GeoIP database, or "" when unknown or not configured."""
     start: float
     end: float | None = None
-    format: Format = Format.LIVE
+    format: SessionKind = SessionKind.LIVE
     role: Role = Role.PARTICIPANT
 
     def duration(self, until: float) -> float:
@@ -63,7 +64,7 @@ class Visit(msgspec.Struct, array_like=True, gc=False):
     identity: str
     start: float
     end: float
-    format: Format
+    format: SessionKind
     language: str
     country: str
 
@@ -71,22 +72,6 @@ class Visit(msgspec.Struct, array_like=True, gc=False):
 _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder(SessionRecord)
 _visit_dec = msgspec.msgpack.Decoder(Visit)
-
-
-def records_key(event_id: str) -> str:
-    return f"ev:{event_id}:sess"
-
-
-def order_key(event_id: str) -> str:
-    return f"ev:{event_id}:sess:order"
-
-
-def open_key(event_id: str) -> str:
-    return f"ev:{event_id}:sess:open"
-
-
-def visits_key(event_id: str) -> str:
-    return f"ev:{event_id}:sess:visits"
 
 
 def primary_language(accept_language: str) -> str:
@@ -121,7 +106,7 @@ async def open_session(
     ip: str = "",
     language: str = "",
     country: str = "",
-    format: Format = Format.LIVE,
+    format: SessionKind = SessionKind.LIVE,
     role: Role = Role.PARTICIPANT,
     at: float | None = None,
 ) -> SessionRecord:
@@ -138,20 +123,20 @@ async def open_session(
         format=format,
         role=role,
     )
-    await store.hset(records_key(event_id), record.id, _enc.encode(record))
-    await store.rpush(order_key(event_id), record.id.encode())
-    await store.hset(open_key(event_id), connection, f"{record.id}\n{identity}".encode())
+    await store.hset(keys.sessions(event_id), record.id, _enc.encode(record))
+    await store.rpush(keys.session_order(event_id), record.id.encode())
+    await store.hset(keys.open_sessions(event_id), connection, f"{record.id}\n{identity}".encode())
     return record
 
 
 async def _close(store: Store, event_id: str, session_id: str, at: float) -> SessionRecord | None:
-    raw = await store.hget(records_key(event_id), session_id)
+    raw = await store.hget(keys.sessions(event_id), session_id)
     if raw is None:
         return None
     record = _dec.decode(raw)
     if record.end is None:
         record.end = max(record.start, at)
-        await store.hset(records_key(event_id), session_id, _enc.encode(record))
+        await store.hset(keys.sessions(event_id), session_id, _enc.encode(record))
         visit = Visit(
             record.identity,
             record.start,
@@ -160,7 +145,7 @@ async def _close(store: Store, event_id: str, session_id: str, at: float) -> Ses
             record.language,
             record.country,
         )
-        await store.rpush(visits_key(event_id), _enc.encode(visit))
+        await store.rpush(keys.visits(event_id), _enc.encode(visit))
     return record
 
 
@@ -169,8 +154,8 @@ async def close_connection(
 ) -> SessionRecord | None:
     """The connection dropped: close its session. Whoever deletes the open entry closes it,
     so the disconnect, the identity's departure and the event's end never race."""
-    raw = await store.hget(open_key(event_id), connection)
-    if raw is None or not await store.hdel(open_key(event_id), connection):
+    raw = await store.hget(keys.open_sessions(event_id), connection)
+    if raw is None or not await store.hdel(keys.open_sessions(event_id), connection):
         return None
     session_id = raw.decode().partition("\n")[0]
     return await _close(store, event_id, session_id, now() if at is None else at)
@@ -181,7 +166,7 @@ async def close_identity(
 ) -> list[SessionRecord]:
     """Close every open session of one identity (it left for good, or was removed)."""
     out = []
-    for connection, raw in (await store.hgetall(open_key(event_id))).items():
+    for connection, raw in (await store.hgetall(keys.open_sessions(event_id))).items():
         if raw.decode().partition("\n")[2] == identity:
             closed = await close_connection(store, event_id, connection, at)
             if closed is not None:
@@ -192,7 +177,7 @@ async def close_identity(
 async def close_all(store: Store, event_id: str, at: float | None = None) -> int:
     """Close every open session (the event ended); returns how many were closed."""
     count = 0
-    for connection in await store.hgetall(open_key(event_id)):
+    for connection in await store.hgetall(keys.open_sessions(event_id)):
         if await close_connection(store, event_id, connection, at) is not None:
             count += 1
     return count
@@ -200,7 +185,7 @@ async def close_all(store: Store, event_id: str, at: float | None = None) -> int
 
 async def all_sessions(store: Store, event_id: str) -> list[SessionRecord]:
     """Every session of the event in one read (statistics); unordered."""
-    raws = (await store.hgetall(records_key(event_id))).values()
+    raws = (await store.hgetall(keys.sessions(event_id))).values()
     return [_dec.decode(r) for r in raws]
 
 
@@ -208,12 +193,11 @@ async def visits(store: Store, event_id: str) -> list[Visit | SessionRecord]:
     """Every session as statistics need it: the closed ones from the visits list, and the
     ones still open (a few, at most the people connected) from their records."""
     closed: list[Visit | SessionRecord] = [
-        _visit_dec.decode(r) for r in await store.lrange(visits_key(event_id))
+        _visit_dec.decode(r) for r in await store.lrange(keys.visits(event_id))
     ]
-    open_ids = [
-        v.decode().partition("\n")[0] for v in (await store.hgetall(open_key(event_id))).values()
-    ]
-    for raw in await store.hmget(records_key(event_id), open_ids) if open_ids else []:
+    still_open = await store.hgetall(keys.open_sessions(event_id))
+    open_ids = [v.decode().partition("\n")[0] for v in still_open.values()]
+    for raw in await store.hmget(keys.sessions(event_id), open_ids) if open_ids else []:
         if raw is not None:
             record = _dec.decode(raw)
             if record.end is None:  # closed meanwhile: its visit is in the list already
@@ -222,7 +206,7 @@ async def visits(store: Store, event_id: str) -> list[Visit | SessionRecord]:
 
 
 async def count(store: Store, event_id: str) -> int:
-    return await store.hlen(records_key(event_id))
+    return await store.hlen(keys.sessions(event_id))
 
 
 async def pages(
@@ -231,18 +215,18 @@ async def pages(
     """The sessions in the order they opened, `page` at a time (exports stay flat in memory)."""
     start = 0
     while True:
-        ids = await store.lrange(order_key(event_id), start, start + page - 1)
+        ids = await store.lrange(keys.session_order(event_id), start, start + page - 1)
         if not ids:
             return
-        raws = await store.hmget(records_key(event_id), [i.decode() for i in ids])
+        raws = await store.hmget(keys.sessions(event_id), [i.decode() for i in ids])
         yield [_dec.decode(r) for r in raws if r is not None]
         start += len(ids)
 
 
 async def slice_of(store: Store, event_id: str, offset: int, limit: int) -> list[SessionRecord]:
     """One page of the sessions list (newest last)."""
-    ids = await store.lrange(order_key(event_id), offset, offset + limit - 1)
-    raws = await store.hmget(records_key(event_id), [i.decode() for i in ids])
+    ids = await store.lrange(keys.session_order(event_id), offset, offset + limit - 1)
+    raws = await store.hmget(keys.sessions(event_id), [i.decode() for i in ids])
     return [_dec.decode(r) for r in raws if r is not None]
 
 

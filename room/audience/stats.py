@@ -17,10 +17,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from room.audience import sessions
-from room.audience.sessions import Format, SessionRecord, Visit, merge
+from room.audience.sessions import SessionKind, SessionRecord, Visit, merge
 from room.errors import invalid
-from room.records import Event, now
+from room.records import Event, now, to_wire
 from room.store import Store
 
 BUCKETS = 120
@@ -30,6 +32,55 @@ NO_GEOIP = (
     "geography is unavailable: no GeoIP database is configured "
     "(start the server with --geoip PATH to a MaxMind .mmdb file)"
 )
+
+
+class Peak(msgspec.Struct):
+    count: int
+    at: float | None
+    """When the peak was first reached."""
+
+
+class Figures(msgspec.Struct):
+    visitors: int
+    seconds: float
+
+
+class LanguageCount(msgspec.Struct):
+    language: str
+    visitors: int
+
+
+class CountryCount(msgspec.Struct):
+    country: str
+    visitors: int
+
+
+class Series(msgspec.Struct):
+    """Concurrency over time: the highest count in each of equal slices from `start`."""
+
+    start: float
+    step: float
+    values: list[int]
+
+
+class Statistics(msgspec.Struct):
+    """What `compute` returns (as a plain dict): the figures of one time range."""
+
+    from_: float = msgspec.field(name="from")
+    to: float
+    visitors: int
+    sessions: int
+    online: int
+    peak: Peak
+    average_seconds: float
+    total_seconds: float
+    formats: dict[str, Figures]
+    """Keyed by `SessionKind` value: live, replay."""
+    languages: list[LanguageCount]
+    concurrency: Series
+    geography: list[CountryCount] | None
+    """None when no GeoIP database is configured."""
+    geography_note: str | None
 
 
 @dataclass(frozen=True)
@@ -84,7 +135,7 @@ def compute(
     lo, hi = span.start, span.end
     # identity -> [(start, end, format, language, country)], cut to the range. The loop
     # is written flat on purpose: it runs once per session (100,000 in the benchmark).
-    spans: dict[str, list[tuple[float, float, Format, str, str]]] = {}
+    spans: dict[str, list[tuple[float, float, SessionKind, str, str]]] = {}
     online: set[str] = set()
     session_count = 0
     live_now = lo <= at <= hi
@@ -113,7 +164,7 @@ def compute(
     total_seconds = 0.0
     points: list[tuple[float, int]] = []
     fmt_visitors: Counter[str] = Counter()
-    fmt_seconds: dict[str, float] = {f.value: 0.0 for f in Format}
+    fmt_seconds: dict[str, float] = {f.value: 0.0 for f in SessionKind}
     languages: Counter[str] = Counter()
     countries: Counter[str] = Counter()
     for parts in spans.values():
@@ -156,33 +207,30 @@ def compute(
     points.sort()
     peak, peak_at, series = _sweep(points, lo, hi, buckets)
     visitors = len(spans)
-    out: dict[str, Any] = {
-        "from": lo,
-        "to": hi,
-        "visitors": visitors,
-        "sessions": session_count,
-        "online": len(online),
-        "peak": {"count": peak, "at": peak_at},
-        "average_seconds": total_seconds / visitors if visitors else 0.0,
-        "total_seconds": total_seconds,
-        "formats": {
-            f.value: {"visitors": fmt_visitors[f.value], "seconds": fmt_seconds[f.value]}
-            for f in Format
-        },
-        "languages": [
-            {"language": k, "visitors": v} for k, v in sorted(languages.items(), key=_by_count)
-        ],
-        "concurrency": series,
-    }
+    geography = None
     if geo:
-        out["geography"] = [
-            {"country": k, "visitors": v} for k, v in sorted(countries.items(), key=_by_count)
-        ]
-        out["geography_note"] = None
-    else:
-        out["geography"] = None
-        out["geography_note"] = NO_GEOIP
-    return out
+        geography = [CountryCount(k, v) for k, v in sorted(countries.items(), key=_by_count)]
+    return to_wire(
+        Statistics(
+            from_=lo,
+            to=hi,
+            visitors=visitors,
+            sessions=session_count,
+            online=len(online),
+            peak=Peak(peak, peak_at),
+            average_seconds=total_seconds / visitors if visitors else 0.0,
+            total_seconds=total_seconds,
+            formats={
+                f.value: Figures(fmt_visitors[f.value], fmt_seconds[f.value]) for f in SessionKind
+            },
+            languages=[
+                LanguageCount(k, v) for k, v in sorted(languages.items(), key=_by_count)
+            ],
+            concurrency=series,
+            geography=geography,
+            geography_note=None if geo else NO_GEOIP,
+        )
+    )
 
 
 def _by_count(item: tuple[str, int]) -> tuple[int, str]:
@@ -191,7 +239,7 @@ def _by_count(item: tuple[str, int]) -> tuple[int, str]:
 
 def _sweep(
     points: list[tuple[float, int]], lo: float, hi: float, buckets: int
-) -> tuple[int, float | None, dict[str, Any]]:
+) -> tuple[int, float | None, Series]:
     """Peak concurrency, the first time it was reached, and the highest concurrency in
     each of `buckets` equal slices of [lo, hi): the count at the slice's start, or just
     after any join inside it."""
@@ -220,7 +268,7 @@ def _sweep(
                 b = last
             if values[b] < cur:
                 values[b] = cur
-    return peak, peak_at, {"start": lo, "step": width, "values": values}
+    return peak, peak_at, Series(lo, width, values)
 
 
 THREAD_ABOVE = 5000

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from room import lifecycle, seats
+from room import keys, lifecycle, seats
 from room.accounts.account import get_account
-from room.audience import access
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError
-from room.events import bindings_key, load_event
+from room.events import load_event
 from room.permissions import PLACES, Action, audience_of, can, seat_pool
 from room.presence import leases, roster
-from room.presence.keys import bans_key, roster_key
 from room.records import Account, Event, Invitation, Person, decode, encode, now
 from room.store import Store
 from room.types import AccessMode, SeatPool
@@ -41,11 +39,11 @@ async def admit(
     lifecycle.require_open(event)
     await _check_access(store, event, inv)
     identity = roster.identity_of(inv, device)
-    if await store.hget(bans_key(event.id), identity) is not None:
+    if await store.hget(keys.bans(event.id), identity) is not None:
         raise TribuneError(Code.BANNED, "you were removed from this event")
     if PLACES[inv.role].bound and not inv.shared:
-        bound = await store.hsetnx(bindings_key(event.id), inv.id, device.encode())
-        if not bound and await store.hget(bindings_key(event.id), inv.id) != device.encode():
+        bound = await store.hsetnx(keys.bindings(event.id), inv.id, device.encode())
+        if not bound and await store.hget(keys.bindings(event.id), inv.id) != device.encode():
             raise TribuneError(
                 Code.LINK_BOUND,
                 "this presenter link is already in use on another device; "
@@ -60,7 +58,7 @@ async def admit(
     # Set the deadline first: a reservation never exists without one, so a crash
     # between the two steps cannot leak a seat.
     await store.holder_touch([hold], now() + lease_ttl)
-    if not await store.slot_reserve(seats.pool_key(event.id, pool), identity, cap, hold):
+    if not await store.slot_reserve(keys.seats(event.id, pool), identity, cap, hold):
         if existing is None:
             await store.holder_release(hold)
         if pool is SeatPool.PRESENTER:
@@ -75,7 +73,7 @@ async def admit(
         person = Person(
             identity=identity, name=display, role=role, base_role=inv.role, joined_at=now()
         )
-        await store.hset(roster_key(event.id), identity, encode(person))
+        await store.hset(keys.roster(event.id), identity, encode(person))
     await roster.index(store, event.id, person)
     change = await roster.roster_change(store, event.id, "roster.joined", person)
     return Admission(event, account, person, [change])
@@ -91,7 +89,7 @@ async def _check_access(store: Store, event: Event, inv: Invitation) -> None:
         or audience_of(inv.role) is not Audience.AUDIENCE
     ):
         return
-    direct = await store.get(access.direct_key(event.id))
+    direct = await store.get(keys.direct_link(event.id))
     if direct is None or decode(direct, Invitation).id != inv.id:
         what = "registered" if event.access_mode is AccessMode.REGISTRATION else "listed"
         raise TribuneError(Code.FORBIDDEN, f"this event admits {what} attendees only")
@@ -109,7 +107,7 @@ async def remove(
     if can(target.role, Action.BE_PROTECTED):
         raise TribuneError(Code.FORBIDDEN, f"a {target.role.value} cannot be removed")
     if ban:
-        await store.hset(bans_key(event_id), target_id, str(now()).encode())
+        await store.hset(keys.bans(event_id), target_id, str(now()).encode())
     sid = await leases.connection_of(store, event_id, target_id)
     slots = await store.holder_release(seats.holder(event_id, target_id))
     items = await leases.forget(store, event_id, target_id, slots)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from room import changes
+from room import changes, keys
 from room.changes import Audience, Change
-from room.presence.keys import hands_key, roster_key
 from room.records import Person, decode, now
 from room.store import Store
 
@@ -20,13 +19,13 @@ class Hand(msgspec.Struct):
 
 
 async def hand_queue(store: Store, event_id: str) -> list[tuple[str, float]]:
-    return await store.zrange(hands_key(event_id))
+    return await store.zrange(keys.hands(event_id))
 
 
 async def queue_change(store: Store, event_id: str) -> Change:
     """Record the queue as it is now: names for the staff, identities for the audience."""
     queue = await hand_queue(store, event_id)
-    raws = await store.hmget(roster_key(event_id), [m for m, _ in queue])
+    raws = await store.hmget(keys.roster(event_id), [m for m, _ in queue])
     staff = [
         Hand(member, decode(raw, Person).name if raw is not None else "", at)
         for (member, at), raw in zip(queue, raws, strict=True)
@@ -45,13 +44,13 @@ async def queue_change(store: Store, event_id: str) -> Change:
 
 
 async def raise_hand(store: Store, event_id: str, identity: str) -> list[Change]:
-    if await store.zadd(hands_key(event_id), identity, now(), nx=True):
+    if await store.zadd(keys.hands(event_id), identity, now(), nx=True):
         return [await queue_change(store, event_id)]
     return []
 
 
 async def lower_hand(store: Store, event_id: str, identity: str) -> list[Change]:
-    if await store.zrem(hands_key(event_id), identity):
+    if await store.zrem(keys.hands(event_id), identity):
         return [await queue_change(store, event_id)]
     return []
 
@@ -59,9 +58,9 @@ async def lower_hand(store: Store, event_id: str, identity: str) -> list[Change]
 async def next_hand(store: Store, event_id: str) -> tuple[Person | None, list[Change]]:
     """Take the oldest raised hand off the queue (staff), returning whose it was."""
     while True:
-        popped = await store.zpopmin(hands_key(event_id))
+        popped = await store.zpopmin(keys.hands(event_id))
         if popped is None:
             return None, []
-        raw = await store.hget(roster_key(event_id), popped[0])
+        raw = await store.hget(keys.roster(event_id), popped[0])
         if raw is not None:
             return decode(raw, Person), [await queue_change(store, event_id)]

@@ -7,10 +7,9 @@ from collections.abc import Iterable
 
 import msgspec
 
-from room import seats, stage
+from room import keys, seats, stage
 from room.changes import Change
 from room.presence import hands, roster
-from room.presence.keys import conns_key, hands_key, public_key, roster_key
 from room.records import Person, decode, now
 from room.store import SlotEntry, Store
 
@@ -33,7 +32,7 @@ class Eviction(msgspec.Struct):
 
 async def bind_connection(store: Store, event_id: str, identity: str, sid: str) -> str | None:
     """Make `sid` the identity's connection; returns the connection it replaces, if any."""
-    old = await store.hswap(conns_key(event_id), identity, sid.encode())
+    old = await store.hswap(keys.connections(event_id), identity, sid.encode())
     if old is None or old.decode() == sid:
         return None
     return old.decode()
@@ -49,7 +48,7 @@ async def connect(store: Store, event_id: str, identity: str, sid: str) -> Evict
 
 
 async def connection_of(store: Store, event_id: str, identity: str) -> str | None:
-    raw = await store.hget(conns_key(event_id), identity)
+    raw = await store.hget(keys.connections(event_id), identity)
     return None if raw is None else raw.decode()
 
 
@@ -57,7 +56,7 @@ async def disconnected(
     store: Store, event_id: str, identity: str, sid: str, grace: float
 ) -> list[Change]:
     """The connection `sid` closed: if it was the current one, start the grace period."""
-    if not await store.hcas(conns_key(event_id), identity, sid.encode(), None):
+    if not await store.hcas(keys.connections(event_id), identity, sid.encode(), None):
         return []  # replaced by a newer connection, or already removed
     await store.holder_touch([seats.holder(event_id, identity)], now() + grace)
     person = await roster.update_person(store, event_id, identity, roster.set_connected(False))
@@ -87,12 +86,12 @@ async def forget(
 ) -> list[Change]:
     """Take an identity out of the event's roster, hand queue and (its slots being
     released already) tell the room if it left the stage."""
-    raw = await store.hget(roster_key(event_id), identity)
-    await store.hdel(roster_key(event_id), identity)
-    await store.hdel(public_key(event_id), identity)
-    await store.hdel(conns_key(event_id), identity)
+    raw = await store.hget(keys.roster(event_id), identity)
+    await store.hdel(keys.roster(event_id), identity)
+    await store.hdel(keys.public_roster(event_id), identity)
+    await store.hdel(keys.connections(event_id), identity)
     out = await hands.lower_hand(store, event_id, identity)
-    if any(stage.is_stage_pool(pool) for pool, _ in slots):
+    if any(keys.is_stage_slots(pool) for pool, _ in slots):
         out.append(await stage.announce(store, event_id))
     if raw is not None:
         out.append(await roster.roster_change(store, event_id, "roster.left", decode(raw, Person)))
@@ -103,4 +102,4 @@ async def end_all(store: Store, event_id: str) -> None:
     """The event ended: every lease in it is released, its hands and connections dropped."""
     for person in await roster.people(store, event_id):
         await store.holder_release(seats.holder(event_id, person.identity))
-    await store.delete(hands_key(event_id), conns_key(event_id))
+    await store.delete(keys.hands(event_id), keys.connections(event_id))

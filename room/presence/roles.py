@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from room import changes, seats
+from room import changes, keys, seats
 from room.accounts.account import get_account
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, not_found
@@ -29,13 +29,13 @@ async def set_role(
     new_pool = seat_pool(role)
     old_pool = seat_pool(target.role)
     cap = seats.capacity(new_pool, event, account)
-    if not await store.slot_reserve(seats.pool_key(event_id, new_pool), target_id, cap, hold):
+    if not await store.slot_reserve(keys.seats(event_id, new_pool), target_id, cap, hold):
         if new_pool is SeatPool.PRESENTER:
             raise TribuneError(Code.PRESENTER_SEATS_FULL, f"all {cap} presenter seats are taken")
         raise TribuneError(Code.ROOM_FULL, f"no {new_pool.value} seat is free ({cap} seats)")
     # A promoted participant keeps the attendee seat, so returning him never fails for room.
     if old_pool is SeatPool.PRESENTER:
-        await store.slot_release(seats.pool_key(event_id, old_pool), target_id, hold)
+        await store.slot_release(keys.seats(event_id, old_pool), target_id, hold)
 
     def apply(p: Person) -> None:
         p.role = role

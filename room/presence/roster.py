@@ -9,12 +9,11 @@ from typing import Any
 
 import msgspec
 
-from room import changes
+from room import changes, keys
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, not_found
 from room.permissions import PERMISSIONS, Action, can, is_staff
 from room.presence import hands
-from room.presence.keys import public_key, roster_key
 from room.records import Event, Invitation, Person, decode, encode, now
 from room.store import Store
 from room.types import EventKind, EventState, Role
@@ -41,7 +40,7 @@ def stand_in(inv: Invitation, device: str, name: str = "") -> Person:
 
 
 async def get_person(store: Store, event_id: str, identity: str) -> Person | None:
-    raw = await store.hget(roster_key(event_id), identity)
+    raw = await store.hget(keys.roster(event_id), identity)
     return None if raw is None else decode(raw, Person)
 
 
@@ -54,13 +53,13 @@ async def require_person(store: Store, event_id: str, identity: str) -> Person:
 
 async def people(store: Store, event_id: str) -> list[Person]:
     """Everyone in the roster, in the order they joined."""
-    found = [decode(v, Person) for v in (await store.hgetall(roster_key(event_id))).values()]
+    found = [decode(v, Person) for v in (await store.hgetall(keys.roster(event_id))).values()]
     return sorted(found, key=lambda p: (p.joined_at, p.identity))
 
 
 async def roster_count(store: Store, event_id: str) -> int:
     """People in the room, counting those inside their reconnect grace period."""
-    return await store.hlen(roster_key(event_id))
+    return await store.hlen(keys.roster(event_id))
 
 
 async def update_person(
@@ -68,12 +67,12 @@ async def update_person(
 ) -> Person | None:
     """Compare-and-set loop on one roster entry; None when the person is not in the roster."""
     for _ in range(50):
-        raw = await store.hget(roster_key(event_id), identity)
+        raw = await store.hget(keys.roster(event_id), identity)
         if raw is None:
             return None
         person = decode(raw, Person)
         change(person)
-        if await store.hcas(roster_key(event_id), identity, raw, encode(person)):
+        if await store.hcas(keys.roster(event_id), identity, raw, encode(person)):
             return person
     raise TribuneError(Code.CONFLICT, "the person is being changed concurrently")
 
@@ -92,9 +91,9 @@ def is_public(role: Role) -> bool:
 async def index(store: Store, event_id: str, person: Person) -> None:
     """Keep the public index in step with the person's role."""
     if is_public(person.role):
-        await store.hset(public_key(event_id), person.identity, b"")
+        await store.hset(keys.public_roster(event_id), person.identity, b"")
     else:
-        await store.hdel(public_key(event_id), person.identity)
+        await store.hdel(keys.public_roster(event_id), person.identity)
 
 
 async def roster_change(store: Store, event_id: str, name: str, person: Person) -> Change:
@@ -164,8 +163,8 @@ async def room_state(store: Store, event: Event, viewer: Person) -> RoomState:
         by_id = {p.identity: p for p in everyone}
         shown = [hands.Hand(m, by_id[m].name if m in by_id else "", at) for m, at in queue]
     else:
-        ids = list(await store.hgetall(public_key(event.id)))
-        raws = await store.hmget(roster_key(event.id), ids)
+        ids = list(await store.hgetall(keys.public_roster(event.id)))
+        raws = await store.hmget(keys.roster(event.id), ids)
         everyone = sorted(
             (decode(r, Person) for r in raws if r is not None),
             key=lambda p: (p.joined_at, p.identity),

@@ -8,10 +8,11 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from moderation import exports, render, slides
+from moderation import render, slides, tables
 from moderation.limits import LIMITS
 from room import events as ev
 from room.accounts.account import account_by_key
+from room.audience import exports as xp
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event
 from room.permissions import Action, require
@@ -75,8 +76,8 @@ async def manage_page(request: web.Request) -> web.FileResponse:
 @routes.get("/api/v1/events/{event_id}/{dataset:questions|audit|polls}.{fmt:csv|xlsx}")
 async def export(request: web.Request) -> web.Response:
     """An export as a file; authorised by a Bearer credential or a signed `sig` link."""
-    dataset = exports.Dataset(request.match_info["dataset"])
-    fmt = exports.Format(request.match_info["fmt"])
+    dataset = tables.Dataset(request.match_info["dataset"])
+    fmt = xp.FileFormat(request.match_info["fmt"])
     event_id = request.match_info["event_id"]
     sig = request.query.get("sig")
     if sig is not None:
@@ -85,12 +86,11 @@ async def export(request: web.Request) -> web.Response:
         event = await load_event(t.store, event_id)
     else:
         t, event, _ = await actor(request, EXPORT_ACTION[dataset])
-    table = await exports.table(t.store, event.id, dataset)
-    body = await asyncio.to_thread(exports.render, fmt, dataset, table)
+    body = await xp.to_bytes(tables.table(t.store, event.id, dataset), fmt)
     return web.Response(
         body=body,
         headers={
-            "Content-Type": exports.CONTENT_TYPES[fmt],
+            "Content-Type": xp.MEDIA_TYPE[fmt],
             "Content-Disposition": f'attachment; filename="{event.id}-{dataset.value}.{fmt.value}"',
             "Cache-Control": "no-store",
         },

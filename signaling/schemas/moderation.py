@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 import msgspec
 
-from moderation import exports
+from moderation import tables
+from moderation.items import QuestionKind, Visibility
 from moderation.limits import LIMITS
-from moderation.records import Kind, Visibility
+from room.audience.exports import FileFormat
 from room.permissions import Action
 from room.presence.roster import EventView
 from signaling.schemas.room import PersonId
@@ -40,7 +41,7 @@ class QuestionAsk(msgspec.Struct, forbid_unknown_fields=True):
 
 class QuestionAdd(msgspec.Struct, forbid_unknown_fields=True):
     text: QText
-    kind: Kind = Kind.QUESTION
+    kind: QuestionKind = QuestionKind.QUESTION
 
 
 class QuestionVote(msgspec.Struct, forbid_unknown_fields=True):
@@ -128,14 +129,14 @@ class AuditList(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ExportLink(msgspec.Struct, forbid_unknown_fields=True):
-    dataset: exports.Dataset
-    format: exports.Format
+    dataset: tables.Dataset
+    format: FileFormat
 
 
-EXPORT_ACTION: dict[exports.Dataset, Action] = {
-    exports.Dataset.QUESTIONS: Action.MODERATE_QUESTIONS,
-    exports.Dataset.AUDIT: Action.READ_AUDIT,
-    exports.Dataset.POLLS: Action.MANAGE_POLLS,
+EXPORT_ACTION: dict[tables.Dataset, Action] = {
+    tables.Dataset.QUESTIONS: Action.MODERATE_QUESTIONS,
+    tables.Dataset.AUDIT: Action.READ_AUDIT,
+    tables.Dataset.POLLS: Action.MANAGE_POLLS,
 }
 """What the permission table must allow to export each dataset (socket link and HTTP alike)."""
 

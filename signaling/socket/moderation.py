@@ -8,7 +8,7 @@ Handlers only translate: rules live in `moderation/`.
 
 from __future__ import annotations
 
-from moderation import chat, polls, questions, screen, slides
+from moderation import chat, polls, question_settings, questions, screen, slides
 from moderation.outcome import Outcome
 from room import changes
 from room.events import load_event
@@ -51,7 +51,7 @@ async def manage_state(ctx: Ctx) -> ManageState:
     return ManageState(
         event=roster.event_view(event),
         you=roster.you(ctx.person),
-        settings=questions.settings_view(questions.settings_of(event)),
+        settings=question_settings.settings_view(question_settings.settings_of(event)),
         questions=await questions.staff_list(store, event_id),
         chat=await chat.recent(store, event_id, ctx.person),
         muted=await chat.muted(store, event_id),
@@ -171,7 +171,7 @@ def register(hub: Hub) -> None:
     @manage.route("question.settings", QuestionSettings, Action.MODERATE_QUESTIONS)
     @delivered
     async def q_settings(ctx: Ctx, p: QuestionSettings) -> Outcome:
-        return await questions.configure(
+        return await question_settings.configure(
             ctx.store, ctx.event_id, ctx.person, p.visibility, p.anonymous
         )
 

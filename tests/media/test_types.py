@@ -5,7 +5,7 @@ import pytest
 from media.errors import NoFreeSlot
 from media.forward import Feed
 from media.keyframe import KeyframeRequester
-from media.stage import Stage
+from media.slots import Stage
 from media.types import IceServer
 
 

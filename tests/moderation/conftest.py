@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from room import events as ev
+from room import keys
 from room.accounts.account import create_account
-from room.presence.keys import roster_key
 from room.records import Event, Person, Plan, encode, now
 from room.store import Store
 from room.types import Role
@@ -37,7 +37,7 @@ def person(role: Role | str = Role.PARTICIPANT, name: str | None = None) -> Pers
 
 async def seat(store: Store, event: Event, p: Person) -> Person:
     """Put a person in the event's roster (as joining would)."""
-    await store.hset(roster_key(event.id), p.identity, encode(p))
+    await store.hset(keys.roster(event.id), p.identity, encode(p))
     return p
 
 

@@ -7,7 +7,8 @@ import io
 
 import openpyxl
 
-from moderation import exports, polls, questions
+from moderation import polls, questions, tables
+from room.audience.exports import FileFormat, Table, to_bytes
 from room.records import Event
 from room.store import Store
 from room.types import Role
@@ -29,6 +30,10 @@ def as_text(rows: list[list[object]]) -> list[list[str]]:
     return [["" if v is None else str(v) for v in row] for row in rows]
 
 
+async def read(table: Table) -> tuple[list[str], list[list[object]]]:
+    return [c.name for c in table.columns], [row async for page in table.rows for row in page]
+
+
 async def test_questions_round_trip(store: Store, event: Event):
     mod = person(Role.PRESENTER, "Mia")
     a = await questions.ask(store, event.id, person(name="Zoë"), "Ça va, l'équipe ?")
@@ -37,7 +42,7 @@ async def test_questions_round_trip(store: Store, event: Event):
     await questions.push(store, event.id, mod, qid)
     await questions.answer(store, event.id, mod, qid)
     await questions.edit(store, event.id, mod, qid, "Ça va ?", version=1)
-    header, rows = await exports.question_table(store, event.id)
+    header, rows = await read(tables.question_table(store, event.id))
     assert len(rows) == 2
     by_text = {r[header.index("text")]: dict(zip(header, r, strict=True)) for r in rows}
     first = by_text["Ça va ?"]
@@ -45,19 +50,20 @@ async def test_questions_round_trip(store: Store, event: Event):
     assert first["answered"] == "yes" and first["pushed"] == 1 and first["edited_by"] == "Mia"
     second = by_text["anon, with \"quotes\"\nand a newline"]
     assert second["author"] == "Anonymous" and "Secret" not in repr(rows)
-    csv_rows = parse_csv(exports.to_csv(header, rows))
+    csv_rows = parse_csv(await to_bytes(tables.question_table(store, event.id), FileFormat.CSV))
     assert csv_rows == as_text([header, *rows])
-    xlsx_rows = parse_xlsx(exports.to_xlsx("questions", header, rows))
+    xlsx_rows = parse_xlsx(await to_bytes(tables.question_table(store, event.id), FileFormat.XLSX))
     assert xlsx_rows == [header, *rows]
 
 
 async def test_formulas_are_never_evaluated(store: Store, event: Event):
     await questions.ask(store, event.id, person(name="=cmd|' /C calc'!A0"), "=HYPERLINK(\"x\")")
-    header, rows = await exports.question_table(store, event.id)
-    csv_rows = parse_csv(exports.to_csv(header, rows))
+    header, _ = await read(tables.question_table(store, event.id))
+    csv_rows = parse_csv(await to_bytes(tables.question_table(store, event.id), FileFormat.CSV))
     assert csv_rows[1][header.index("text")] == "'=HYPERLINK(\"x\")"
     assert csv_rows[1][header.index("author")] == "'=cmd|' /C calc'!A0"
-    wb = openpyxl.load_workbook(io.BytesIO(exports.to_xlsx("q", header, rows)))
+    xlsx = await to_bytes(tables.question_table(store, event.id), FileFormat.XLSX)
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx))
     cell = wb.worksheets[0].cell(row=2, column=header.index("text") + 1)
     assert cell.data_type == "s" and cell.value == "=HYPERLINK(\"x\")"
 
@@ -69,12 +75,12 @@ async def test_polls_and_audit_round_trip(store: Store, event: Event):
     for choice in (0, 1, 1):
         await polls.vote(store, event.id, person(), pid, [choice])
     await polls.close(store, event.id, org, pid)
-    header, rows = await exports.poll_table(store, event.id)
+    header, rows = await read(tables.poll_table(store, event.id))
     got = [dict(zip(header, r, strict=True)) for r in rows]
     assert [(g["option"], g["votes"], g["voters"]) for g in got] == [("A", 1, 3), ("B", 2, 3)]
-    assert parse_xlsx(exports.to_xlsx("polls", header, rows)) == [header, *rows]
-    assert parse_csv(exports.to_csv(header, rows)) == as_text([header, *rows])
-    header, rows = await exports.audit_table(store, event.id)
+    assert parse_xlsx(await to_bytes(tables.poll_table(store, event.id), FileFormat.XLSX)) == [header, *rows]
+    assert parse_csv(await to_bytes(tables.poll_table(store, event.id), FileFormat.CSV)) == as_text([header, *rows])
+    header, rows = await read(tables.audit_table(store, event.id))
     assert [r[header.index("action")] for r in rows] == ["poll.create", "poll.open", "poll.close"]
-    assert parse_xlsx(exports.to_xlsx("audit", header, rows)) == [header, *rows]
-    assert parse_csv(exports.to_csv(header, rows)) == as_text([header, *rows])
+    assert parse_xlsx(await to_bytes(tables.audit_table(store, event.id), FileFormat.XLSX)) == [header, *rows]
+    assert parse_csv(await to_bytes(tables.audit_table(store, event.id), FileFormat.CSV)) == as_text([header, *rows])

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from moderation import audit, questions
+from moderation import audit, question_settings, questions
+from moderation.items import QuestionKind, Visibility
 from moderation.limits import Limits
-from moderation.records import Kind, Visibility
 from room.changes import Audience
 from room.errors import Code, TribuneError
 from room.records import Event
@@ -75,7 +75,7 @@ async def test_anonymous_question_hides_the_author_from_everyone(store: Store, e
 
 
 async def test_anonymous_refused_when_event_does_not_allow_it(store: Store, event: Event):
-    await questions.configure(store, event.id, person(Role.ORGANIZER), anonymous=False)
+    await question_settings.configure(store, event.id, person(Role.ORGANIZER), anonymous=False)
     with pytest.raises(TribuneError) as err:
         await questions.ask(store, event.id, person(), "Who am I?", anonymous=True)
     assert err.value.code is Code.FORBIDDEN
@@ -296,7 +296,7 @@ async def test_delete_is_permanent_and_audited(store: Store, event: Event):
 async def test_staff_add_question_and_comment(store: Store, event: Event):
     await set_visibility(store, event, "approved")
     org = person(Role.ORGANIZER, "Olga")
-    out = await questions.add(store, event.id, org, "Welcome everyone", Kind.COMMENT)
+    out = await questions.add(store, event.id, org, "Welcome everyone", QuestionKind.COMMENT)
     change = only(out)
     staff = change.payloads[Audience.STAFF]["question"]
     assert staff["kind"] == "comment" and staff["source"] == "staff" and staff["approved"]
@@ -309,10 +309,10 @@ async def test_staff_add_question_and_comment(store: Store, event: Event):
 
 async def test_configure_visibility(store: Store, event: Event):
     org = person(Role.ORGANIZER)
-    out = await questions.configure(store, event.id, org, visibility=Visibility.ALL)
+    out = await question_settings.configure(store, event.id, org, visibility=Visibility.ALL)
     change = only(out, "questions.settings")
     assert change.payloads[Audience.AUDIENCE]["settings"] == {"visibility": "all", "anonymous": True}
-    assert (await questions.configure(store, event.id, org, visibility=Visibility.ALL)).changes == []
+    assert (await question_settings.configure(store, event.id, org, visibility=Visibility.ALL)).changes == []
     [entry] = await audit.entries(store, event.id)
     assert (entry.before, entry.after) == ({"visibility": "none"}, {"visibility": "all"})
 

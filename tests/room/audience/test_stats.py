@@ -7,11 +7,11 @@ import pytest
 
 from room.audience import sessions
 from room.audience import stats as st
-from room.audience.sessions import Format, SessionRecord
+from room.audience.sessions import SessionKind, SessionRecord
 from room.errors import TribuneError
 
 
-def rec(identity, start, end, lang="en", fmt=Format.LIVE, country=""):
+def rec(identity, start, end, lang="en", fmt=SessionKind.LIVE, country=""):
     return SessionRecord(
         id=f"s{start}{identity}",
         identity=identity,
@@ -33,7 +33,7 @@ RECORDS = [
     rec("b", 50, 150, "fr", country="BE"),
     rec("c", 60, 90),
     rec("c", 90, 130),  # touching: one interval
-    rec("d", 1000, 1300, "de", Format.REPLAY, country="DE"),
+    rec("d", 1000, 1300, "de", SessionKind.REPLAY, country="DE"),
     rec("e", 125, None, ""),  # still connected
 ]
 AT = 300.0

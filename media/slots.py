@@ -1,4 +1,4 @@
-"""The stage: which published feed each subscriber slot carries.
+"""Subscriber slots: which published feed each pre-negotiated m-line carries (the stage).
 
 Every subscribe connection is negotiated once with ``video`` video slots
 followed by ``audio`` audio slots; slot ``i`` is m-line ``mid == str(i)`` in

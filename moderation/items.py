@@ -1,4 +1,5 @@
-"""Typed records of moderation: questions, chat messages, polls, slide decks, audit entries."""
+"""The items moderators handle, as stored records: questions, chat messages, polls, slide
+decks and audit entries, with the enums they carry."""
 
 from __future__ import annotations
 
@@ -19,14 +20,18 @@ class Visibility(StrEnum):
     """Participants see every question that is not hidden."""
 
 
-class Source(StrEnum):
+class Origin(StrEnum):
+    """Where a question came from (stored in its `source` field)."""
+
     PARTICIPANT = "participant"
     STAFF = "staff"
     CHAT = "chat"
     """Made from a chat message by a moderator."""
 
 
-class Kind(StrEnum):
+class QuestionKind(StrEnum):
+    """A question, or a comment staff add to the list."""
+
     QUESTION = "question"
     COMMENT = "comment"
     """A remark staff add to the list (an announcement, a summary)."""
@@ -53,8 +58,8 @@ class Question(msgspec.Struct):
     """The author's display name at the time ("" when anonymous)."""
     created: float
     anonymous: bool = False
-    kind: Kind = Kind.QUESTION
-    source: Source = Source.PARTICIPANT
+    kind: QuestionKind = QuestionKind.QUESTION
+    source: Origin = Origin.PARTICIPANT
     version: int = 1
     """The wording's version: an edit names the version it was based on."""
     original: str | None = None

@@ -1,0 +1,262 @@
+"""Every store key of the room domain (core, audience, accounts), in one place.
+
+Stored data is found by these strings, so they never change: a renamed key would
+orphan what is stored under it (tests/room/test_keys.py pins each one). Moderation
+keeps its own keys, under the same `ev:{event_id}:` prefix, in `moderation/keys.py`.
+Fields of the shared hashes that behave like keys (rate-limit scopes in `ATTEMPTS`,
+idempotency keys in `MAIL_KEYS`) are here too: changing one resets a limit or
+sends a mail again.
+"""
+
+from __future__ import annotations
+
+# -- global ----------------------------------------------------------------------------------
+
+EVENTS = "events"
+"""Hash: event id -> `Event`."""
+ACCOUNTS = "accounts"
+"""Hash: account id -> `Account`."""
+API_KEYS = "apikeys"
+"""Hash: API key digest -> account id."""
+USERS = "users"
+"""Hash: user id -> `User` (dashboard logins)."""
+USER_EMAILS = "users:email"
+"""Hash: e-mail -> user id."""
+ATTEMPTS = "attempts"
+"""Hash: the rate limiter's buckets of sign-ins and registrations, one field per scope."""
+MAIL_KEYS = "mail:keys"
+"""Hash: idempotency key -> queued message id."""
+MAIL_MESSAGES = "mail:msgs"
+"""Hash: message id -> `MailMessage`."""
+MAIL_DUE = "mail:due"
+"""Sorted set: message ids by when they are due."""
+LINK_SECRET = "secret"
+"""The secret that signs link tokens, generated once when none is configured."""
+DEMO = "demo"
+"""The demo account, event and invitations of `tribune serve --demo`."""
+
+
+# -- per account -----------------------------------------------------------------------------
+
+
+def account_events(account_id: str) -> str:
+    return f"acc:{account_id}:events"
+
+
+def account_users(account_id: str) -> str:
+    return f"acc:{account_id}:users"
+
+
+def live_events(account_id: str) -> str:
+    """Slot pool: the account's live events, capped by the parallel-events allowance."""
+    return f"acc:{account_id}:live"
+
+
+# -- per sign-in token (only the token's digest is stored) -------------------------------------
+
+
+def login(digest: str) -> str:
+    return f"login:{digest}"
+
+
+def magic_link(digest: str) -> str:
+    return f"magic:{digest}"
+
+
+# -- per event: the room core ----------------------------------------------------------------
+
+
+def invitations(event_id: str) -> str:
+    """Hash: invitation id -> `Invitation`."""
+    return f"ev:{event_id}:invs"
+
+
+def bindings(event_id: str) -> str:
+    """Hash: personal invitation -> the device it is bound to."""
+    return f"ev:{event_id}:bind"
+
+
+def roster(event_id: str) -> str:
+    """Hash: identity -> `Person`."""
+    return f"ev:{event_id}:roster"
+
+
+def connections(event_id: str) -> str:
+    return f"ev:{event_id}:conns"
+
+
+def hands(event_id: str) -> str:
+    return f"ev:{event_id}:hands"
+
+
+def public_roster(event_id: str) -> str:
+    """Hash: the identities everyone may see in the roster (an index of `roster`)."""
+    return f"ev:{event_id}:public"
+
+
+def bans(event_id: str) -> str:
+    return f"ev:{event_id}:bans"
+
+
+def seats(event_id: str, pool: str) -> str:
+    """Slot pool: the seats of one `SeatPool`."""
+    return f"ev:{event_id}:seats:{pool}"
+
+
+def stage_slots(event_id: str, source: str) -> str:
+    """Slot pool: the stage slots of one source (camera, mic, screen)."""
+    return f"ev:{event_id}:stage:{source}"
+
+
+def is_stage_slots(pool: str) -> bool:
+    """Whether a slot pool key is one of `stage_slots`."""
+    return pool.startswith("ev:") and ":stage:" in pool
+
+
+def changes(event_id: str) -> str:
+    """Revision log of the event's changes (the store adds `:rev` and `:log`)."""
+    return f"ev:{event_id}:changes"
+
+
+# -- per event: accounts' staff --------------------------------------------------------------
+
+
+def collaborators(event_id: str) -> str:
+    return f"ev:{event_id}:collabs"
+
+
+def staff_links(event_id: str) -> str:
+    """Hash: dashboard user (or "api") -> his personal invitation id."""
+    return f"ev:{event_id}:staffinv"
+
+
+# -- per event: the audience -----------------------------------------------------------------
+
+
+def registrations(event_id: str) -> str:
+    """Hash: e-mail -> `Registration`."""
+    return f"ev:{event_id}:regs"
+
+
+def registration_order(event_id: str) -> str:
+    """List: "{email}\\n{id}" in the order people registered."""
+    return f"ev:{event_id}:regs:order"
+
+
+def guests(event_id: str) -> str:
+    """Hash: e-mail -> `Guest` of the access list."""
+    return f"ev:{event_id}:guests"
+
+
+def guest_order(event_id: str) -> str:
+    """List: "{email}\\n{invitation id}" in the order guests were added."""
+    return f"ev:{event_id}:guests:order"
+
+
+def guests_by_invitation(event_id: str) -> str:
+    """Hash: invitation id -> guest e-mail."""
+    return f"ev:{event_id}:guests:inv"
+
+
+def activity(event_id: str) -> str:
+    """List: the activity log."""
+    return f"ev:{event_id}:activity"
+
+
+def direct_link(event_id: str) -> str:
+    """The direct-access invitation, kept while disabled so it comes back the same."""
+    return f"ev:{event_id}:direct"
+
+
+def sessions(event_id: str) -> str:
+    """Hash: session id -> `SessionRecord`."""
+    return f"ev:{event_id}:sess"
+
+
+def session_order(event_id: str) -> str:
+    """List: session ids in the order they opened."""
+    return f"ev:{event_id}:sess:order"
+
+
+def open_sessions(event_id: str) -> str:
+    """Hash: connection id -> "{session id}\\n{identity}" of the sessions still open."""
+    return f"ev:{event_id}:sess:open"
+
+
+def visits(event_id: str) -> str:
+    """List: a `Visit` per closed session, for statistics."""
+    return f"ev:{event_id}:sess:visits"
+
+
+def certificates(event_id: str) -> str:
+    """Hash: certificate id -> `Certificate`."""
+    return f"ev:{event_id}:certs"
+
+
+def certificates_by_email(event_id: str) -> str:
+    return f"ev:{event_id}:certs:email"
+
+
+def certificate_image(event_id: str, kind: str) -> str:
+    """The organizer's logo or signature image."""
+    return f"ev:{event_id}:cert:{kind}"
+
+
+def followed_up(event_id: str) -> str:
+    """Set once the after-event work (thank-you mails, certificates) is done."""
+    return f"ev:{event_id}:followed"
+
+
+# -- rate-limit scopes: fields of ATTEMPTS ---------------------------------------------------
+
+
+def login_ip_scope(ip: str) -> str:
+    return f"login-ip:{ip}"
+
+
+def login_email_scope(email: str) -> str:
+    return f"login:{email}"
+
+
+def magic_ip_scope(ip: str) -> str:
+    return f"magic-ip:{ip}"
+
+
+def magic_email_scope(email: str) -> str:
+    return f"magic:{email}"
+
+
+def magic_use_ip_scope(ip: str) -> str:
+    return f"magic-use-ip:{ip}"
+
+
+def register_ip_scope(ip: str) -> str:
+    return f"register-ip:{ip}"
+
+
+# -- mail idempotency keys: fields of MAIL_KEYS ----------------------------------------------
+
+
+def registered_mail(event_id: str, email: str) -> str:
+    return f"registered:{event_id}:{email}"
+
+
+def registered_again_mail(event_id: str, email: str, hour: int) -> str:
+    return f"registered-again:{event_id}:{email}:{hour}"
+
+
+def collaborator_mail(event_id: str, user_id: str) -> str:
+    return f"collaborator:{event_id}:{user_id}"
+
+
+def thanks_mail(event_id: str, email: str) -> str:
+    return f"thanks:{event_id}:{email}"
+
+
+def certificate_mail(event_id: str, email: str) -> str:
+    return f"certificate:{event_id}:{email}"
+
+
+def magic_mail(token_digest: str) -> str:
+    """`token_digest` is the first 32 hex digits of the token's SHA-256."""
+    return f"magic:{token_digest}"

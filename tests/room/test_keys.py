@@ -1,0 +1,86 @@
+"""The room's store keys keep their exact strings: stored data is found by them."""
+
+from __future__ import annotations
+
+import inspect
+
+from room import keys
+
+CONSTANTS = {
+    "EVENTS": "events",
+    "ACCOUNTS": "accounts",
+    "API_KEYS": "apikeys",
+    "USERS": "users",
+    "USER_EMAILS": "users:email",
+    "ATTEMPTS": "attempts",
+    "MAIL_KEYS": "mail:keys",
+    "MAIL_MESSAGES": "mail:msgs",
+    "MAIL_DUE": "mail:due",
+    "LINK_SECRET": "secret",
+    "DEMO": "demo",
+}
+
+BUILT = {
+    "account_events": "acc:A:events",
+    "account_users": "acc:A:users",
+    "live_events": "acc:A:live",
+    "login": "login:A",
+    "magic_link": "magic:A",
+    "invitations": "ev:A:invs",
+    "bindings": "ev:A:bind",
+    "roster": "ev:A:roster",
+    "connections": "ev:A:conns",
+    "hands": "ev:A:hands",
+    "public_roster": "ev:A:public",
+    "bans": "ev:A:bans",
+    "seats": "ev:A:seats:B",
+    "stage_slots": "ev:A:stage:B",
+    "changes": "ev:A:changes",
+    "collaborators": "ev:A:collabs",
+    "staff_links": "ev:A:staffinv",
+    "registrations": "ev:A:regs",
+    "registration_order": "ev:A:regs:order",
+    "guests": "ev:A:guests",
+    "guest_order": "ev:A:guests:order",
+    "guests_by_invitation": "ev:A:guests:inv",
+    "activity": "ev:A:activity",
+    "direct_link": "ev:A:direct",
+    "sessions": "ev:A:sess",
+    "session_order": "ev:A:sess:order",
+    "open_sessions": "ev:A:sess:open",
+    "visits": "ev:A:sess:visits",
+    "certificates": "ev:A:certs",
+    "certificates_by_email": "ev:A:certs:email",
+    "certificate_image": "ev:A:cert:B",
+    "followed_up": "ev:A:followed",
+    "login_ip_scope": "login-ip:A",
+    "login_email_scope": "login:A",
+    "magic_ip_scope": "magic-ip:A",
+    "magic_email_scope": "magic:A",
+    "magic_use_ip_scope": "magic-use-ip:A",
+    "register_ip_scope": "register-ip:A",
+    "registered_mail": "registered:A:B",
+    "registered_again_mail": "registered-again:A:B:C",
+    "collaborator_mail": "collaborator:A:B",
+    "thanks_mail": "thanks:A:B",
+    "certificate_mail": "certificate:A:B",
+    "magic_mail": "magic:A",
+}
+
+
+def test_every_key_is_pinned():
+    constants = {n: v for n, v in vars(keys).items() if n.isupper()}
+    assert constants == CONSTANTS
+    builders = {
+        n: f for n, f in vars(keys).items() if inspect.isfunction(f) and n != "is_stage_slots"
+    }
+    assert set(builders) == set(BUILT)
+    for name, fn in builders.items():
+        args = ["A", "B", "C"][: len(inspect.signature(fn).parameters)]
+        assert fn(*args) == BUILT[name], name
+
+
+def test_stage_slot_pools_are_told_from_seat_pools():
+    assert keys.is_stage_slots(keys.stage_slots("e1", "camera"))
+    assert not keys.is_stage_slots(keys.seats("e1", "attendee"))
+    assert not keys.is_stage_slots(keys.live_events("a1"))
