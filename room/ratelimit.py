@@ -18,12 +18,10 @@ import math
 import time
 from dataclasses import dataclass
 
+from room import keys
 from room.errors import Code, TribuneError
 from room.records import now
 from room.store import Store
-
-ATTEMPTS = "attempts"
-"""The hash of store-kept buckets of `slow_down`: one field per scope."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,7 @@ async def take(store: Store, key: str, member: str, rate: Rate, at: float | None
 async def slow_down(store: Store, scope: str, rate: Rate) -> None:
     """Count one attempt in `scope` (a login, a sign-in link, a registration); beyond
     `rate`, refuse with `rate_limited`, saying how long to wait."""
-    wait = await _spend(store, ATTEMPTS, scope, rate, now())
+    wait = await _spend(store, keys.ATTEMPTS, scope, rate, now())
     if wait is not None:
         minutes = max(1, math.ceil(wait / 60))
         message = f"too many attempts; try again in {minutes} minute(s)"
