@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import tempfile
 import time
@@ -33,11 +32,12 @@ from aiohttp import web
 from moderation.records import Visibility
 from room import events as ev
 from room import ratelimit
-from room.accounts import users
+from room.accounts import logins, users
 from room.accounts.account import get_account
-from room.audience import access, certificates, registration, sessions
+from room.accounts.passwords import MAX_PASSWORD
+from room.audience import access, certificates, follow_up, registration, sessions
 from room.audience import exports as xp
-from room.audience import mail as mailer
+from room.audience.outbox import Outbox
 from room.audience.stats import event_stats
 from room.errors import Code, TribuneError, invalid, not_found
 from room.events import load_event, load_invitation
@@ -50,6 +50,7 @@ from signaling.context import KEY, Tribune, tribune
 from signaling.hub import MANAGE, ROOM, Ctx, Hub, Session
 from signaling.pages import NODE_MODULES, page
 from signaling.schemas.room import Empty
+from signaling.smtp import transport_for
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ routes = web.RouteTableDef()
 class Dashboard:
     """What the audience side keeps while the server runs."""
 
-    outbox: mailer.Outbox | None = None
+    outbox: Outbox | None = None
     geo: maxminddb.Reader | None = None
     stats_every: float = STATS_EVERY
     _t: Tribune | None = None
@@ -88,7 +89,7 @@ class Dashboard:
         return self.t.hub
 
     @property
-    def mail(self) -> mailer.Outbox:
+    def mail(self) -> Outbox:
         assert self.outbox is not None
         return self.outbox
 
@@ -97,11 +98,11 @@ class Dashboard:
         config = t.config
         if config.geoip_path:
             self.geo = maxminddb.open_database(config.geoip_path)
-        self.outbox = mailer.Outbox(
+        self.outbox = Outbox(
             t.store,
-            mailer.transport_for(config.smtp_url, config.data_dir),
+            transport_for(config.smtp_url, config.data_dir),
             config.mail_from,
-            attach=mailer.certificate_attacher(t.store),
+            attach=follow_up.certificate_attacher(t.store),
         )
         hub = self.hub
         hub.room.on_connect.append(self.joined)
@@ -193,7 +194,7 @@ class Dashboard:
 
     async def follow_up(self, event_id: str) -> None:
         try:
-            await mailer.after_event(self.t.store, self.mail, event_id, geo=self.geo is not None)
+            await follow_up.after_event(self.t.store, self.mail, event_id, geo=self.geo is not None)
         except Exception:
             log.exception(
                 "after-event work for %s failed; it runs again at the next start", event_id
@@ -202,7 +203,7 @@ class Dashboard:
 
     async def _catch_up(self) -> None:
         try:
-            for event_id in await mailer.pending_follow_ups(self.t.store):
+            for event_id in await follow_up.pending(self.t.store):
                 await self.follow_up(event_id)
         except Exception:
             log.exception("catching up after-event work failed")
@@ -315,7 +316,7 @@ async def principal(request: web.Request) -> Principal:
     if request.headers.get("Authorization"):
         return Principal(await account_of(request), None)
     token = request.cookies.get(COOKIE, "")
-    user = await users.user_of_login(t.store, token) if token else None
+    user = await logins.user_of_login(t.store, token) if token else None
     if user is None:
         raise TribuneError(Code.UNAUTHORIZED, "sign in first")
     if request.method not in ("GET", "HEAD") and request.headers.get(CSRF_HEADER) != "tribune":
@@ -351,7 +352,7 @@ def set_login_cookie(resp: web.StreamResponse, request: web.Request, token: str)
     resp.set_cookie(
         COOKIE,
         token,
-        max_age=int(users.LOGIN_TTL),
+        max_age=int(logins.LOGIN_TTL),
         path="/",
         httponly=True,
         samesite="Lax",
@@ -433,7 +434,7 @@ async def chart_js(request: web.Request) -> web.FileResponse:
 # -- sign-in -----------------------------------------------------------------------------------
 
 EmailText = Annotated[str, msgspec.Meta(max_length=320)]
-Password = Annotated[str, msgspec.Meta(max_length=users.MAX_PASSWORD)]
+Password = Annotated[str, msgspec.Meta(max_length=MAX_PASSWORD)]
 TokenText = Annotated[str, msgspec.Meta(max_length=200)]
 
 
@@ -470,8 +471,8 @@ async def login(request: web.Request) -> web.Response:
     email = form.email.strip().lower()
     await ratelimit.slow_down(t.store, f"login-ip:{client_ip(request)}", RATES.login_per_ip)
     await ratelimit.slow_down(t.store, f"login:{email}", RATES.login_per_email)
-    user = await users.verify_login(t.store, email, form.password)
-    token = await users.open_login(t.store, user)
+    user = await logins.verify_login(t.store, email, form.password)
+    token = await logins.open_login(t.store, user)
     resp = web.json_response(_me(Principal(await get_account(t.store, user.account_id), user)))
     set_login_cookie(resp, request, token)
     return resp
@@ -486,13 +487,9 @@ async def magic_request(request: web.Request) -> web.Response:
     email = form.email.strip().lower()
     await ratelimit.slow_down(t.store, f"magic-ip:{client_ip(request)}", RATES.magic_per_ip)
     await ratelimit.slow_down(t.store, f"magic:{email}", RATES.magic_per_email)
-    user = await users.user_by_email(t.store, email)
-    if user is not None:
-        token = await users.issue_magic_link(t.store, user)
-        link = f"{t.config.base_url}/login#magic={token}"
-        subject, text = mailer.magic_text(link)
-        key = "magic:" + hashlib.sha256(token.encode()).hexdigest()[:32]
-        await dashboard(request).mail.enqueue(key, user.email, subject, text)
+    await logins.mail_magic_link(
+        t.store, dashboard(request).mail, email, f"{t.config.base_url}/login"
+    )
     return web.json_response(
         {
             "ok": True,
@@ -506,8 +503,8 @@ async def magic_consume(request: web.Request) -> web.Response:
     t = tribune(request)
     form = await body(request, MagicConsume)
     await ratelimit.slow_down(t.store, f"magic-use-ip:{client_ip(request)}", RATES.magic_use_per_ip)
-    user = await users.consume_magic_link(t.store, form.token)
-    token = await users.open_login(t.store, user)
+    user = await logins.consume_magic_link(t.store, form.token)
+    token = await logins.open_login(t.store, user)
     resp = web.json_response(_me(Principal(await get_account(t.store, user.account_id), user)))
     set_login_cookie(resp, request, token)
     return resp
@@ -515,7 +512,7 @@ async def magic_consume(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/auth/logout")
 async def logout(request: web.Request) -> web.Response:
-    await users.close_login(tribune(request).store, request.cookies.get(COOKIE, ""))
+    await logins.close_login(tribune(request).store, request.cookies.get(COOKIE, ""))
     resp = web.json_response({"ok": True})
     resp.del_cookie(COOKIE, path="/")
     return resp
@@ -535,7 +532,7 @@ async def change_password(request: web.Request) -> web.Response:
     form = await body(request, PasswordChange)
     if p.user.password_hash is not None:
         await ratelimit.slow_down(t.store, f"login:{p.user.email}", RATES.login_per_email)
-        await users.verify_login(t.store, p.user.email, form.current or "")
+        await logins.verify_login(t.store, p.user.email, form.current or "")
     user = await users.set_password(t.store, p.user, form.password)
     return web.json_response({"user": user.view()})
 
@@ -615,29 +612,12 @@ def event_view(t: Tribune, event: Event, role: Role) -> dict[str, Any]:
     return out
 
 
-async def events_of(t: Tribune, p: Principal) -> list[tuple[Event, Role]]:
-    if p.user is None or p.user.kind is users.UserKind.ORGANIZER:
-        listed = await ev.list_events(t.store, p.account)
-    else:
-        listed = []
-        for event_id in p.user.events:
-            with contextlib.suppress(TribuneError):
-                listed.append(await load_event(t.store, event_id))
-    out = []
-    for event in listed:
-        role = p.role_in(event)
-        if role is not None:
-            out.append((event, role))
-    return sorted(out, key=lambda x: (x[0].scheduled_start or x[0].created, x[0].id))
-
-
 @routes.get("/api/v1/dashboard/events")
 async def dashboard_events(request: web.Request) -> web.Response:
     t = tribune(request)
     p = await principal(request)
-    return web.json_response(
-        {"events": [event_view(t, e, r) for e, r in await events_of(t, p)], **_me(p)}
-    )
+    visible = await users.visible_events(t.store, p.account, p.user)
+    return web.json_response({"events": [event_view(t, e, r) for e, r in visible], **_me(p)})
 
 
 @routes.post("/api/v1/dashboard/events")
@@ -753,14 +733,15 @@ async def add_collaborator(request: web.Request) -> web.Response:
     t, p, event, _ = await for_event(request, Action.EDIT_EVENT)
     require(p.account_role, Action.MANAGE_ACCOUNT)
     form = await body(request, CollaboratorAdd)
-    user = await users.add_collaborator(t.store, p.account, event, form.email, form.name)
-    await access.log(t.store, event.id, p.who, "collaborator.added", user.email)
-    await dashboard(request).mail.enqueue(
-        f"collaborator:{event.id}:{user.id}",
-        user.email,
-        f"You can now help run \u201c{event.title}\u201d",
-        f"Hello {user.name},\n\nYou were added as a collaborator of \u201c{event.title}\u201d.\n"
-        f"Sign in at {t.config.base_url}/login (ask for a sign-in link with your e-mail).\n",
+    user = await users.invite_collaborator(
+        t.store,
+        dashboard(request).mail,
+        p.account,
+        event,
+        form.email,
+        form.name,
+        p.who,
+        f"{t.config.base_url}/login",
     )
     return web.json_response({"user": user.view()}, status=201)
 
@@ -769,10 +750,7 @@ async def add_collaborator(request: web.Request) -> web.Response:
 async def remove_collaborator(request: web.Request) -> web.Response:
     t, p, event, _ = await for_event(request, Action.EDIT_EVENT)
     require(p.account_role, Action.MANAGE_ACCOUNT)
-    await users.remove_collaborator(t.store, event, request.match_info["user_id"])
-    await access.log(
-        t.store, event.id, p.who, "collaborator.removed", request.match_info["user_id"]
-    )
+    await users.remove_collaborator(t.store, event, request.match_info["user_id"], p.who)
     return web.json_response({"ok": True})
 
 
@@ -791,35 +769,14 @@ async def register(request: web.Request) -> web.Response:
     await ratelimit.slow_down(t.store, f"register-ip:{client_ip(request)}", RATES.register_per_ip)
     event = await load_event(t.store, request.match_info["event_id"])
     form = await body(request, registration.RegistrationForm)
-    outbox = dashboard(request).mail
-    certificate = registration.certificate_enabled(event)
-    try:
-        reg, inv = await registration.register(t.store, event, form)
-    except TribuneError as err:
-        if err.code is Code.CONFLICT:
-            existing = await registration.get(t.store, event.id, form.email)
-            if existing is not None:
-                with contextlib.suppress(TribuneError):
-                    again = await load_invitation(t.store, event.id, existing.invitation_id)
-                    subject, text = mailer.registered_text(
-                        event, existing.name, join_link(t, again), certificate
-                    )
-                    hour = int(now() // 3600)
-                    await outbox.enqueue(
-                        f"registered-again:{event.id}:{existing.email}:{hour}",
-                        existing.email,
-                        subject,
-                        text,
-                    )
-        raise
-    link = join_link(t, inv)
-    subject, text = mailer.registered_text(event, reg.name, link, certificate)
-    await outbox.enqueue(f"registered:{event.id}:{reg.email}", reg.email, subject, text)
+    reg, link = await registration.register_and_mail(
+        t.store, dashboard(request).mail, event, form, lambda inv: join_link(t, inv)
+    )
     return web.json_response(
         {
             "registration": {"id": reg.id, "email": reg.email, "name": reg.name},
             "link": link,
-            "certificate": certificate,
+            "certificate": registration.certificate_enabled(event),
             "message": "You are registered. Your personal link was also sent to your e-mail.",
         },
         status=201,

@@ -11,9 +11,11 @@ from PIL import Image
 from pypdf import PdfReader
 
 from room import events as ev
-from room.audience import certificates, mail
+from room.audience import certificates, follow_up
+from room.audience.outbox import DUE, Outbox
 from room.types import AccessMode, Role
 from signaling.dashboard import DASHBOARD
+from signaling.smtp import SmtpTransport, transport_for
 from tests.helpers import http
 from tests.room.audience.helpers import body_of, read_outbox, wait_for_mail
 from tests.room.audience.smtp import SmtpServer
@@ -43,9 +45,9 @@ async def smtp():
 
 async def test_outbox_retries_until_the_server_answers_and_never_sends_twice(store, tmp_path):
     port = free_port()
-    outbox = mail.Outbox(
+    outbox = Outbox(
         store,
-        mail.SmtpTransport(f"smtp://127.0.0.1:{port}", timeout=5),
+        SmtpTransport(f"smtp://127.0.0.1:{port}", timeout=5),
         "tribune@test.example",
         backoff=(0.0,),
         max_attempts=5,
@@ -69,9 +71,9 @@ async def test_outbox_retries_until_the_server_answers_and_never_sends_twice(sto
 
 
 async def test_outbox_gives_up_after_its_attempts(store):
-    outbox = mail.Outbox(
+    outbox = Outbox(
         store,
-        mail.SmtpTransport(f"smtp://127.0.0.1:{free_port()}", timeout=5),
+        SmtpTransport(f"smtp://127.0.0.1:{free_port()}", timeout=5),
         "t@x.org",
         backoff=(0.0,),
         max_attempts=2,
@@ -81,11 +83,11 @@ async def test_outbox_gives_up_after_its_attempts(store):
     await outbox.deliver_due()
     msg = await outbox.get("k")
     assert msg.failed and msg.attempts == 2 and msg.sent_at is None
-    assert await store.zcard(mail.DUE) == 0
+    assert await store.zcard(DUE) == 0
 
 
 async def test_without_smtp_mail_is_written_to_the_outbox_directory(store, tmp_path):
-    outbox = mail.Outbox(store, mail.transport_for(None, tmp_path), "t@x.org")
+    outbox = Outbox(store, transport_for(None, tmp_path), "t@x.org")
     await outbox.enqueue("k", "a@b.org", "Subject", "Text")
     assert await outbox.deliver_due() == 1
     [path] = list((tmp_path / "outbox").glob("*.eml"))
@@ -93,7 +95,7 @@ async def test_without_smtp_mail_is_written_to_the_outbox_directory(store, tmp_p
 
 
 def test_smtp_urls():
-    t = mail.SmtpTransport("smtps://user%40x:p%3Ass@mail.example:2465")
+    t = SmtpTransport("smtps://user%40x:p%3Ass@mail.example:2465")
     assert (t.hostname, t.port, t.tls, t.username, t.password) == (
         "mail.example",
         2465,
@@ -101,9 +103,9 @@ def test_smtp_urls():
         "user@x",
         "p:ss",
     )
-    assert mail.SmtpTransport("smtp://mail.example").port == 25
+    assert SmtpTransport("smtp://mail.example").port == 25
     with pytest.raises(Exception, match="smtp-url"):
-        mail.SmtpTransport("http://mail.example")
+        SmtpTransport("http://mail.example")
 
 
 async def registration_event(server, certificate=True):
@@ -183,7 +185,7 @@ async def test_event_end_mails_presenters_and_certifies_attendees(make_server, s
 
     # Running the after-event work again sends nothing new
     d = server.app[DASHBOARD]
-    again = await mail.after_event(server.tribune.store, d.mail, event.id, geo=False)
+    again = await follow_up.after_event(server.tribune.store, d.mail, event.id, geo=False)
     assert again == {"presenters": 0, "certificates": 0}
     assert await d.mail.deliver_due() == 0
     assert len(smtp.inbox.messages) == len(messages) == 4
@@ -219,7 +221,7 @@ async def test_a_failing_mail_server_never_blocks_ending(make_server):
             break
         await __import__("asyncio").sleep(0.05)
     assert msg is not None and msg.attempts == 1 and msg.sent_at is None and not msg.failed
-    assert await server.tribune.store.zcard(mail.DUE) == 1  # waiting for its retry
+    assert await server.tribune.store.zcard(DUE) == 1  # waiting for its retry
     await org.close()
 
 
