@@ -52,15 +52,26 @@ class User(msgspec.Struct):
     """For a collaborator: the events he was added to."""
     created: float = 0.0
 
-    def view(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "email": self.email,
-            "name": self.name,
-            "kind": self.kind.value,
-            "has_password": self.password_hash is not None,
-            "events": list(self.events),
-        }
+    def view(self) -> UserView:
+        return UserView(
+            id=self.id,
+            email=self.email,
+            name=self.name,
+            kind=self.kind,
+            has_password=self.password_hash is not None,
+            events=list(self.events),
+        )
+
+
+class UserView(msgspec.Struct):
+    """A user as the dashboard shows him: never his password hash."""
+
+    id: str
+    email: str
+    name: str
+    kind: UserKind
+    has_password: bool
+    events: list[str]
 
 
 def account_users_key(account_id: str) -> str:

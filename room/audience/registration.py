@@ -25,7 +25,7 @@ from room.errors import Code, TribuneError, invalid
 from room.permissions import REGISTRANT_ROLE
 from room.records import Event, Invitation, decode, encode, new_id, now
 from room.store import Store
-from room.types import AccessMode
+from room.types import AccessMode, EventKind, EventState
 
 MAX_FIELDS = 30
 MAX_ANSWER = 2000
@@ -168,20 +168,30 @@ def check_answers(
     return out
 
 
-def public_form(event: Event) -> dict[str, Any]:
+class PublicEvent(msgspec.Struct):
+    id: str
+    title: str
+    kind: EventKind
+    state: EventState
+    scheduled_start: float | None
+
+
+class PublicForm(msgspec.Struct):
     """What the public registration page shows (nothing private of the organizer)."""
-    return {
-        "event": {
-            "id": event.id,
-            "title": event.title,
-            "kind": event.kind.value,
-            "state": event.state.value,
-            "scheduled_start": event.scheduled_start,
-        },
-        "open": event.access_mode is AccessMode.REGISTRATION and not lifecycle.is_ended(event),
-        "fields": msgspec.to_builtins(fields_of(event)),
-        "certificate": certificate_enabled(event),
-    }
+
+    event: PublicEvent
+    open: bool
+    fields: list[RegistrationField]
+    certificate: bool
+
+
+def public_form(event: Event) -> PublicForm:
+    return PublicForm(
+        event=PublicEvent(event.id, event.title, event.kind, event.state, event.scheduled_start),
+        open=event.access_mode is AccessMode.REGISTRATION and not lifecycle.is_ended(event),
+        fields=fields_of(event),
+        certificate=certificate_enabled(event),
+    )
 
 
 async def register(

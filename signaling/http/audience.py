@@ -56,7 +56,7 @@ def too_big(what: str) -> TooBig:
 @routes.get("/api/v1/public/events/{event_id}/registration")
 async def public_registration(request: web.Request) -> web.Response:
     event = await load_event(tribune(request).store, request.match_info["event_id"])
-    return web.json_response(registration.public_form(event))
+    return json(registration.public_form(event))
 
 
 @routes.post("/api/v1/public/events/{event_id}/registrations")

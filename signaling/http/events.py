@@ -192,7 +192,7 @@ async def dashboard_event(request: web.Request) -> web.Response:
     }
     out["direct_link"] = None if direct is None else join_link(t, direct)
     out["collaborators"] = [u.view() for u in await users.collaborators(t.store, event.id)]
-    return web.json_response(out)
+    return json(out)
 
 
 @routes.patch("/api/v1/dashboard/events/{event_id}")
@@ -241,9 +241,7 @@ async def my_links(request: web.Request) -> web.Response:
 async def list_collaborators(request: web.Request) -> web.Response:
     t = tribune(request)
     _, event, _ = await for_event(request, t, DASHBOARD, Action.VIEW_AUDIENCE)
-    return web.json_response(
-        {"collaborators": [u.view() for u in await users.collaborators(t.store, event.id)]}
-    )
+    return json({"collaborators": [u.view() for u in await users.collaborators(t.store, event.id)]})
 
 
 @routes.post("/api/v1/events/{event_id}/collaborators")
@@ -256,7 +254,7 @@ async def add_collaborator(request: web.Request) -> web.Response:
     user = await users.invite_collaborator(
         t.store, audience(request).mail, p.account, event, form.email, form.name, p.who, login_url
     )
-    return web.json_response({"user": user.view()}, status=201)
+    return json({"user": user.view()}, status=201)
 
 
 @routes.delete("/api/v1/events/{event_id}/collaborators/{user_id}")

@@ -110,7 +110,7 @@ async def change_password(request: web.Request) -> web.Response:
         await ratelimit.slow_down(t.store, f"login:{p.user.email}", RATES.login_per_email)
         await logins.verify_login(t.store, p.user.email, form.current or "")
     user = await users.set_password(t.store, p.user, form.password)
-    return web.json_response({"user": user.view()})
+    return json({"user": user.view()})
 
 
 # -- the account's users ---------------------------------------------------------------------
@@ -124,13 +124,11 @@ async def create_user(request: web.Request) -> web.Response:
     user = await users.create_user(
         t.store, p.account, form.email, form.name, form.kind, form.password
     )
-    return web.json_response({"user": user.view()}, status=201)
+    return json({"user": user.view()}, status=201)
 
 
 @routes.get("/api/v1/account/users")
 async def list_users(request: web.Request) -> web.Response:
     t = tribune(request)
     p = await for_account(request, t, DASHBOARD, Action.MANAGE_ACCOUNT)
-    return web.json_response(
-        {"users": [u.view() for u in await users.account_users(t.store, p.account.id)]}
-    )
+    return json({"users": [u.view() for u in await users.account_users(t.store, p.account.id)]})

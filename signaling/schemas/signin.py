@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
 from room.accounts.passwords import MAX_PASSWORD
-from room.accounts.users import UserKind
+from room.accounts.users import UserKind, UserView
 
 EmailText = Annotated[str, msgspec.Meta(max_length=320)]
 NameText = Annotated[str, msgspec.Meta(max_length=200)]
@@ -48,7 +48,7 @@ class AccountRef(msgspec.Struct):
 class Me(msgspec.Struct):
     """Who is signed in, his account, and the actions the account pages allow him."""
 
-    user: dict[str, Any] | None
-    """`User.view()`, or null for the account's API key."""
+    user: UserView | None
+    """Null for the account's API key."""
     account: AccountRef
     can: list[str]
