@@ -1,5 +1,5 @@
-"""An event's audience settings as the dashboard's editor sets them: registration fields and
-the certificate, written with the event and noted in its activity log.
+"""An event's audience settings as the dashboard's editor sets them: registration fields, the
+certificate and its images, written with the event and noted in its activity log.
 
 The question settings of the same editor belong to moderation
 (`moderation.questions.configure`, which audits them and tells connected pages).
@@ -68,3 +68,11 @@ async def edit_event(
         updated = await ev.change_event(store, event_id, apply)
     await access.log(store, event_id, by, "event.edited", updated.title)
     return updated
+
+
+async def set_certificate_image(
+    store: Store, event: Event, kind: certificates.ImageKind, data: bytes, by: str
+) -> None:
+    """Keep the certificate's logo or signature (a PNG or JPEG), noted in the activity log."""
+    await certificates.set_image(store, event.id, kind, data)
+    await access.log(store, event.id, by, f"certificate.{kind.value}", f"{len(data)} bytes")

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from room import ratelimit
 from room.audience import access, certificates, registration, sessions
+from room.audience import settings as audience_settings
 from room.errors import TribuneError, invalid, not_found
 from room.events import load_event, load_invitation
 from room.permissions import Action
@@ -241,8 +242,7 @@ async def put_certificate_image(request: web.Request) -> web.Response:
     p, event, _ = await for_event(request, t, DASHBOARD, Action.EDIT_EVENT)
     kind = image_kind(request)
     data = await read_body(request, certificates.MAX_IMAGE, too_big("image"))
-    await certificates.set_image(t.store, event.id, kind, data)
-    await access.log(t.store, event.id, p.who, f"certificate.{kind.value}", f"{len(data)} bytes")
+    await audience_settings.set_certificate_image(t.store, event, kind, data, p.who)
     return web.json_response({"ok": True, "bytes": len(data)})
 
 
