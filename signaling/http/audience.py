@@ -19,13 +19,13 @@ from signaling.auth import Door, for_event
 from signaling.context import Tribune, tribune
 from signaling.http.common import (
     MB,
-    PAGE_LIMIT,
     TooBig,
     body,
     client_ip,
+    first_page,
     join_link,
     json,
-    query_int,
+    paging,
     query_time,
     read_body,
 )
@@ -82,12 +82,8 @@ async def register(request: web.Request) -> web.Response:
 async def list_registrations(request: web.Request) -> web.Response:
     t = tribune(request)
     _, event, _ = await for_event(request, t, DASHBOARD, Action.VIEW_AUDIENCE)
-    offset = query_int(request, "offset", 0, 10**9)
-    limit = query_int(request, "limit", 100, PAGE_LIMIT)
-    out: list[registration.Registration] = []
-    async for batch in registration.pages(t.store, event.id, page=limit, start=offset):
-        out.extend(batch)
-        break
+    offset, limit = paging(request, 100)
+    out = await first_page(registration.pages(t.store, event.id, page=limit, start=offset))
     return json({"registrations": out, "count": await registration.count(t.store, event.id)})
 
 
@@ -98,12 +94,8 @@ async def list_registrations(request: web.Request) -> web.Response:
 async def list_guests(request: web.Request) -> web.Response:
     t = tribune(request)
     _, event, _ = await for_event(request, t, DASHBOARD, Action.VIEW_AUDIENCE)
-    offset = query_int(request, "offset", 0, 10**9)
-    limit = query_int(request, "limit", 100, PAGE_LIMIT)
-    out: list[access.Guest] = []
-    async for batch in access.guest_pages(t.store, event.id, page=limit, start=offset):
-        out.extend(batch)
-        break
+    offset, limit = paging(request, 100)
+    out = await first_page(access.guest_pages(t.store, event.id, page=limit, start=offset))
     return json({"guests": out, "count": await access.guest_count(t.store, event.id)})
 
 
@@ -138,8 +130,7 @@ async def delete_guests(request: web.Request) -> web.Response:
 async def activity(request: web.Request) -> web.Response:
     t = tribune(request)
     _, event, _ = await for_event(request, t, DASHBOARD, Action.VIEW_AUDIENCE)
-    offset = query_int(request, "offset", 0, 10**9)
-    limit = query_int(request, "limit", 200, PAGE_LIMIT)
+    offset, limit = paging(request, 200)
     items = await access.activity(t.store, event.id, offset, limit)
     lines = [ActivityLine(a.at, a.who, a.action, a.detail) for a in items]
     return json({"activity": lines})
@@ -172,8 +163,7 @@ async def put_direct_link(request: web.Request) -> web.Response:
 async def list_sessions(request: web.Request) -> web.Response:
     t = tribune(request)
     _, event, _ = await for_event(request, t, DASHBOARD, Action.VIEW_AUDIENCE)
-    offset = query_int(request, "offset", 0, 10**9)
-    limit = query_int(request, "limit", 100, PAGE_LIMIT)
+    offset, limit = paging(request, 100)
     at = now()
     page = await sessions.slice_of(t.store, event.id, offset, limit)
     return web.json_response(

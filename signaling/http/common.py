@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,6 +53,18 @@ def query_int(request: web.Request, name: str, default: int, high: int) -> int:
     if value < 0 or value > high:
         raise invalid(f"{name} must be between 0 and {high}", name)
     return value
+
+
+def paging(request: web.Request, default: int) -> tuple[int, int]:
+    """A listing's `offset` and `limit` query parameters (`default` rows per page)."""
+    return query_int(request, "offset", 0, 10**9), query_int(request, "limit", default, PAGE_LIMIT)
+
+
+async def first_page(pages: AsyncIterator[list[T]]) -> list[T]:
+    """The first page of a paged listing (the rest is never read)."""
+    async for page in pages:
+        return page
+    return []
 
 
 def query_time(request: web.Request, name: str) -> float | None:
