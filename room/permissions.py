@@ -164,3 +164,13 @@ def audience_of(role: Role) -> Audience:
     if Action.VIEW_SCREEN in PERMISSIONS[role]:
         return Audience.SCREEN
     return Audience.AUDIENCE
+
+
+def is_thanked_as_presenter(role: Role) -> bool:
+    """Whether an invitation's role gets the presenters' thank-you with the event's figures
+    once it has ended (R-ROLE-5): the presenters, not the organizer who ran it."""
+    return role is Role.PRESENTER
+
+
+REGISTRANT_ROLE: Role = Role.PARTICIPANT
+"""The role of the personal link a registration gives (R-REG-1)."""

@@ -11,22 +11,16 @@ from aiohttp import web
 from room.store import Store
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
-from signaling import api, dashboard
+from signaling import http
 from signaling.auth import Tokens, load_secret
 from signaling.config import Config
 from signaling.context import KEY, Tribune
-from signaling.http import moderation as moderation_http
-from signaling.pages import NODE_MODULES, STATIC, page
-from signaling.socket import media, moderation, polls, room
+from signaling.http.errors import errors_middleware
+from signaling.socket import audience, media, moderation, polls, room
 from signaling.socket.hub import Hub
 from signaling.socket.wire import Server, TolerantMsgPackPacket
 
 log = logging.getLogger(__name__)
-
-
-VENDOR = {
-    "socket.io.msgpack.min.js": NODE_MODULES / "socket.io-client/dist/socket.io.msgpack.min.js",
-}
 
 
 def make_store(config: Config) -> Store:
@@ -52,28 +46,9 @@ def make_sio(config: Config) -> Server:
     )
 
 
-async def room_page(request: web.Request) -> web.FileResponse:
-    return page("room")
-
-
-async def screen_page(request: web.Request) -> web.FileResponse:
-    return page("screen")
-
-
-async def index_page(request: web.Request) -> web.FileResponse:
-    return page("index")
-
-
-async def vendor(request: web.Request) -> web.FileResponse:
-    path = VENDOR.get(request.match_info["name"])
-    if path is None or not path.exists():
-        raise web.HTTPNotFound(reason="run `npm ci` to install the browser dependencies")
-    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
-
-
 def build_app(config: Config, store: Store | None = None) -> web.Application:
     """The whole server as one aiohttp app; `store` may be given by tests."""
-    app = web.Application(middlewares=[api.errors_middleware], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[errors_middleware], client_max_size=1024 * 1024)
     t = Tribune(config=config, store=store or make_store(config))
     app[KEY] = t
     sio = make_sio(config)
@@ -94,12 +69,6 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
         await t.store.close()
 
     app.cleanup_ctx.append(lifespan)
-    app.add_routes(api.routes)
-    dashboard.setup(app)  # after the lifespan above: it needs the hub
-    app.add_routes(moderation_http.routes)
-    app.router.add_get("/", index_page)
-    app.router.add_get("/room/{event_id}", room_page)
-    app.router.add_get("/screen/{event_id}", screen_page)
-    app.router.add_get("/vendor/{name}", vendor)
-    app.router.add_static("/static/", STATIC, append_version=False)
+    http.setup(app)
+    audience.setup(app)  # after the lifespan above: it needs the hub
     return app

@@ -1,14 +1,40 @@
-"""Who is asking: one signer and verifier of link tokens, and the principals they name."""
+"""Who is asking: the one resolver of principals, and the one signer of link and download tokens.
+
+Credentials, all resolved here:
+- the account's API key, as `Authorization: Bearer <key>` (scripts);
+- the dashboard's login cookie (HTTP-only, SameSite=Lax, Secure over HTTPS).
+  Requests that change something with the cookie must carry
+  `X-Requested-With: tribune`, which a page of another site cannot add without
+  a CORS grant Tribune never gives;
+- a link token (a JWT naming an invitation of one event): on a socket's
+  connect, and as a Bearer credential on the staff routes of its event.
+
+Each route says which of them it takes (`Door`), and asks the permission table
+(`room.permissions`) about the `Principal` it gets.
+
+Link tokens and download links are signed here (HS256). Magic sign-in links
+are not: they must work once, which a signature cannot enforce, so they stay
+random secrets kept as a digest in the store (`room.accounts.logins`).
+"""
 
 from __future__ import annotations
 
 import secrets
 import time
 from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
 
 import jwt
+from aiohttp import web
 
-from room.errors import Code, TribuneError
+from room.accounts import logins, users
+from room.accounts.account import API_KEY_ROLE, account_by_key, get_account
+from room.errors import Code, TribuneError, not_found
+from room.events import load_event, load_invitation
+from room.permissions import Action, require
+from room.presence import roster
+from room.records import Account, Event, Invitation, Person, now
 from room.store import Store
 from room.types import Role
 
@@ -54,6 +80,10 @@ class Tokens:
             "exp": issued + int(self._ttl),
         }
         return jwt.encode(payload, self._secret, algorithm="HS256")
+
+    def sign_invitation(self, inv: Invitation) -> str:
+        """The token of an invitation's link, for its current generation."""
+        return self.sign(inv.event_id, inv.id, inv.role, inv.gen)
 
     def verify(self, token: str) -> Claims:
         try:
@@ -116,3 +146,205 @@ async def check_download(store: Store, event_id: str, dataset: str, sig: str) ->
         raise TribuneError(Code.UNAUTHORIZED, "this download link is not valid") from None
     if claims["ev"] != event_id or claims["ds"] != dataset:
         raise TribuneError(Code.FORBIDDEN, "this download link is for another export")
+
+
+# -- link tokens -------------------------------------------------------------------------------
+
+
+async def link_invitation(
+    store: Store, tokens: Tokens, token: str, event_id: str | None = None
+) -> Invitation:
+    """The invitation a link token names, if the link still holds: a valid signature, not
+    expired, the invitation not withdrawn, and its generation current (a re-issued link
+    replaces older tokens). `event_id`: the event a route names, which the link must be for.
+    The hub calls this on a socket's connect (no `event_id`)."""
+    claims = tokens.verify(token)
+    if event_id is not None and claims.event_id != event_id:
+        raise TribuneError(Code.FORBIDDEN, "this link is for another event")
+    try:
+        inv = await load_invitation(store, claims.event_id, claims.invitation)
+    except TribuneError:
+        if event_id is None:  # a socket names no event: say so when it is gone
+            await load_event(store, claims.event_id)
+        raise TribuneError(Code.UNAUTHORIZED, "this link was withdrawn") from None
+    if inv.gen != claims.gen:
+        raise TribuneError(Code.UNAUTHORIZED, "this link was re-issued; use the new one")
+    return inv
+
+
+# -- principals of HTTP requests ----------------------------------------------------------------
+
+COOKIE = "tribune_login"
+CSRF_HEADER = "X-Requested-With"
+
+
+class Door(Enum):
+    """Which credentials a route takes."""
+
+    API_KEY = "api_key"
+    """The events API of scripts: the account's API key only."""
+    DASHBOARD = "dashboard"
+    """The dashboard's API: the API key, else the login cookie."""
+    STAFF = "staff"
+    """Staff tools of one event (slides, moderation exports): the API key or a link token."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who makes a request: the account itself (its API key), one of its dashboard users,
+    or the holder of a staff link into one event (`invitation`)."""
+
+    account: Account
+    user: users.User | None = None
+    invitation: Invitation | None = None
+
+    @property
+    def account_role(self) -> Role | None:
+        """The role whose permissions decide the account pages; None for a link."""
+        if self.invitation is not None:
+            return None
+        return API_KEY_ROLE if self.user is None else users.account_role(self.user)
+
+    def require_on_account(self, action: Action) -> None:
+        """Refuse (`forbidden`) unless the account pages allow him `action`."""
+        role = self.account_role
+        if role is None:
+            raise TribuneError(Code.FORBIDDEN, "a link gives no rights on the account")
+        require(role, action)
+
+    def role_in(self, event: Event) -> Role | None:
+        """The principal's role in `event`, or None when he has no business there."""
+        if event.account_id != self.account.id:
+            return None
+        if self.invitation is not None:
+            return self.invitation.role if self.invitation.event_id == event.id else None
+        if self.user is not None:
+            return users.role_in(self.user, event)
+        return API_KEY_ROLE
+
+    @property
+    def who(self) -> str:
+        """How the activity log names him."""
+        if self.invitation is not None:
+            return self.invitation.name or self.invitation.id
+        return "API key" if self.user is None else self.user.email
+
+    @property
+    def holder(self) -> str:
+        """Whose staff links `room.accounts.users.staff_invitation` keeps."""
+        return "api" if self.user is None else self.user.id
+
+
+class Server(Protocol):
+    """What the resolver needs of the running server (`signaling.context.Tribune`)."""
+
+    store: Store
+    tokens: Tokens
+
+
+async def principal(request: web.Request, server: Server, door: Door) -> Principal:
+    """The principal of a request through `door`, or `unauthorized` (`forbidden` for a
+    cookie write without the CSRF header)."""
+    header = request.headers.get("Authorization", "")
+    if door is Door.STAFF:
+        return await _staff(request, server, header)
+    if door is Door.DASHBOARD and not header:
+        return await _login(request, server.store)
+    return Principal(await _api_key(server.store, header))
+
+
+async def for_account(
+    request: web.Request, server: Server, door: Door, action: Action
+) -> Principal:
+    """The principal, if he may do `action` on his account."""
+    p = await principal(request, server, door)
+    p.require_on_account(action)
+    return p
+
+
+async def for_event(
+    request: web.Request, server: Server, door: Door, action: Action
+) -> tuple[Principal, Event, Role]:
+    """The event named in the path, if the principal may do `action` on it. Another
+    account's event, or one a collaborator was not added to, is `not_found`."""
+    p = await principal(request, server, door)
+    event = await load_event(server.store, request.match_info["event_id"])
+    role = p.role_in(event)
+    if role is None:
+        raise not_found("event")
+    require(role, action)
+    return p, event, role
+
+
+async def person_of(store: Store, p: Principal, event: Event, role: Role) -> Person:
+    """The principal as a person of the event, for the audit trail of what he does there:
+    a link's holder as the roster has him, else a stand-in named after the credential."""
+    if p.invitation is not None:
+        inv = p.invitation
+        person = await roster.get_person(store, event.id, inv.id)
+        return person or roster.stand_in(inv, "", inv.role.value)
+    if p.user is None:
+        identity, name = f"account:{p.account.id}", p.account.name
+    else:
+        identity, name = f"user:{p.user.id}", p.user.name
+    return Person(identity=identity, name=name, role=role, base_role=role, joined_at=now())
+
+
+async def _api_key(store: Store, header: str) -> Account:
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        raise TribuneError(Code.UNAUTHORIZED, "send the account's API key as a Bearer token")
+    account = await account_by_key(store, key.strip())
+    if account is None:
+        raise TribuneError(Code.UNAUTHORIZED, "unknown API key")
+    return account
+
+
+async def _login(request: web.Request, store: Store) -> Principal:
+    user = await logins.user_of_login(store, login_token(request))
+    if user is None:
+        raise TribuneError(Code.UNAUTHORIZED, "sign in first")
+    if request.method not in ("GET", "HEAD") and request.headers.get(CSRF_HEADER) != "tribune":
+        raise TribuneError(Code.FORBIDDEN, f"send the {CSRF_HEADER}: tribune header")
+    return Principal(await get_account(store, user.account_id), user)
+
+
+async def _staff(request: web.Request, server: Server, header: str) -> Principal:
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise TribuneError(
+            Code.UNAUTHORIZED, "send the account's API key or a staff link token as a Bearer token"
+        )
+    account = await account_by_key(server.store, credential)
+    if account is not None:
+        return Principal(account)
+    inv = await link_invitation(
+        server.store, server.tokens, credential, request.match_info["event_id"]
+    )
+    event = await load_event(server.store, inv.event_id)
+    return Principal(await get_account(server.store, event.account_id), invitation=inv)
+
+
+# -- the login cookie --------------------------------------------------------------------------
+
+
+def login_token(request: web.Request) -> str:
+    return request.cookies.get(COOKIE, "")
+
+
+def set_login_cookie(resp: web.StreamResponse, token: str, secure: bool) -> None:
+    """Keep a new login in the browser; `secure` when the site is served over HTTPS."""
+    resp.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(logins.LOGIN_TTL),
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=secure,
+    )
+
+
+def clear_login_cookie(resp: web.StreamResponse) -> None:
+    resp.del_cookie(COOKIE, path="/")

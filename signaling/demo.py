@@ -8,6 +8,7 @@ import msgspec
 
 from room import events as ev
 from room.accounts.account import create_account
+from room.permissions import Action, can
 from room.records import Invitation, Plan
 from room.types import Role
 from signaling.context import Tribune
@@ -57,8 +58,9 @@ async def ensure_demo(t: Tribune) -> dict[str, Any]:
     links: dict[str, str] = {}
     for role_name, inv_id in demo.invitations.items():
         link_inv: Invitation = await ev.load_invitation(t.store, demo.event_id, inv_id)
-        token = t.tokens.sign(link_inv.event_id, link_inv.id, link_inv.role, link_inv.gen)
+        token = t.tokens.sign_invitation(link_inv)
         links[role_name] = t.url_for(link_inv, token)
-        if link_inv.role is Role.ORGANIZER:
+        # One manager link is printed: the one of who runs the event (edits it).
+        if can(link_inv.role, Action.EDIT_EVENT):
             links["manage"] = t.url_for(link_inv, token, page="manage")
     return {"api_key": demo.api_key, "event_id": demo.event_id, "links": links}

@@ -8,9 +8,13 @@ import secrets
 from room.errors import invalid, not_found
 from room.records import Account, Plan, decode, encode, new_id, now
 from room.store import Store
+from room.types import Role
 
 ACCOUNTS = "accounts"
 API_KEYS = "apikeys"
+
+API_KEY_ROLE = Role.ORGANIZER
+"""The account's API key acts as the organizer of every event of its account."""
 
 
 def _digest(api_key: str) -> str:

@@ -1,37 +1,29 @@
-"""Dashboard users (organizers and collaborators), their logins and sign-in links (R-REG-4).
+"""Dashboard users (organizers and collaborators): who they are, which events they see, and
+the collaborators of each event (R-REG-4).
 
-Passwords are hashed with Argon2id (argon2-cffi) and never stored or logged in
-clear. A login is a random token kept by the browser in an HTTP-only cookie;
-the store keeps only its SHA-256. A magic link is a one-time token: consuming
-it deletes it, so the second use is refused. Attempts are counted per e-mail
-and per address in fixed windows to slow brute force (`rate_limited`).
+Their passwords are in `room.accounts.passwords`, their logins and sign-in links
+in `room.accounts.logins`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import secrets
+import contextlib
 from collections.abc import Callable
 from enum import StrEnum
-from functools import cache
 
 import msgspec
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from room import events as ev
 from room import keys
+from room.accounts.account import API_KEY_ROLE
+from room.accounts.passwords import hash_password
+from room.audience import access, letters
+from room.audience.outbox import Outbox
 from room.audience.registration import normalize_email
 from room.errors import Code, TribuneError, invalid, not_found
 from room.records import Account, Event, Invitation, decode, encode, new_id, now
 from room.store import Store
 from room.types import Role
-
-LOGIN_TTL = 12 * 3600.0
-MAGIC_TTL = 15 * 60.0
-MIN_PASSWORD = 10
-MAX_PASSWORD = 256
 
 USERS = "users"
 USER_EMAILS = "users:email"
@@ -61,26 +53,26 @@ class User(msgspec.Struct):
     """For a collaborator: the events he was added to."""
     created: float = 0.0
 
-    def view(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "email": self.email,
-            "name": self.name,
-            "kind": self.kind.value,
-            "has_password": self.password_hash is not None,
-            "events": list(self.events),
-        }
+    def view(self) -> UserView:
+        return UserView(
+            id=self.id,
+            email=self.email,
+            name=self.name,
+            kind=self.kind,
+            has_password=self.password_hash is not None,
+            events=list(self.events),
+        )
 
 
-class LoginSession(msgspec.Struct):
-    user_id: str
-    created: float
-    expires: float
+class UserView(msgspec.Struct):
+    """A user as the dashboard shows him: never his password hash."""
 
-
-class MagicLink(msgspec.Struct):
-    user_id: str
-    expires: float
+    id: str
+    email: str
+    name: str
+    kind: UserKind
+    has_password: bool
+    events: list[str]
 
 
 def account_users_key(account_id: str) -> str:
@@ -89,40 +81,6 @@ def account_users_key(account_id: str) -> str:
 
 def collaborators_key(event_id: str) -> str:
     return f"ev:{event_id}:collabs"
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@cache
-def _hasher() -> PasswordHasher:
-    return PasswordHasher()
-
-
-@cache
-def _dummy_hash() -> str:
-    """Verified against when the e-mail is unknown, so timing does not tell who has an account."""
-    return _hasher().hash(secrets.token_urlsafe(16))
-
-
-def check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise invalid(f"the password needs at least {MIN_PASSWORD} characters", "password")
-    if len(password) > MAX_PASSWORD:
-        raise invalid(f"the password has more than {MAX_PASSWORD} characters", "password")
-
-
-async def hash_password(password: str) -> str:
-    check_password_rules(password)
-    return await asyncio.to_thread(_hasher().hash, password)
-
-
-def _verify(hashed: str, password: str) -> bool:
-    try:
-        return _hasher().verify(hashed, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
 
 
 # -- users ----------------------------------------------------------------------------
@@ -207,6 +165,24 @@ def account_role(user: User) -> Role:
     return ROLE_OF_KIND[user.kind]
 
 
+async def visible_events(
+    store: Store, account: Account, user: User | None
+) -> list[tuple[Event, Role]]:
+    """The events the account's API key (`user` None) or a dashboard user may open, each
+    with his role there, in the order they start."""
+    if user is None:
+        return [(event, API_KEY_ROLE) for event in await ev.list_events(store, account)]
+    if user.kind is UserKind.ORGANIZER:
+        listed = await ev.list_events(store, account)
+    else:
+        listed = []
+        for event_id in user.events:
+            with contextlib.suppress(TribuneError):  # deleted since he was added
+                listed.append(await ev.load_event(store, event_id))
+    out = [(event, role) for event in listed if (role := role_in(user, event)) is not None]
+    return sorted(out, key=lambda x: (x[0].scheduled_start or x[0].created, x[0].id))
+
+
 async def add_collaborator(
     store: Store, account: Account, event: Event, email: str, name: str
 ) -> User:
@@ -234,7 +210,27 @@ async def add_collaborator(
     return user
 
 
-async def remove_collaborator(store: Store, event: Event, user_id: str) -> None:
+async def invite_collaborator(
+    store: Store,
+    outbox: Outbox,
+    account: Account,
+    event: Event,
+    email: str,
+    name: str,
+    by: str,
+    login_url: str,
+) -> User:
+    """Add a collaborator to one event, note it in the event's activity log (`by` did it),
+    and mail him where to sign in."""
+    user = await add_collaborator(store, account, event, email, name)
+    await access.log(store, event.id, by, "collaborator.added", user.email)
+    subject, text = letters.collaborator_added(event, user.name, login_url)
+    await outbox.enqueue(f"collaborator:{event.id}:{user.id}", user.email, subject, text)
+    return user
+
+
+async def remove_collaborator(store: Store, event: Event, user_id: str, by: str) -> None:
+    """Take one event away from a collaborator, noted in the event's activity log."""
     if not await store.hdel(collaborators_key(event.id), user_id):
         raise not_found("collaborator")
 
@@ -243,87 +239,13 @@ async def remove_collaborator(store: Store, event: Event, user_id: str) -> None:
             u.events.remove(event.id)
 
     await _change_user(store, user_id, apply)
+    await access.log(store, event.id, by, "collaborator.removed", user_id)
 
 
 async def collaborators(store: Store, event_id: str) -> list[User]:
     ids = list(await store.hgetall(collaborators_key(event_id)))
     raws = await store.hmget(USERS, ids)
     return [decode(r, User) for r in raws if r is not None]
-
-
-# -- logins --------------------------------------------------------------------------------
-
-
-async def verify_login(store: Store, email: str, password: str) -> User:
-    """The user whose e-mail and password these are, or `unauthorized` (same for any cause)."""
-    user = await user_by_email(store, email)
-    hashed = user.password_hash if user is not None and user.password_hash else _dummy_hash()
-    good = await asyncio.to_thread(_verify, hashed, password[:MAX_PASSWORD])
-    if user is None or user.password_hash is None or not good:
-        raise TribuneError(Code.UNAUTHORIZED, "wrong e-mail or password")
-    if _hasher().check_needs_rehash(user.password_hash):
-        user = await set_password(store, user, password)
-    return user
-
-
-def _login_key(token: str) -> str:
-    return f"login:{_digest(token)}"
-
-
-async def open_login(store: Store, user: User, ttl: float = LOGIN_TTL) -> str:
-    """A new login for `user`; the token goes into the cookie, only its digest is stored."""
-    token = secrets.token_urlsafe(32)
-    at = now()
-    await store.set(_login_key(token), encode(LoginSession(user.id, at, at + ttl)))
-    return token
-
-
-async def user_of_login(store: Store, token: str) -> User | None:
-    if not token or len(token) > 200:
-        return None
-    raw = await store.get(_login_key(token))
-    if raw is None:
-        return None
-    login = decode(raw, LoginSession)
-    if login.expires <= now():
-        await store.delete(_login_key(token))
-        return None
-    return await get_user(store, login.user_id)
-
-
-async def close_login(store: Store, token: str) -> None:
-    if token and len(token) <= 200:
-        await store.delete(_login_key(token))
-
-
-def _magic_key(token: str) -> str:
-    return f"magic:{_digest(token)}"
-
-
-async def issue_magic_link(store: Store, user: User, ttl: float = MAGIC_TTL) -> str:
-    """A one-time sign-in token for `user`, valid `ttl` seconds."""
-    token = secrets.token_urlsafe(32)
-    await store.set(_magic_key(token), encode(MagicLink(user.id, now() + ttl)))
-    return token
-
-
-async def consume_magic_link(store: Store, token: str) -> User:
-    """Sign in with a magic link: it works once, and only before it expires."""
-    refused = TribuneError(Code.UNAUTHORIZED, "this sign-in link has expired or was already used")
-    if not token or len(token) > 200:
-        raise refused
-    key = _magic_key(token)
-    raw = await store.get(key)
-    # Whoever deletes it uses it: two simultaneous uses cannot both succeed.
-    if raw is None or await store.delete(key) != 1:
-        raise refused
-    link = decode(raw, MagicLink)
-    if link.expires <= now():
-        raise refused
-    user = await get_user(store, link.user_id)
-    if user is None:
-        raise refused
-    return user
 
 
 # -- the staff's own links ---------------------------------------------------------------

@@ -1,15 +1,16 @@
 """Registration to an event: the organizer's custom fields, one registration per e-mail (R-REG-1).
 
 The fields live in `event.settings["registration_fields"]`; a registration
-gives the registrant a personal participant invitation (his join link). The
-store's `hsetnx` on the e-mail makes "one per e-mail" hold under any
-concurrency, on every backend.
+gives the registrant a personal participant invitation (his join link), which
+`register_and_mail` mails him. The store's `hsetnx` on the e-mail makes "one
+per e-mail" hold under any concurrency, on every backend.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -17,11 +18,14 @@ import msgspec
 
 from room import events as ev
 from room import keys, lifecycle
+from room.audience import letters
 from room.audience.listing import ordered_pages
+from room.audience.outbox import Outbox
 from room.errors import Code, TribuneError, invalid
+from room.permissions import REGISTRANT_ROLE
 from room.records import Event, Invitation, decode, encode, new_id, now
 from room.store import Store
-from room.types import AccessMode, Role
+from room.types import AccessMode, EventKind, EventState
 
 MAX_FIELDS = 30
 MAX_ANSWER = 2000
@@ -164,21 +168,30 @@ def check_answers(
     return out
 
 
-def public_form(event: Event) -> dict[str, Any]:
+class PublicEvent(msgspec.Struct):
+    id: str
+    title: str
+    kind: EventKind
+    state: EventState
+    scheduled_start: float | None
+
+
+class PublicForm(msgspec.Struct):
     """What the public registration page shows (nothing private of the organizer)."""
-    return {
-        "event": {
-            "id": event.id,
-            "title": event.title,
-            "kind": event.kind.value,
-            "state": event.state.value,
-            "scheduled_start": event.scheduled_start,
-        },
-        "open": event.access_mode is AccessMode.REGISTRATION
-        and not lifecycle.is_ended(event),
-        "fields": msgspec.to_builtins(fields_of(event)),
-        "certificate": certificate_enabled(event),
-    }
+
+    event: PublicEvent
+    open: bool
+    fields: list[RegistrationField]
+    certificate: bool
+
+
+def public_form(event: Event) -> PublicForm:
+    return PublicForm(
+        event=PublicEvent(event.id, event.title, event.kind, event.state, event.scheduled_start),
+        open=event.access_mode is AccessMode.REGISTRATION and not lifecycle.is_ended(event),
+        fields=fields_of(event),
+        certificate=certificate_enabled(event),
+    )
 
 
 async def register(
@@ -196,7 +209,7 @@ async def register(
     if await store.hget(regs_key(event.id), email) is not None:
         raise already_registered()
     inv = await ev.invite(
-        store, event, ev.InvitationCreate(role=Role.PARTICIPANT, name=name, email=email)
+        store, event, ev.InvitationCreate(role=REGISTRANT_ROLE, name=name, email=email)
     )
     reg = Registration(
         id=new_id("reg"),
@@ -214,6 +227,52 @@ async def register(
         await store.hdel(keys.invitations(event.id), inv.id)
         raise already_registered()
     return reg, inv
+
+
+async def register_and_mail(
+    store: Store,
+    outbox: Outbox,
+    event: Event,
+    form: RegistrationForm,
+    link_of: Callable[[Invitation], str],
+) -> tuple[Registration, str]:
+    """Register one person and mail him his personal link (`link_of` signs it); returns
+    the registration and the link.
+
+    A second registration with the same e-mail is refused (`conflict`), and the link
+    of the first is mailed to that address again, at most once an hour: whoever lost
+    his link gets it back, and nobody can make the form flood an inbox."""
+    certificate = certificate_enabled(event)
+    try:
+        reg, inv = await register(store, event, form)
+    except TribuneError as err:
+        if err.code is Code.CONFLICT:
+            await _mail_again(store, outbox, event, form.email, link_of, certificate)
+        raise
+    link = link_of(inv)
+    subject, text = letters.registered(event, reg.name, link, certificate)
+    await outbox.enqueue(f"registered:{event.id}:{reg.email}", reg.email, subject, text)
+    return reg, link
+
+
+async def _mail_again(
+    store: Store,
+    outbox: Outbox,
+    event: Event,
+    email: str,
+    link_of: Callable[[Invitation], str],
+    certificate: bool,
+) -> None:
+    existing = await get(store, event.id, email)
+    if existing is None:
+        return
+    with contextlib.suppress(TribuneError):  # his link was withdrawn: nothing to send
+        again = await ev.load_invitation(store, event.id, existing.invitation_id)
+        subject, text = letters.registered(event, existing.name, link_of(again), certificate)
+        hour = int(now() // 3600)
+        await outbox.enqueue(
+            f"registered-again:{event.id}:{existing.email}:{hour}", existing.email, subject, text
+        )
 
 
 def already_registered() -> TribuneError:

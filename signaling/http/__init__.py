@@ -1,1 +1,27 @@
-"""The HTTP edge: one module per resource, and the helpers they share."""
+"""The HTTP edge: one module per resource, and the helpers they share.
+
+- `events`: the events API (events, invitations, roster), the dashboard's
+  events and own links, collaborators;
+- `signin`: sign-in, logout, "me", passwords, the account's users;
+- `audience`: registration, access lists, direct link, activity, sessions,
+  statistics, certificates;
+- `exports`: every CSV/XLSX export; `slides`: slide upload and images;
+- `pages`: the HTML pages, browser libraries, static files, health check;
+- `common`: bodies, queries, limited reads, streamed tables; `errors`: the
+  JSON error middleware.
+
+Who may call a route is resolved by `signaling.auth` and asked of
+`room.permissions`; rules live in `room/` and `moderation/`.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from signaling.http import audience, events, exports, pages, signin, slides
+
+
+def setup(app: web.Application) -> None:
+    """Add every HTTP route to the app."""
+    for module in (events, signin, audience, exports, slides, pages):
+        app.add_routes(module.routes)

@@ -17,14 +17,14 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 
 from room import lifecycle, tasks
 from room.changes import Change
-from room.errors import Code, TribuneError
-from room.events import load_event, load_invitation
+from room.errors import TribuneError
+from room.events import load_event
 from room.permissions import Action, require
 from room.presence import admission, leases, roster
 from room.ratelimit import TokenBucket
-from room.records import Invitation, Person
+from room.records import Person
 from room.store import Store
-from signaling.auth import Tokens
+from signaling.auth import Tokens, link_invitation
 from signaling.config import Config
 from signaling.schemas.room import ConnectAuth
 from signaling.schemas.validation import validate
@@ -146,20 +146,9 @@ class Hub:
 
         return connect
 
-    async def _invitation(self, a: ConnectAuth) -> Invitation:
-        claims = self.tokens.verify(a.token)
-        try:
-            inv = await load_invitation(self.store, claims.event_id, claims.invitation)
-        except TribuneError:
-            await load_event(self.store, claims.event_id)  # a deleted event: not_found
-            raise TribuneError(Code.UNAUTHORIZED, "this link was withdrawn") from None
-        if inv.gen != claims.gen:
-            raise TribuneError(Code.UNAUTHORIZED, "this link was re-issued; use the new one")
-        return inv
-
     async def _connect(self, ns: Namespace, sid: str, auth: Any) -> None:
         a = validate(auth, ConnectAuth)
-        inv = await self._invitation(a)
+        inv = await link_invitation(self.store, self.tokens, a.token)
         require(inv.role, ns.admit_action)
         bucket = TokenBucket(self.config.rate_per_second, self.config.rate_burst)
         if not ns.takes_seat:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from room import events as ev
-from room.accounts import users
+from room.accounts import logins, users
 from room.accounts.account import create_account
-from room.audience import access, certificates, mail, registration, sessions
+from room.audience import access, certificates, registration, sessions
+from room.audience.outbox import Outbox
 from room.records import Plan
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
 from room.types import AccessMode
+from signaling.smtp import DirectoryTransport
 from tests.room.audience.helpers import PASSWORD
 
 
@@ -40,9 +42,9 @@ async def test_audience_data_survives_a_restart(backend, request, tmp_path):
     user = await users.create_user(
         store, account, "org@acme.test", "Org", users.UserKind.ORGANIZER, PASSWORD
     )
-    login = await users.open_login(store, user)
+    login = await logins.open_login(store, user)
     cert = await certificates.issue(store, event, reg, 60.0)
-    outbox = mail.Outbox(store, mail.DirectoryTransport(tmp_path / "outbox"), "t@x.org")
+    outbox = Outbox(store, DirectoryTransport(tmp_path / "outbox"), "t@x.org")
     await outbox.enqueue("k", "ann@example.org", "S", "T")
     await store.close()
 
@@ -53,10 +55,10 @@ async def test_audience_data_survives_a_restart(backend, request, tmp_path):
         assert (await access.get_guest(store, event.id, "bob@example.org")).name == "Bob"
         [record] = await sessions.all_sessions(store, event.id)
         assert (record.start, record.end) == (10.0, 70.0)
-        assert (await users.user_of_login(store, login)).id == user.id
-        assert (await users.verify_login(store, "org@acme.test", PASSWORD)).id == user.id
+        assert (await logins.user_of_login(store, login)).id == user.id
+        assert (await logins.verify_login(store, "org@acme.test", PASSWORD)).id == user.id
         assert (await certificates.load(store, event.id, cert.id)).email == "ann@example.org"
-        outbox = mail.Outbox(store, mail.DirectoryTransport(tmp_path / "outbox"), "t@x.org")
+        outbox = Outbox(store, DirectoryTransport(tmp_path / "outbox"), "t@x.org")
         assert await outbox.deliver_due() == 1  # still queued after the restart
         assert [a.action for a in await access.activity(store, event.id)] == ["guest.added"]
     finally:

@@ -7,7 +7,7 @@ import secrets
 import pytest
 
 from room.audience import sessions
-from signaling.dashboard import DASHBOARD
+from signaling.socket.audience import AUDIENCE
 from tests.helpers import Client, http
 from tests.room.audience.mmdb import write_country_db
 
@@ -112,7 +112,7 @@ async def test_leaving_for_good_closes_the_session(mem_server, reason):
         assert (await org.call("person.remove", {"person": me}))["ok"]
     else:
         # its node died: no disconnect, the lease expired and another node forgets it
-        await mem_server.app[DASHBOARD].forgot(s.event.id, me)
+        await mem_server.app[AUDIENCE].forgot(s.event.id, me)
     records = [
         r
         for r in await sessions.all_sessions(mem_server.tribune.store, s.event.id)
@@ -126,7 +126,7 @@ async def test_leaving_for_good_closes_the_session(mem_server, reason):
 async def test_geography_from_a_configured_geoip_database(make_server, tmp_path):
     db = write_country_db(tmp_path / "country.mmdb", {"127.0.0.0/8": "FR", "10.0.0.0/8": "DE"})
     server = await make_server(geoip_path=str(db))
-    d = server.app[DASHBOARD]
+    d = server.app[AUDIENCE]
     assert (d.country("10.9.8.7"), d.country("8.8.8.8"), d.country("::1"), d.country("")) == (
         "DE",
         "",

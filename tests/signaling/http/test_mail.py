@@ -11,9 +11,10 @@ from PIL import Image
 from pypdf import PdfReader
 
 from room import events as ev
-from room.audience import certificates, mail
+from room.audience import certificates, follow_up
+from room.audience.outbox import DUE
 from room.types import AccessMode, Role
-from signaling.dashboard import DASHBOARD
+from signaling.socket.audience import AUDIENCE
 from tests.helpers import http
 from tests.room.audience.helpers import body_of, read_outbox, wait_for_mail
 from tests.room.audience.smtp import SmtpServer
@@ -39,71 +40,6 @@ async def smtp():
     server = await SmtpServer().start()
     yield server
     await server.stop()
-
-
-async def test_outbox_retries_until_the_server_answers_and_never_sends_twice(store, tmp_path):
-    port = free_port()
-    outbox = mail.Outbox(
-        store,
-        mail.SmtpTransport(f"smtp://127.0.0.1:{port}", timeout=5),
-        "tribune@test.example",
-        backoff=(0.0,),
-        max_attempts=5,
-    )
-    assert await outbox.enqueue("k1", "ann@example.org", "Hello", "Body é")
-    assert not await outbox.enqueue("k1", "ann@example.org", "Hello again", "Other body")
-    assert await outbox.deliver_due() == 0  # nobody listens yet
-    first = await outbox.get("k1")
-    assert first.attempts == 1 and first.sent_at is None and "Error" in first.last_error
-    smtp = await SmtpServer().start(port)
-    try:
-        assert await outbox.deliver_due() == 1
-        assert await outbox.deliver_due() == 0
-        sent = await outbox.get("k1")
-        assert sent.attempts == 2 and sent.sent_at is not None
-        [msg] = smtp.inbox.messages
-        assert msg["To"] == "ann@example.org" and msg["From"] == "tribune@test.example"
-        assert msg["Subject"] == "Hello" and body_of(msg).strip() == "Body é"
-    finally:
-        await smtp.stop()
-
-
-async def test_outbox_gives_up_after_its_attempts(store):
-    outbox = mail.Outbox(
-        store,
-        mail.SmtpTransport(f"smtp://127.0.0.1:{free_port()}", timeout=5),
-        "t@x.org",
-        backoff=(0.0,),
-        max_attempts=2,
-    )
-    await outbox.enqueue("k", "a@b.org", "S", "T")
-    await outbox.deliver_due()
-    await outbox.deliver_due()
-    msg = await outbox.get("k")
-    assert msg.failed and msg.attempts == 2 and msg.sent_at is None
-    assert await store.zcard(mail.DUE) == 0
-
-
-async def test_without_smtp_mail_is_written_to_the_outbox_directory(store, tmp_path):
-    outbox = mail.Outbox(store, mail.transport_for(None, tmp_path), "t@x.org")
-    await outbox.enqueue("k", "a@b.org", "Subject", "Text")
-    assert await outbox.deliver_due() == 1
-    [path] = list((tmp_path / "outbox").glob("*.eml"))
-    assert b"Subject: Subject" in path.read_bytes()
-
-
-def test_smtp_urls():
-    t = mail.SmtpTransport("smtps://user%40x:p%3Ass@mail.example:2465")
-    assert (t.hostname, t.port, t.tls, t.username, t.password) == (
-        "mail.example",
-        2465,
-        True,
-        "user@x",
-        "p:ss",
-    )
-    assert mail.SmtpTransport("smtp://mail.example").port == 25
-    with pytest.raises(Exception, match="smtp-url"):
-        mail.SmtpTransport("http://mail.example")
 
 
 async def registration_event(server, certificate=True):
@@ -182,8 +118,8 @@ async def test_event_end_mails_presenters_and_certifies_attendees(make_server, s
     assert web_status == 200 and pdf_again == attachment.get_content()
 
     # Running the after-event work again sends nothing new
-    d = server.app[DASHBOARD]
-    again = await mail.after_event(server.tribune.store, d.mail, event.id, geo=False)
+    d = server.app[AUDIENCE]
+    again = await follow_up.after_event(server.tribune.store, d.mail, event.id, geo=False)
     assert again == {"presenters": 0, "certificates": 0}
     assert await d.mail.deliver_due() == 0
     assert len(smtp.inbox.messages) == len(messages) == 4
@@ -211,7 +147,7 @@ async def test_a_failing_mail_server_never_blocks_ending(make_server):
     )
     org = await s.join("organizer")
     assert (await org.call("event.end")) == {"ok": True, "state": "ended"}
-    outbox = server.app[DASHBOARD].mail
+    outbox = server.app[AUDIENCE].mail
     key = f"thanks:{s.event.id}:pat@acme.test"
     for _ in range(200):
         msg = await outbox.get(key)
@@ -219,7 +155,7 @@ async def test_a_failing_mail_server_never_blocks_ending(make_server):
             break
         await __import__("asyncio").sleep(0.05)
     assert msg is not None and msg.attempts == 1 and msg.sent_at is None and not msg.failed
-    assert await server.tribune.store.zcard(mail.DUE) == 1  # waiting for its retry
+    assert await server.tribune.store.zcard(DUE) == 1  # waiting for its retry
     await org.close()
 
 

@@ -1,40 +1,30 @@
-"""Outgoing mail: a queue in the store, delivered with retries, each message at most once.
+"""The outbox: outgoing mail queued in the store, delivered with retries, each message at most once.
 
 `Outbox.enqueue` takes an idempotency key (`registered:<event>:<email>`,
 `thanks:<event>:<email>`, ...): a key already used enqueues nothing, so a
 retried job or a second node never mails anyone twice. A worker on every node
 claims due messages with `zpopmin` (one claimant each), pushes the claim's
-deadline back while sending, and on failure reschedules with back-off. A
-message is delivered by SMTP (`--smtp-url`, aiosmtplib) or, when no SMTP
-server is configured, written as an `.eml` file into `<data-dir>/outbox`.
+deadline back while sending, and on failure reschedules with back-off.
 
-`after_event` is what an event's end sends (R-ROLE-5, R-CERT): a thank-you
-with the main statistics to each presenter, and to each registrant of a
-certificate event who attended, a thank-you with his PDF certificate.
+The network is not the domain's: a `Transport` is passed in by the edge
+(`signaling.smtp`: SMTP, or `.eml` files in a directory). What each message
+says is in `room.audience.letters`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import ssl
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
 
-import aiosmtplib
 import msgspec
 
-from room import events, keys, lifecycle, tasks
-from room.audience import certificates, registration, sessions, stats
-from room.errors import invalid
-from room.records import Event, decode, encode, new_id, now
+from room import tasks
+from room.records import decode, encode, new_id, now
 from room.store import Store
-from room.types import Role
 
 log = logging.getLogger(__name__)
 
@@ -71,58 +61,6 @@ class MailMessage(msgspec.Struct):
 
 class Transport(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
-
-
-class DirectoryTransport:
-    """The embedded default: each message becomes an .eml file in a directory."""
-
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
-        self.directory = Path(directory)
-
-    async def send(self, message: EmailMessage) -> None:
-        await asyncio.to_thread(self._write, message)
-
-    def _write(self, message: EmailMessage) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        name = f"{now():.6f}-{new_id('mail')}.eml"
-        tmp = self.directory / (name + ".tmp")
-        tmp.write_bytes(message.as_bytes())
-        tmp.replace(self.directory / name)
-
-
-class SmtpTransport:
-    """SMTP through aiosmtplib. URL forms: `smtp://[user:pass@]host[:port]` (STARTTLS when
-    the server offers it), `smtps://...` (TLS from the start, port 465 by default)."""
-
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise invalid("--smtp-url must look like smtp://user:password@host:587", "smtp_url")
-        self.hostname = parts.hostname
-        self.tls = parts.scheme == "smtps"
-        self.port = parts.port or (465 if self.tls else 25)
-        self.username = unquote(parts.username) if parts.username else None
-        self.password = unquote(parts.password) if parts.password else None
-        self.timeout = timeout
-
-    async def send(self, message: EmailMessage) -> None:
-        await aiosmtplib.send(
-            message,
-            hostname=self.hostname,
-            port=self.port,
-            username=self.username,
-            password=self.password,
-            use_tls=self.tls,
-            start_tls=None if not self.tls else False,
-            tls_context=ssl.create_default_context() if self.tls else None,
-            timeout=self.timeout,
-        )
-
-
-def transport_for(smtp_url: str | None, data_dir: str | os.PathLike[str]) -> Transport:
-    if smtp_url:
-        return SmtpTransport(smtp_url)
-    return DirectoryTransport(Path(data_dir) / "outbox")
 
 
 Attacher = Callable[[MailMessage], Awaitable[list[Attachment]]]
@@ -286,111 +224,3 @@ def compose(msg: MailMessage, mail_from: str, attachments: list[Attachment]) -> 
         maintype, _, subtype = a.media_type.partition("/")
         out.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
     return out
-
-
-# -- what Tribune sends ----------------------------------------------------------------------
-
-
-def registered_text(event: Event, name: str, link: str, certificate: bool) -> tuple[str, str]:
-    subject = f"Your registration: {event.title}"
-    lines = [
-        f"Hello {name},",
-        "",
-        f"You are registered for \u201c{event.title}\u201d.",
-        "Your personal link to join (do not share it):",
-        link,
-    ]
-    if certificate:
-        lines += ["", "A certificate of attendance will be sent to you after the event."]
-    return subject, "\n".join(lines) + "\n"
-
-
-def magic_text(link: str) -> tuple[str, str]:
-    return (
-        "Your Tribune sign-in link",
-        "Open this link to sign in to Tribune. It works once, for 15 minutes:\n"
-        f"{link}\n\nIf you did not ask for it, ignore this message.\n",
-    )
-
-
-async def after_event(store: Store, outbox: Outbox, event_id: str, *, geo: bool) -> dict[str, int]:
-    """Close the event's sessions and queue its thank-you mails and certificates.
-
-    Safe to run again (after a crash, or on every node): sessions already closed
-    stay closed, certificates are issued once, and mail keys queue each message once.
-    """
-    event = await events.load_event(store, event_id)
-    if not lifecycle.is_ended(event):
-        return {"presenters": 0, "certificates": 0}
-    await sessions.close_all(store, event.id, at=event.ended_at)
-    figures = await stats.event_stats(store, event, geo=geo)
-    summary = "\n".join(stats.summary_lines(figures))
-    presenters = 0
-    for inv in await events.list_invitations(store, event.id):
-        if inv.role is not Role.PRESENTER or not inv.email:
-            continue
-        text = (
-            f"Hello {inv.name or inv.email},\n\n"
-            f"Thank you for presenting \u201c{event.title}\u201d. Here are its main figures:\n\n"
-            f"{summary}\n"
-        )
-        if await outbox.enqueue(
-            f"thanks:{event.id}:{inv.email.lower()}",
-            inv.email,
-            f"Thank you for presenting: {event.title}",
-            text,
-        ):
-            presenters += 1
-    issued = 0
-    if registration.certificate_enabled(event):
-        attended = sessions.attendances(await sessions.all_sessions(store, event.id), now())
-        async for page in registration.pages(store, event.id):
-            for reg in page:
-                presence = attended.get(reg.invitation_id)
-                if presence is None:
-                    continue
-                cert = await certificates.issue(store, event, reg, presence.seconds)
-                text = (
-                    f"Hello {reg.name},\n\n"
-                    f"Thank you for attending \u201c{event.title}\u201d. "
-                    "Your certificate of attendance is attached.\n"
-                )
-                if await outbox.enqueue(
-                    f"certificate:{event.id}:{reg.email}",
-                    reg.email,
-                    f"Your certificate: {event.title}",
-                    text,
-                    certificate=(event.id, cert.id),
-                ):
-                    issued += 1
-    await store.set(followed_key(event.id), b"1")
-    return {"presenters": presenters, "certificates": issued}
-
-
-def followed_key(event_id: str) -> str:
-    return f"ev:{event_id}:followed"
-
-
-async def pending_follow_ups(store: Store) -> list[str]:
-    """Ended events whose after-event work never completed (the node stopped midway)."""
-    out = []
-    for event_id, raw in (await store.hgetall(keys.EVENTS)).items():
-        if lifecycle.is_ended(decode(raw, Event)):
-            if await store.get(followed_key(event_id)) is None:
-                out.append(event_id)
-    return out
-
-
-def certificate_attacher(store: Store) -> Attacher:
-    """Draws a message's certificate when it is sent (the PDF is never kept in the queue)."""
-
-    async def attach(msg: MailMessage) -> list[Attachment]:
-        if msg.certificate is None:
-            return []
-        event_id, cert_id = msg.certificate
-        event = await events.load_event(store, event_id)
-        cert = await certificates.load(store, event_id, cert_id)
-        pdf = await certificates.render(store, event, cert)
-        return [Attachment("certificate.pdf", "application/pdf", pdf)]
-
-    return attach

@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from moderation import audit
 from room.audience import registration
 from tests.helpers import Refused
 from tests.room.audience.helpers import Web, organizer
@@ -269,3 +270,26 @@ async def test_200_concurrent_http_registrations_with_50_duplicates_make_150(ser
     assert await registration.count(server.tribune.store, event.id) == 150
     listed = await registration.all_registrations(server.tribune.store, event.id)
     assert len({r.email for r in listed}) == 150
+
+
+async def test_question_settings_from_the_dashboard_reach_the_manager_and_the_audit(org):
+    server, web = org
+    _, event = await web.call("POST", "/api/v1/dashboard/events", {"title": "Q&A"})
+    _, links = await web.call("POST", f"/api/v1/events/{event['id']}/links")
+    manager = await server.client(links["token"], namespace="/manage")
+    await manager.wait_for("manage.state")
+    status, edited = await web.call(
+        "PATCH", f"/api/v1/dashboard/events/{event['id']}", {"question_visibility": "all"}
+    )
+    assert status == 200 and edited["settings"]["question_visibility"] == "all"
+    pushed = await manager.wait_for(
+        "questions.settings", lambda d: d["settings"]["visibility"] == "all"
+    )
+    assert pushed["settings"] == {"visibility": "all", "anonymous": True}
+    [entry] = [
+        e
+        for e in await audit.entries(server.tribune.store, event["id"])
+        if e.action == "questions.settings"
+    ]
+    assert entry.by_name == "Olga Organizer" and entry.after == {"visibility": "all"}
+    await manager.close()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from room.accounts import users
+from room.accounts import logins, users
 from room.accounts.users import UserKind, create_user
 from tests.room.audience.helpers import PASSWORD, Web, body_of, organizer, wait_for_mail
 
@@ -98,7 +98,7 @@ async def test_magic_link_signs_in_once(mem_server, web):
 
 async def test_an_expired_magic_link_is_refused(mem_server, web):
     _, _, user = await organizer(mem_server)
-    token = await users.issue_magic_link(mem_server.tribune.store, user, ttl=-1)
+    token = await logins.issue_magic_link(mem_server.tribune.store, user, ttl=-1)
     status, body = await web.call("POST", "/api/v1/auth/magic/consume", {"token": token})
     assert status == 401 and "expired" in body["error"]["message"]
 

@@ -1,0 +1,84 @@
+"""What an event's end sends (R-ROLE-5, R-CERT), once, even across crashes.
+
+A thank-you with the main statistics to each presenter, and to each registrant
+of a certificate event who attended, a thank-you with his PDF certificate. The
+work is safe to run again: sessions already closed stay closed, certificates
+are issued once, and the outbox's keys queue each message once. A marker in the
+store says it completed; `pending` lists ended events without one, for the
+next start to finish.
+"""
+
+from __future__ import annotations
+
+from room import events, keys, lifecycle
+from room.audience import certificates, letters, registration, sessions, stats
+from room.audience.outbox import Attacher, Attachment, MailMessage, Outbox
+from room.permissions import is_thanked_as_presenter
+from room.records import Event, decode, now
+from room.store import Store
+
+
+async def after_event(store: Store, outbox: Outbox, event_id: str, *, geo: bool) -> dict[str, int]:
+    """Close the event's sessions and queue its thank-you mails and certificates."""
+    event = await events.load_event(store, event_id)
+    if not lifecycle.is_ended(event):
+        return {"presenters": 0, "certificates": 0}
+    await sessions.close_all(store, event.id, at=event.ended_at)
+    figures = await stats.event_stats(store, event, geo=geo)
+    summary = "\n".join(stats.summary_lines(figures))
+    presenters = 0
+    for inv in await events.list_invitations(store, event.id):
+        if not is_thanked_as_presenter(inv.role) or not inv.email:
+            continue
+        subject, text = letters.presenter_thanks(event, inv, summary)
+        if await outbox.enqueue(f"thanks:{event.id}:{inv.email.lower()}", inv.email, subject, text):
+            presenters += 1
+    issued = 0
+    if registration.certificate_enabled(event):
+        attended = sessions.attendances(await sessions.all_sessions(store, event.id), now())
+        async for page in registration.pages(store, event.id):
+            for reg in page:
+                presence = attended.get(reg.invitation_id)
+                if presence is None:
+                    continue
+                cert = await certificates.issue(store, event, reg, presence.seconds)
+                subject, text = letters.certificate(event, reg.name)
+                if await outbox.enqueue(
+                    f"certificate:{event.id}:{reg.email}",
+                    reg.email,
+                    subject,
+                    text,
+                    certificate=(event.id, cert.id),
+                ):
+                    issued += 1
+    await store.set(followed_key(event.id), b"1")
+    return {"presenters": presenters, "certificates": issued}
+
+
+def followed_key(event_id: str) -> str:
+    return f"ev:{event_id}:followed"
+
+
+async def pending(store: Store) -> list[str]:
+    """Ended events whose after-event work never completed (the node stopped midway)."""
+    out = []
+    for event_id, raw in (await store.hgetall(keys.EVENTS)).items():
+        if lifecycle.is_ended(decode(raw, Event)):
+            if await store.get(followed_key(event_id)) is None:
+                out.append(event_id)
+    return out
+
+
+def certificate_attacher(store: Store) -> Attacher:
+    """Draws a message's certificate when it is sent (the PDF is never kept in the queue)."""
+
+    async def attach(msg: MailMessage) -> list[Attachment]:
+        if msg.certificate is None:
+            return []
+        event_id, cert_id = msg.certificate
+        event = await events.load_event(store, event_id)
+        cert = await certificates.load(store, event_id, cert_id)
+        pdf = await certificates.render(store, event, cert)
+        return [Attachment("certificate.pdf", "application/pdf", pdf)]
+
+    return attach

@@ -1,0 +1,66 @@
+"""Letters: what each message Tribune mails says (subject and text), and nothing else.
+
+Pure functions of records and links: who is mailed and when is decided where
+the message is queued (`registration`, `follow_up`, `room.accounts.users`),
+and the queue is `room.audience.outbox`.
+"""
+
+from __future__ import annotations
+
+from room.records import Event, Invitation
+
+Letter = tuple[str, str]
+"""(subject, text)"""
+
+
+def registered(event: Event, name: str, link: str, certificate: bool) -> Letter:
+    """To a registrant: his personal join link (sent again when he registers twice)."""
+    subject = f"Your registration: {event.title}"
+    lines = [
+        f"Hello {name},",
+        "",
+        f"You are registered for \u201c{event.title}\u201d.",
+        "Your personal link to join (do not share it):",
+        link,
+    ]
+    if certificate:
+        lines += ["", "A certificate of attendance will be sent to you after the event."]
+    return subject, "\n".join(lines) + "\n"
+
+
+def magic_link(link: str) -> Letter:
+    """To a dashboard user who asked to sign in without his password."""
+    return (
+        "Your Tribune sign-in link",
+        "Open this link to sign in to Tribune. It works once, for 15 minutes:\n"
+        f"{link}\n\nIf you did not ask for it, ignore this message.\n",
+    )
+
+
+def collaborator_added(event: Event, name: str, login_url: str) -> Letter:
+    """To a person just made a collaborator of one event."""
+    return (
+        f"You can now help run \u201c{event.title}\u201d",
+        f"Hello {name},\n\nYou were added as a collaborator of \u201c{event.title}\u201d.\n"
+        f"Sign in at {login_url} (ask for a sign-in link with your e-mail).\n",
+    )
+
+
+def presenter_thanks(event: Event, inv: Invitation, summary: str) -> Letter:
+    """To a presenter once the event has ended, with its main figures (R-ROLE-5)."""
+    return (
+        f"Thank you for presenting: {event.title}",
+        f"Hello {inv.name or inv.email},\n\n"
+        f"Thank you for presenting \u201c{event.title}\u201d. Here are its main figures:\n\n"
+        f"{summary}\n",
+    )
+
+
+def certificate(event: Event, name: str) -> Letter:
+    """To an attendee of a certificate event; the PDF is attached when it is sent (R-CERT)."""
+    return (
+        f"Your certificate: {event.title}",
+        f"Hello {name},\n\n"
+        f"Thank you for attending \u201c{event.title}\u201d. "
+        "Your certificate of attendance is attached.\n",
+    )

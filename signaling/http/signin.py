@@ -1,0 +1,134 @@
+"""Signing in to the dashboard over HTTP: password and one-time links, logout, "me", the
+password, and the account's users. Rules live in `room.accounts`; the login cookie and
+who may do what are asked of `signaling.auth`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from room import ratelimit
+from room.accounts import logins, users
+from room.accounts.account import get_account
+from room.errors import invalid
+from room.permissions import PERMISSIONS, Action
+from room.ratelimit import RATES
+from signaling import auth
+from signaling.auth import Door, Principal, for_account, principal
+from signaling.context import tribune
+from signaling.http.common import body, client_ip, json, secure_site
+from signaling.schemas.signin import (
+    AccountRef,
+    LoginForm,
+    MagicConsume,
+    MagicRequest,
+    Me,
+    PasswordChange,
+    UserCreate,
+)
+from signaling.socket.audience import audience
+
+routes = web.RouteTableDef()
+DASHBOARD = Door.DASHBOARD
+
+
+def me_view(p: Principal) -> Me:
+    role = p.account_role
+    return Me(
+        user=None if p.user is None else p.user.view(),
+        account=AccountRef(p.account.id, p.account.name),
+        can=[] if role is None else sorted(a.value for a in PERMISSIONS[role]),
+    )
+
+
+async def signed_in(request: web.Request, user: users.User) -> web.Response:
+    """Open a login for `user`: "me" as the answer, the login in its cookie."""
+    t = tribune(request)
+    token = await logins.open_login(t.store, user)
+    resp = json(me_view(Principal(await get_account(t.store, user.account_id), user)))
+    auth.set_login_cookie(resp, token, secure_site(request, t))
+    return resp
+
+
+@routes.post("/api/v1/auth/login")
+async def login(request: web.Request) -> web.Response:
+    t = tribune(request)
+    form = await body(request, LoginForm)
+    email = form.email.strip().lower()
+    await ratelimit.slow_down(t.store, f"login-ip:{client_ip(request)}", RATES.login_per_ip)
+    await ratelimit.slow_down(t.store, f"login:{email}", RATES.login_per_email)
+    return await signed_in(request, await logins.verify_login(t.store, email, form.password))
+
+
+@routes.post("/api/v1/auth/magic")
+async def magic_request(request: web.Request) -> web.Response:
+    """Mail a one-time sign-in link. The answer is the same whether or not the address
+    has a login, so it tells nobody who has one."""
+    t = tribune(request)
+    form = await body(request, MagicRequest)
+    email = form.email.strip().lower()
+    await ratelimit.slow_down(t.store, f"magic-ip:{client_ip(request)}", RATES.magic_per_ip)
+    await ratelimit.slow_down(t.store, f"magic:{email}", RATES.magic_per_email)
+    login_url = f"{t.config.base_url}/login"
+    await logins.mail_magic_link(t.store, audience(request).mail, email, login_url)
+    return web.json_response(
+        {
+            "ok": True,
+            "message": "If this address has a Tribune login, a sign-in link is on its way.",
+        }
+    )
+
+
+@routes.post("/api/v1/auth/magic/consume")
+async def magic_consume(request: web.Request) -> web.Response:
+    t = tribune(request)
+    form = await body(request, MagicConsume)
+    await ratelimit.slow_down(t.store, f"magic-use-ip:{client_ip(request)}", RATES.magic_use_per_ip)
+    return await signed_in(request, await logins.consume_magic_link(t.store, form.token))
+
+
+@routes.post("/api/v1/auth/logout")
+async def logout(request: web.Request) -> web.Response:
+    await logins.close_login(tribune(request).store, auth.login_token(request))
+    resp = web.json_response({"ok": True})
+    auth.clear_login_cookie(resp)
+    return resp
+
+
+@routes.get("/api/v1/me")
+async def me(request: web.Request) -> web.Response:
+    return json(me_view(await principal(request, tribune(request), DASHBOARD)))
+
+
+@routes.post("/api/v1/me/password")
+async def change_password(request: web.Request) -> web.Response:
+    t = tribune(request)
+    p = await principal(request, t, DASHBOARD)
+    if p.user is None:
+        raise invalid("an API key has no password")
+    form = await body(request, PasswordChange)
+    if p.user.password_hash is not None:
+        await ratelimit.slow_down(t.store, f"login:{p.user.email}", RATES.login_per_email)
+        await logins.verify_login(t.store, p.user.email, form.current or "")
+    user = await users.set_password(t.store, p.user, form.password)
+    return json({"user": user.view()})
+
+
+# -- the account's users ---------------------------------------------------------------------
+
+
+@routes.post("/api/v1/account/users")
+async def create_user(request: web.Request) -> web.Response:
+    t = tribune(request)
+    p = await for_account(request, t, DASHBOARD, Action.MANAGE_ACCOUNT)
+    form = await body(request, UserCreate)
+    user = await users.create_user(
+        t.store, p.account, form.email, form.name, form.kind, form.password
+    )
+    return json({"user": user.view()}, status=201)
+
+
+@routes.get("/api/v1/account/users")
+async def list_users(request: web.Request) -> web.Response:
+    t = tribune(request)
+    p = await for_account(request, t, DASHBOARD, Action.MANAGE_ACCOUNT)
+    return json({"users": [u.view() for u in await users.account_users(t.store, p.account.id)]})

@@ -1,0 +1,110 @@
+"""Wire Structs of the audience side: the dashboard's HTTP bodies and views, and the
+statistics query of `/manage`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from moderation.items import Visibility
+from room.types import AccessMode, EventKind
+from signaling.schemas.signin import EmailText, NameText
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class EventForm(msgspec.Struct, forbid_unknown_fields=True):
+    """The dashboard's event editor: the event's own fields and its audience settings."""
+
+    title: Title | None = None
+    kind: EventKind | None = None
+    access_mode: AccessMode | None = None
+    capacity: int | None = None
+    scheduled_start: float | None = None
+    registration_fields: list[Any] | None = None
+    """Free-form here: `room.audience.registration.parse_fields` checks each definition."""
+    certificate: dict[str, Any] | None = None
+    """Free-form here: `room.audience.certificates.parse_settings` checks it."""
+    question_visibility: Visibility | None = None
+    """What participants see of other people's questions (`moderation.questions.configure`)."""
+    anonymous_questions: bool | None = None
+
+
+class CollaboratorAdd(msgspec.Struct, forbid_unknown_fields=True):
+    email: EmailText
+    name: NameText = ""
+
+
+class GuestAdd(msgspec.Struct, forbid_unknown_fields=True):
+    email: EmailText
+    name: NameText = ""
+
+
+class DirectLinkSet(msgspec.Struct, forbid_unknown_fields=True):
+    enabled: bool
+
+
+class StatsQuery(msgspec.Struct, forbid_unknown_fields=True):
+    """`stats.get` on /manage: the figures of a time range (Unix seconds)."""
+
+    from_: float | None = msgspec.field(default=None, name="from")
+    to: float | None = None
+
+
+# -- views ---------------------------------------------------------------------------------
+
+
+class InvitationLink(msgspec.Struct):
+    """An invitation of the events API with its signed token and the URL to open."""
+
+    invitation: dict[str, Any]
+    """The `Invitation` record as it is stored."""
+    token: str
+    url: str
+
+
+class MyLinks(msgspec.Struct):
+    """The asker's own links into an event's pages."""
+
+    token: str
+    room: str
+    manage: str
+    screen: str
+    stats: str
+
+
+class DirectLink(msgspec.Struct):
+    enabled: bool
+    url: str | None
+
+
+class ActivityLine(msgspec.Struct):
+    at: float
+    who: str
+    action: str
+    detail: str
+
+
+class RegisteredPerson(msgspec.Struct):
+    id: str
+    email: str
+    name: str
+
+
+class Registered(msgspec.Struct):
+    """The answer to a public registration."""
+
+    registration: RegisteredPerson
+    link: str
+    certificate: bool
+    message: str
+
+
+class CertificateLine(msgspec.Struct):
+    id: str
+    email: str
+    name: str
+    issued_at: float
+    seconds: float
+    url: str
