@@ -14,14 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import (
-    RTCConfiguration,
-    RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
-from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import SessionDescription
 
@@ -31,6 +28,7 @@ from media.errors import InvalidDescription, NoFreeSlot, SfuClosed, UnknownPeer
 from media.forward import Feed, SlotSink
 from media.keyframe import KeyframeRequester
 from media.outbound import RtpWriter, SenderReports
+from media.peers import Peers
 from media.slots import Stage
 from media.types import (
     SOURCE_KIND,
@@ -101,19 +99,13 @@ class Sfu:
             raise ValueError(f"unsupported video codec {video_codec!r}")
         self.video_codec: VideoCodec = video_codec
         self._stage = Stage(video_slots, audio_slots)
-        self._ice_servers = [
-            RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
-            for s in ice_servers
-        ]
+        self._peers = Peers(ice_servers, connect_timeout, self._connected, self._lost)
         self._on_stage_change = on_stage_change
         self._on_peer_closed = on_peer_closed
         self._backlog_limit = backlog_limit
-        self._connect_timeout = connect_timeout
         self._keyframe_interval = keyframe_interval
         self._publishers: dict[str, _Publisher] = {}
         self._subscribers: dict[str, _Subscriber] = {}
-        self._peers: set[RTCPeerConnection] = set()
-        self._timers: dict[RTCPeerConnection, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_stage: tuple[StageTrack, ...] = ()
         self._closed = False
@@ -144,7 +136,7 @@ class Sfu:
         self._check_room(publisher.feeds if publisher else {}, sources)
         fresh = publisher is None
         if publisher is None:
-            publisher = _Publisher(publisher_id, self._new_pc(publisher_id, "publisher"))
+            publisher = _Publisher(publisher_id, self._peers.open(publisher_id, "publisher"))
         pc = publisher.pc
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
@@ -153,7 +145,7 @@ class Sfu:
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:
             if fresh:
-                await self._close_pc(pc)
+                await self._peers.close(pc)
             if isinstance(exc, InvalidDescription):
                 raise
             raise InvalidDescription(f"cannot answer offer: {exc}") from exc
@@ -209,7 +201,7 @@ class Sfu:
         self._check_open()
         if subscriber_id in self._subscribers:
             await self.unsubscribe(subscriber_id)
-        pc = self._new_pc(subscriber_id, "subscriber")
+        pc = self._peers.open(subscriber_id, "subscriber")
         sinks: list[SlotSink] = []
         writers: list[RtpWriter] = []
         try:
@@ -225,7 +217,7 @@ class Sfu:
                 sinks.append(sink)
             await pc.setLocalDescription(await pc.createOffer())
         except BaseException:
-            await self._close_pc(pc)
+            await self._peers.close(pc)
             raise
         mids = [t.mid for t in pc.getTransceivers()]
         assert mids == [slot.mid for slot in self._stage.layout], mids
@@ -264,7 +256,7 @@ class Sfu:
         for publisher in publishers:
             await self._drop_publisher(publisher, notify=False)
         for pc in list(self._peers):
-            await self._close_pc(pc)
+            await self._peers.close(pc)
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -405,42 +397,14 @@ class Sfu:
                 feed = None
             sink.switch(feed)
 
-    def _new_pc(self, peer_id: str, role: PeerRole) -> RTCPeerConnection:
-        pc = RTCPeerConnection(
-            RTCConfiguration(
-                iceServers=self._ice_servers or None,
-                bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
-            )
-        )
-        self._peers.add(pc)
-
-        @pc.on("connectionstatechange")
-        def on_state() -> None:
-            state = pc.connectionState
-            if state == "connected":
-                timer = self._timers.pop(pc, None)
-                if timer is not None:
-                    timer.cancel()
-                subscriber = self._subscribers.get(peer_id)
-                if role == "subscriber" and subscriber is not None and subscriber.pc is pc:
-                    subscriber.live = True
-                    self._follow_stage(subscriber)
-                elif role == "publisher":
-                    for transceiver in pc.getTransceivers()[:1]:  # bundled: one transport
-                        rtc.enlarge_receive_buffers(transceiver.receiver, _PUBLISH_RCVBUF)
-            elif state in ("failed", "closed"):
-                self._lost(pc, peer_id, role)
-
-        loop = asyncio.get_running_loop()
-        self._timers[pc] = loop.call_later(
-            self._connect_timeout, self._connect_expired, pc, peer_id, role
-        )
-        return pc
-
-    def _connect_expired(self, pc: RTCPeerConnection, peer_id: str, role: PeerRole) -> None:
-        self._timers.pop(pc, None)
-        if pc.connectionState != "connected":
-            self._lost(pc, peer_id, role)
+    def _connected(self, pc: RTCPeerConnection, peer_id: str, role: PeerRole) -> None:
+        subscriber = self._subscribers.get(peer_id)
+        if role == "subscriber" and subscriber is not None and subscriber.pc is pc:
+            subscriber.live = True
+            self._follow_stage(subscriber)
+        elif role == "publisher":
+            for transceiver in pc.getTransceivers()[:1]:  # bundled: one transport
+                rtc.enlarge_receive_buffers(transceiver.receiver, _PUBLISH_RCVBUF)
 
     def _lost(self, pc: RTCPeerConnection, peer_id: str, role: PeerRole) -> None:
         """A connection failed or never connected: drop whoever still owns it."""
@@ -449,7 +413,7 @@ class Sfu:
         )
         if owner is None or owner.pc is not pc:
             if pc in self._peers:  # owned by no one: close it all the same
-                self._spawn(self._close_pc(pc))
+                self._spawn(self._peers.close(pc))
             return
         if isinstance(owner, _Publisher):
             del self._publishers[peer_id]
@@ -475,17 +439,10 @@ class Sfu:
             feed.close()
         if notify:
             self._stage_changed()
-        await self._close_pc(publisher.pc)
+        await self._peers.close(publisher.pc)
 
     async def _drop_subscriber(self, subscriber: _Subscriber) -> None:
         for sink in subscriber.sinks:
             sink.close()
         await subscriber.reports.close()
-        await self._close_pc(subscriber.pc)
-
-    async def _close_pc(self, pc: RTCPeerConnection) -> None:
-        timer = self._timers.pop(pc, None)
-        if timer is not None:
-            timer.cancel()
-        self._peers.discard(pc)
-        await pc.close()
+        await self._peers.close(subscriber.pc)
