@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
@@ -36,6 +36,9 @@ from media.types import (
 )
 
 logger = logging.getLogger(__name__)
+
+_Peer = TypeVar("_Peer", Publisher, Subscriber)
+_Args = ParamSpec("_Args")
 
 
 class Sfu:
@@ -132,16 +135,13 @@ class Sfu:
         The publisher should stop sending it too (``replaceTrack(null)``); to
         put it back, publish again (a fresh offer listing the source).
         """
-        removed = self._publisher(publisher_id).stop(self._stage, source)
+        removed = _find(self._publishers, publisher_id).stop(self._stage, source)
         self._stage_changed()
         return removed
 
     async def unpublish(self, publisher_id: str) -> None:
         """Close a publisher's connection and take all its tracks off stage."""
-        publisher = self._publishers.pop(publisher_id, None)
-        if publisher is None:
-            raise UnknownPeer(publisher_id)
-        await self._drop_publisher(publisher)
+        await self._drop_publisher(_take(self._publishers, publisher_id))
 
     def stage(self) -> tuple[StageTrack, ...]:
         """The published tracks on stage now, with the slot (mid) of each."""
@@ -177,17 +177,14 @@ class Sfu:
 
     async def answer(self, subscriber_id: str, answer_sdp: str) -> None:
         """Apply a subscriber's answer to the offer :meth:`subscribe` returned."""
-        subscriber = self._subscriber(subscriber_id)
+        subscriber = _find(self._subscribers, subscriber_id)
         try:
             await subscriber.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
         except Exception as exc:
             raise InvalidDescription(f"cannot apply answer: {exc}") from exc
 
     async def unsubscribe(self, subscriber_id: str) -> None:
-        subscriber = self._subscribers.pop(subscriber_id, None)
-        if subscriber is None:
-            raise UnknownPeer(subscriber_id)
-        await self._drop_subscriber(subscriber)
+        await self._drop_subscriber(_take(self._subscribers, subscriber_id))
 
     # -- lifecycle --------------------------------------------------------
 
@@ -230,18 +227,6 @@ class Sfu:
         if self._closed:
             raise SfuClosed("the SFU is closed")
 
-    def _publisher(self, publisher_id: str) -> Publisher:
-        try:
-            return self._publishers[publisher_id]
-        except KeyError:
-            raise UnknownPeer(publisher_id) from None
-
-    def _subscriber(self, subscriber_id: str) -> Subscriber:
-        try:
-            return self._subscribers[subscriber_id]
-        except KeyError:
-            raise UnknownPeer(subscriber_id) from None
-
     def _stage_changed(self) -> None:
         for subscriber in self._subscribers.values():
             if subscriber.live:
@@ -249,11 +234,7 @@ class Sfu:
         stage = self._stage.tracks()
         if stage != self._last_stage:
             self._last_stage = stage
-            if self._on_stage_change is not None:
-                try:
-                    self._on_stage_change(stage)
-                except Exception:
-                    logger.exception("media: on_stage_change failed")
+            _notify("on_stage_change", self._on_stage_change, stage)
 
     def _connected(self, pc: RTCPeerConnection, peer_id: str, role: PeerRole) -> None:
         subscriber = self._subscribers.get(peer_id)
@@ -279,11 +260,7 @@ class Sfu:
             del self._subscribers[peer_id]
             self._spawn(self._drop_subscriber(owner))
         logger.info("media: dropped %s %s (%s)", role, peer_id, pc.connectionState)
-        if self._on_peer_closed is not None:
-            try:
-                self._on_peer_closed(peer_id, role)
-            except Exception:
-                logger.exception("media: on_peer_closed failed")
+        _notify("on_peer_closed", self._on_peer_closed, peer_id, role)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -299,3 +276,30 @@ class Sfu:
     async def _drop_subscriber(self, subscriber: Subscriber) -> None:
         await subscriber.close()
         await self._peers.close(subscriber.pc)
+
+
+def _find(peers: Mapping[str, _Peer], peer_id: str) -> _Peer:
+    try:
+        return peers[peer_id]
+    except KeyError:
+        raise UnknownPeer(peer_id) from None
+
+
+def _take(peers: dict[str, _Peer], peer_id: str) -> _Peer:
+    """Remove and return the peer; the id is gone before any await."""
+    peer = peers.pop(peer_id, None)
+    if peer is None:
+        raise UnknownPeer(peer_id)
+    return peer
+
+
+def _notify(
+    name: str, listener: Callable[_Args, None] | None, *args: _Args.args, **kwargs: _Args.kwargs
+) -> None:
+    """Run a caller's listener; its failure is logged and never reaches the SFU."""
+    if listener is None:
+        return
+    try:
+        listener(*args, **kwargs)
+    except Exception:
+        logger.exception("media: %s failed", name)
