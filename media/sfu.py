@@ -1,42 +1,30 @@
-"""The SFU: publish and subscribe peer connections, and the stage between them.
+"""The SFU facade: publishers, subscribers and the stage between them.
 
 One :class:`Sfu` per process. Signaling decides who may publish (it reserves
 stage slots in ``room/``) and then calls these methods with opaque ids; the
-SFU knows nothing of roles. See ``docs/media.md`` for the offer/answer flow.
+SFU knows nothing of roles. It owns the stage and every connection, and keeps
+subscribers' slots following the stage; the publish and subscribe sides live
+in ``media/publisher.py`` and ``media/subscriber.py``, the connections'
+lifecycle in ``media/peers.py``. See ``docs/media.md`` for the offer/answer flow.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
-from aiortc import (
-    RTCConfiguration,
-    RTCIceServer,
-    RTCPeerConnection,
-    RTCRtpSender,
-    RTCRtpTransceiver,
-    RTCSessionDescription,
-)
-from aiortc.rtcconfiguration import RTCBundlePolicy
-from aiortc.rtcrtpparameters import RTCRtpCodecCapability
-from aiortc.sdp import SessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from media import rtc
-from media.assembler import FrameAssembler
-from media.errors import InvalidDescription, NoFreeSlot, SfuClosed, UnknownPeer
-from media.forward import Feed, SlotSink
-from media.keyframe import KeyframeRequester
-from media.outbound import RtpWriter, SenderReports
+from media.errors import InvalidDescription, SfuClosed, UnknownPeer
+from media.peers import Peers
+from media.publisher import Publisher, check_room, check_sources, enlarge_socket_buffer
 from media.slots import Stage
+from media.subscriber import Subscriber, offer_slots
 from media.types import (
-    SOURCE_KIND,
-    SOURCES,
     IceServer,
-    Kind,
     PeerClosedListener,
     PeerRole,
     SfuStats,
@@ -49,26 +37,8 @@ from media.types import (
 
 logger = logging.getLogger(__name__)
 
-_PUBLISH_RCVBUF = 4 << 20  # bytes; the kernel caps it at net.core.rmem_max
-
-
-@dataclass(eq=False)
-class _Publisher:
-    id: str
-    pc: RTCPeerConnection
-    feeds: dict[str, Feed] = field(default_factory=dict)
-    """One feed per negotiated m-line (mid), kept while the connection lives."""
-
-
-@dataclass(eq=False)
-class _Subscriber:
-    id: str
-    pc: RTCPeerConnection
-    sinks: list[SlotSink]
-    reports: SenderReports
-    skip_publisher: str | None
-    live: bool = False
-    """Connected: its slots follow the stage."""
+_Peer = TypeVar("_Peer", Publisher, Subscriber)
+_Args = ParamSpec("_Args")
 
 
 class Sfu:
@@ -101,19 +71,13 @@ class Sfu:
             raise ValueError(f"unsupported video codec {video_codec!r}")
         self.video_codec: VideoCodec = video_codec
         self._stage = Stage(video_slots, audio_slots)
-        self._ice_servers = [
-            RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
-            for s in ice_servers
-        ]
+        self._peers = Peers(ice_servers, connect_timeout, self._connected, self._lost)
         self._on_stage_change = on_stage_change
         self._on_peer_closed = on_peer_closed
         self._backlog_limit = backlog_limit
-        self._connect_timeout = connect_timeout
         self._keyframe_interval = keyframe_interval
-        self._publishers: dict[str, _Publisher] = {}
-        self._subscribers: dict[str, _Subscriber] = {}
-        self._peers: set[RTCPeerConnection] = set()
-        self._timers: dict[RTCPeerConnection, asyncio.TimerHandle] = {}
+        self._publishers: dict[str, Publisher] = {}
+        self._subscribers: dict[str, Subscriber] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_stage: tuple[StageTrack, ...] = ()
         self._closed = False
@@ -132,7 +96,7 @@ class Sfu:
         longer listed leave the stage, new ones join, stopped ones come back.
         """
         self._check_open()
-        self._check_sources(offer_sdp, sources)
+        check_sources(offer_sdp, sources)
         # One negotiation at a time, so the room checked is the room placed.
         async with self._publish_lock:
             return await self._publish(publisher_id, offer_sdp, sources)
@@ -141,30 +105,27 @@ class Sfu:
         self, publisher_id: str, offer_sdp: str, sources: Mapping[str, Source]
     ) -> str:
         publisher = self._publishers.get(publisher_id)
-        self._check_room(publisher.feeds if publisher else {}, sources)
+        check_room(self._stage, publisher.feeds if publisher else {}, sources)
         fresh = publisher is None
         if publisher is None:
-            publisher = _Publisher(publisher_id, self._new_pc(publisher_id, "publisher"))
+            publisher = Publisher(
+                publisher_id,
+                self._peers.open(publisher_id, "publisher"),
+                self.video_codec,
+                self._keyframe_interval,
+            )
         pc = publisher.pc
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
-            for transceiver in pc.getTransceivers():
-                self._prepare_receiver(publisher, transceiver, sources)
-            await pc.setLocalDescription(await pc.createAnswer())
+            await publisher.negotiate(offer_sdp, sources)
         except Exception as exc:
             if fresh:
-                await self._close_pc(pc)
+                await self._peers.close(pc)
             if isinstance(exc, InvalidDescription):
                 raise
             raise InvalidDescription(f"cannot answer offer: {exc}") from exc
         if fresh:
             self._publishers[publisher_id] = publisher
-        for mid, feed in publisher.feeds.items():
-            if mid in sources:
-                feed.source = sources[mid]
-                self._stage.place(feed)
-            else:
-                self._stage.remove(feed)
+        publisher.place(self._stage, sources)
         self._stage_changed()
         return str(pc.localDescription.sdp)
 
@@ -174,20 +135,13 @@ class Sfu:
         The publisher should stop sending it too (``replaceTrack(null)``); to
         put it back, publish again (a fresh offer listing the source).
         """
-        publisher = self._publisher(publisher_id)
-        removed = False
-        for feed in publisher.feeds.values():
-            if feed.source == source and self._stage.remove(feed) is not None:
-                removed = True
+        removed = _find(self._publishers, publisher_id).stop(self._stage, source)
         self._stage_changed()
         return removed
 
     async def unpublish(self, publisher_id: str) -> None:
         """Close a publisher's connection and take all its tracks off stage."""
-        publisher = self._publishers.pop(publisher_id, None)
-        if publisher is None:
-            raise UnknownPeer(publisher_id)
-        await self._drop_publisher(publisher)
+        await self._drop_publisher(_take(self._publishers, publisher_id))
 
     def stage(self) -> tuple[StageTrack, ...]:
         """The published tracks on stage now, with the slot (mid) of each."""
@@ -209,46 +163,28 @@ class Sfu:
         self._check_open()
         if subscriber_id in self._subscribers:
             await self.unsubscribe(subscriber_id)
-        pc = self._new_pc(subscriber_id, "subscriber")
-        sinks: list[SlotSink] = []
-        writers: list[RtpWriter] = []
+        layout = self._stage.layout
+        pc = self._peers.open(subscriber_id, "subscriber")
         try:
-            for slot in self._stage.layout:
-                transceiver = pc.addTransceiver(slot.kind, direction="sendonly")
-                transceiver.setCodecPreferences(self._preferences(slot.kind))
-                rtc.release_idle_receiver(transceiver.receiver)
-                writer = RtpWriter(transceiver.sender)
-                writers.append(writer)
-                sink = SlotSink(slot.kind, writer, self._backlog_limit)
-                writer.on_ready = sink.writer_ready
-                rtc.on_keyframe_request(transceiver.sender, sink.request_keyframe)
-                sinks.append(sink)
-            await pc.setLocalDescription(await pc.createOffer())
+            slots = await offer_slots(pc, layout, self.video_codec, self._backlog_limit)
         except BaseException:
-            await self._close_pc(pc)
+            await self._peers.close(pc)
             raise
-        mids = [t.mid for t in pc.getTransceivers()]
-        assert mids == [slot.mid for slot in self._stage.layout], mids
-        reports = SenderReports(writers)
-        reports.start()
-        self._subscribers[subscriber_id] = _Subscriber(
-            subscriber_id, pc, sinks, reports, skip_publisher
+        self._subscribers[subscriber_id] = Subscriber.start(
+            subscriber_id, pc, layout, slots, skip_publisher
         )
-        return SubscribeOffer(sdp=str(pc.localDescription.sdp), slots=self._stage.layout)
+        return SubscribeOffer(sdp=str(pc.localDescription.sdp), slots=layout)
 
     async def answer(self, subscriber_id: str, answer_sdp: str) -> None:
         """Apply a subscriber's answer to the offer :meth:`subscribe` returned."""
-        subscriber = self._subscriber(subscriber_id)
+        subscriber = _find(self._subscribers, subscriber_id)
         try:
             await subscriber.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
         except Exception as exc:
             raise InvalidDescription(f"cannot apply answer: {exc}") from exc
 
     async def unsubscribe(self, subscriber_id: str) -> None:
-        subscriber = self._subscribers.pop(subscriber_id, None)
-        if subscriber is None:
-            raise UnknownPeer(subscriber_id)
-        await self._drop_subscriber(subscriber)
+        await self._drop_subscriber(_take(self._subscribers, subscriber_id))
 
     # -- lifecycle --------------------------------------------------------
 
@@ -264,7 +200,7 @@ class Sfu:
         for publisher in publishers:
             await self._drop_publisher(publisher, notify=False)
         for pc in list(self._peers):
-            await self._close_pc(pc)
+            await self._peers.close(pc)
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -291,201 +227,79 @@ class Sfu:
         if self._closed:
             raise SfuClosed("the SFU is closed")
 
-    def _publisher(self, publisher_id: str) -> _Publisher:
-        try:
-            return self._publishers[publisher_id]
-        except KeyError:
-            raise UnknownPeer(publisher_id) from None
-
-    def _subscriber(self, subscriber_id: str) -> _Subscriber:
-        try:
-            return self._subscribers[subscriber_id]
-        except KeyError:
-            raise UnknownPeer(subscriber_id) from None
-
-    def _check_sources(self, offer_sdp: str, sources: Mapping[str, Source]) -> None:
-        """Validate ``sources`` against the offer before touching any connection."""
-        try:
-            description = SessionDescription.parse(offer_sdp)
-        except Exception as exc:
-            raise InvalidDescription(f"unreadable SDP: {exc}") from exc
-        kinds = {m.rtp.muxId: m.kind for m in description.media}
-        seen: set[str] = set()
-        for mid, source in sources.items():
-            if source not in SOURCES:
-                raise InvalidDescription(f"unknown source {source!r}")
-            if source in seen:
-                raise InvalidDescription(f"source {source!r} listed twice")
-            seen.add(source)
-            if mid not in kinds:
-                raise InvalidDescription(f"no m-line with mid {mid!r}")
-            if kinds[mid] != SOURCE_KIND[source]:
-                raise InvalidDescription(
-                    f"mid {mid!r} is {kinds[mid]}, {source} needs {SOURCE_KIND[source]}"
-                )
-
-    def _check_room(self, feeds: Mapping[str, Feed], sources: Mapping[str, Source]) -> None:
-        """Raise NoFreeSlot before negotiating if the new tracks cannot go on stage."""
-        needed: dict[Kind, int] = {"video": 0, "audio": 0}
-        for mid, source in sources.items():
-            feed = feeds.get(mid)
-            if feed is None or self._stage.slot_of(feed) is None:
-                needed[SOURCE_KIND[source]] += 1
-        for mid, feed in feeds.items():
-            if mid not in sources and self._stage.slot_of(feed) is not None:
-                needed[feed.kind] -= 1
-        for kind, count in needed.items():
-            if count > self._stage.free(kind):
-                raise NoFreeSlot(f"no free {kind} slot on stage")
-
-    def _prepare_receiver(
-        self,
-        publisher: _Publisher,
-        transceiver: RTCRtpTransceiver,
-        sources: Mapping[str, Source],
-    ) -> None:
-        """Between setRemoteDescription and createAnswer: codec, direction, assembler."""
-        mid = transceiver.mid
-        if mid is None or mid not in sources:
-            transceiver.direction = "inactive"
-            return
-        kind: Kind = "video" if transceiver.kind == "video" else "audio"
-        mime = rtc.codec_mime(kind, self.video_codec)
-        if not rtc.restrict_codecs(transceiver, mime):
-            raise InvalidDescription(f"mid {mid!r} does not offer {mime}")
-        transceiver.direction = "recvonly"
-        if mid in publisher.feeds:
-            return
-        receiver = transceiver.receiver
-        assembler: FrameAssembler
-
-        def send_pli() -> bool:
-            if assembler.ssrc is None:
-                return False
-            rtc.send_pli(receiver, assembler.ssrc)
-            return True
-
-        requester = KeyframeRequester(send_pli, min_interval=self._keyframe_interval)
-        feed = Feed(publisher.id, sources[mid], kind, requester)
-        assembler = FrameAssembler(
-            kind,
-            mime.split("/")[1],
-            feed.deliver,
-            lambda retry: requester.request(retry=retry),
-        )
-        rtc.replace_jitter_buffer(receiver, assembler)
-        publisher.feeds[mid] = feed
-
-    def _preferences(self, kind: Kind) -> list[RTCRtpCodecCapability]:
-        """The one codec of ``kind`` a subscribe slot offers; no RTX (see
-        ``rtc.restrict_codecs``: aiortc clients would drop RTX packets)."""
-        wanted = rtc.codec_mime(kind, self.video_codec).lower()
-        return [
-            c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType.lower() == wanted
-        ]
-
     def _stage_changed(self) -> None:
         for subscriber in self._subscribers.values():
             if subscriber.live:
-                self._follow_stage(subscriber)
+                subscriber.follow(self._stage)
         stage = self._stage.tracks()
         if stage != self._last_stage:
             self._last_stage = stage
-            if self._on_stage_change is not None:
-                try:
-                    self._on_stage_change(stage)
-                except Exception:
-                    logger.exception("media: on_stage_change failed")
+            _notify("on_stage_change", self._on_stage_change, stage)
 
-    def _follow_stage(self, subscriber: _Subscriber) -> None:
-        feeds = dict(self._stage.feeds())
-        for slot, sink in enumerate(subscriber.sinks):
-            feed = feeds.get(slot)
-            if feed is not None and feed.publisher_id == subscriber.skip_publisher:
-                feed = None
-            sink.switch(feed)
-
-    def _new_pc(self, peer_id: str, role: PeerRole) -> RTCPeerConnection:
-        pc = RTCPeerConnection(
-            RTCConfiguration(
-                iceServers=self._ice_servers or None,
-                bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
-            )
-        )
-        self._peers.add(pc)
-
-        @pc.on("connectionstatechange")
-        def on_state() -> None:
-            state = pc.connectionState
-            if state == "connected":
-                timer = self._timers.pop(pc, None)
-                if timer is not None:
-                    timer.cancel()
-                subscriber = self._subscribers.get(peer_id)
-                if role == "subscriber" and subscriber is not None and subscriber.pc is pc:
-                    subscriber.live = True
-                    self._follow_stage(subscriber)
-                elif role == "publisher":
-                    for transceiver in pc.getTransceivers()[:1]:  # bundled: one transport
-                        rtc.enlarge_receive_buffers(transceiver.receiver, _PUBLISH_RCVBUF)
-            elif state in ("failed", "closed"):
-                self._lost(pc, peer_id, role)
-
-        loop = asyncio.get_running_loop()
-        self._timers[pc] = loop.call_later(
-            self._connect_timeout, self._connect_expired, pc, peer_id, role
-        )
-        return pc
-
-    def _connect_expired(self, pc: RTCPeerConnection, peer_id: str, role: PeerRole) -> None:
-        self._timers.pop(pc, None)
-        if pc.connectionState != "connected":
-            self._lost(pc, peer_id, role)
+    def _connected(self, pc: RTCPeerConnection, peer_id: str, role: PeerRole) -> None:
+        subscriber = self._subscribers.get(peer_id)
+        if role == "subscriber" and subscriber is not None and subscriber.pc is pc:
+            subscriber.live = True
+            subscriber.follow(self._stage)
+        elif role == "publisher":
+            enlarge_socket_buffer(pc)
 
     def _lost(self, pc: RTCPeerConnection, peer_id: str, role: PeerRole) -> None:
         """A connection failed or never connected: drop whoever still owns it."""
-        owner: _Publisher | _Subscriber | None = (
+        owner: Publisher | Subscriber | None = (
             self._publishers.get(peer_id) if role == "publisher" else self._subscribers.get(peer_id)
         )
         if owner is None or owner.pc is not pc:
             if pc in self._peers:  # owned by no one: close it all the same
-                self._spawn(self._close_pc(pc))
+                self._spawn(self._peers.close(pc))
             return
-        if isinstance(owner, _Publisher):
+        if isinstance(owner, Publisher):
             del self._publishers[peer_id]
             self._spawn(self._drop_publisher(owner))
         else:
             del self._subscribers[peer_id]
             self._spawn(self._drop_subscriber(owner))
         logger.info("media: dropped %s %s (%s)", role, peer_id, pc.connectionState)
-        if self._on_peer_closed is not None:
-            try:
-                self._on_peer_closed(peer_id, role)
-            except Exception:
-                logger.exception("media: on_peer_closed failed")
+        _notify("on_peer_closed", self._on_peer_closed, peer_id, role)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _drop_publisher(self, publisher: _Publisher, *, notify: bool = True) -> None:
-        for feed in publisher.feeds.values():
-            self._stage.remove(feed)
-            feed.close()
+    async def _drop_publisher(self, publisher: Publisher, *, notify: bool = True) -> None:
+        publisher.leave(self._stage)
         if notify:
             self._stage_changed()
-        await self._close_pc(publisher.pc)
+        await self._peers.close(publisher.pc)
 
-    async def _drop_subscriber(self, subscriber: _Subscriber) -> None:
-        for sink in subscriber.sinks:
-            sink.close()
-        await subscriber.reports.close()
-        await self._close_pc(subscriber.pc)
+    async def _drop_subscriber(self, subscriber: Subscriber) -> None:
+        await subscriber.close()
+        await self._peers.close(subscriber.pc)
 
-    async def _close_pc(self, pc: RTCPeerConnection) -> None:
-        timer = self._timers.pop(pc, None)
-        if timer is not None:
-            timer.cancel()
-        self._peers.discard(pc)
-        await pc.close()
+
+def _find(peers: Mapping[str, _Peer], peer_id: str) -> _Peer:
+    try:
+        return peers[peer_id]
+    except KeyError:
+        raise UnknownPeer(peer_id) from None
+
+
+def _take(peers: dict[str, _Peer], peer_id: str) -> _Peer:
+    """Remove and return the peer; the id is gone before any await."""
+    peer = peers.pop(peer_id, None)
+    if peer is None:
+        raise UnknownPeer(peer_id)
+    return peer
+
+
+def _notify(
+    name: str, listener: Callable[_Args, None] | None, *args: _Args.args, **kwargs: _Args.kwargs
+) -> None:
+    """Run a caller's listener; its failure is logged and never reaches the SFU."""
+    if listener is None:
+        return
+    try:
+        listener(*args, **kwargs)
+    except Exception:
+        logger.exception("media: %s failed", name)
