@@ -21,7 +21,7 @@ from moderation.items import Poll, PollState
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Outcome
 from moderation.text import clean
-from room import changes, lifecycle
+from room import cas, changes, lifecycle
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, invalid, not_found
 from room.events import load_event
@@ -194,17 +194,17 @@ async def results_change(store: Store, event_id: str, poll_id: str) -> Change | 
 
 async def _update(
     store: Store, event_id: str, poll_id: str, apply: Callable[[Poll], None]
-) -> tuple[Poll, Poll]:
-    key = keys.polls(event_id)
-    for _ in range(100):
-        raw = await store.hget(key, poll_id)
-        if raw is None:
-            raise not_found("poll")
-        before, after = _dec.decode(raw), _dec.decode(raw)
-        apply(after)
-        if after == before or await store.hcas(key, poll_id, raw, _enc.encode(after)):
-            return before, after
-    raise TribuneError(Code.CONFLICT, "the poll is being changed too often; try again")
+) -> cas.Updated[Poll]:
+    return await cas.update(
+        store,
+        keys.polls(event_id),
+        poll_id,
+        Poll,
+        apply,
+        missing=not_found("poll"),
+        conflict="the poll is being changed too often; try again",
+        attempts=100,
+    )
 
 
 def _options(options: list[str], limits: Limits) -> list[str]:

@@ -28,7 +28,7 @@ from moderation.question_views import (
     staff_view,
 )
 from moderation.text import clean
-from room import lifecycle, ratelimit
+from room import cas, lifecycle, ratelimit
 from room.errors import Code, TribuneError, forbidden, not_found
 from room.events import load_event
 from room.permissions import Action, can
@@ -113,34 +113,21 @@ async def _changed(
     return await question_views.changed(store, event.id, visibility, qid, before, after)
 
 
-async def _swap(
-    store: Store, event_id: str, qid: str, apply: Callable[[Question], None] | None
-) -> tuple[Question, Question | None]:
-    """Compare-and-set one question: `apply` changes a copy (it may raise: a stale edit
-    raises `conflict`); without `apply` the question is deleted."""
-    key = keys.questions(event_id)
-    for _ in range(100):
-        raw = await store.hget(key, qid)
-        if raw is None:
-            raise not_found("question")
-        before = _dec.decode(raw)
-        after: Question | None = None
-        if apply is not None:
-            after = _dec.decode(raw)
-            apply(after)
-            if after == before:
-                return before, after
-        if await store.hcas(key, qid, raw, None if after is None else _enc.encode(after)):
-            return before, after
-    raise TribuneError(Code.CONFLICT, "the question is being changed too often; try again")
-
-
 async def _update(
-    store: Store, event_id: str, qid: str, apply: Callable[[Question], None]
-) -> tuple[Question, Question]:
-    before, after = await _swap(store, event_id, qid, apply)
-    assert after is not None
-    return before, after
+    store: Store, event_id: str, qid: str, apply: cas.Mutation[Question]
+) -> cas.Updated[Question]:
+    """Compare-and-set one question: `apply` changes a copy (it may raise: a stale edit
+    raises `conflict`) or returns `cas.DELETE`."""
+    return await cas.update(
+        store,
+        keys.questions(event_id),
+        qid,
+        Question,
+        apply,
+        missing=not_found("question"),
+        conflict="the question is being changed too often; try again",
+        attempts=100,
+    )
 
 
 async def _create(store: Store, event: Event, q: Question) -> Outcome:
@@ -384,7 +371,7 @@ async def edit(
 async def delete(store: Store, event_id: str, who: Person, qid: str) -> Outcome:
     """Delete permanently; the audit trail keeps what it was."""
     event = await load_event(store, event_id)
-    before, _ = await _swap(store, event_id, qid, None)
+    before, _ = await _update(store, event_id, qid, lambda _: cas.DELETE)
     was = to_wire(staff_view(before))
     await audit.record(store, event_id, who, "question.delete", f"question:{qid}", was, None)
     out = await _changed(store, event, qid, before, None)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from room import keys, lifecycle
+from room import cas, keys, lifecycle
 from room.errors import Code, TribuneError, invalid, not_found
 from room.permissions import PLACES
 from room.records import Account, Event, Invitation, decode, encode, new_id, now
@@ -96,16 +96,17 @@ async def list_events(store: Store, account: Account) -> list[Event]:
 
 
 async def change_event(store: Store, event_id: str, change: Callable[[Event], None]) -> Event:
-    """Apply `change` to the stored event with compare-and-set, retrying on a concurrent write."""
-    for _ in range(50):
-        raw = await store.hget(keys.EVENTS, event_id)
-        if raw is None:
-            raise not_found("event")
-        event = decode(raw, Event)
-        change(event)
-        if await store.hcas(keys.EVENTS, event_id, raw, encode(event)):
-            return event
-    raise TribuneError(Code.CONFLICT, "the event is being changed too often; try again")
+    """Apply `change` to the stored event with compare-and-set."""
+    done = await cas.update(
+        store,
+        keys.EVENTS,
+        event_id,
+        Event,
+        change,
+        missing=not_found("event"),
+        conflict="the event is being changed too often; try again",
+    )
+    return done.after
 
 
 async def update_event(store: Store, account: Account, event_id: str, fields: EventUpdate) -> Event:
@@ -166,13 +167,18 @@ async def list_invitations(store: Store, event_id: str) -> list[Invitation]:
 
 async def reissue(store: Store, event: Event, inv_id: str) -> Invitation:
     """A new generation of the link: older tokens stop working and the device binding is cleared."""
-    for _ in range(50):
-        raw = await store.hget(keys.invitations(event.id), inv_id)
-        if raw is None:
-            raise not_found("invitation")
-        inv = decode(raw, Invitation)
+
+    def next_generation(inv: Invitation) -> None:
         inv.gen += 1
-        if await store.hcas(keys.invitations(event.id), inv_id, raw, encode(inv)):
-            await store.hdel(keys.bindings(event.id), inv_id)
-            return inv
-    raise TribuneError(Code.CONFLICT, "the invitation is being changed concurrently")
+
+    done = await cas.update(
+        store,
+        keys.invitations(event.id),
+        inv_id,
+        Invitation,
+        next_generation,
+        missing=not_found("invitation"),
+        conflict="the invitation is being changed concurrently",
+    )
+    await store.hdel(keys.bindings(event.id), inv_id)
+    return done.after

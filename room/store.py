@@ -13,6 +13,9 @@ its deadline; `holder_expire` sweeps) every reservation it made is released
 at once. Connected holders are touched periodically; a disconnect sets the
 deadline to the end of the grace period; a dead node stops touching, so its
 holders expire by themselves. Leases, not counters: nothing drifts.
+
+A record kept in a hash field is changed through `room.cas.update`, the one
+compare-and-set retry loop over `hcas`, rather than a loop of its own.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from typing import Any
 
 import msgspec
 
+from room import cas, keys
 from room import events as ev
-from room import keys
 from room.audience.listing import ordered_pages
 from room.audience.registration import normalize_email
 from room.errors import Code, TribuneError, invalid
@@ -182,16 +182,23 @@ async def mark_connected(store: Store, event_id: str, invitation_id: str, at: fl
     email = await store.hget(keys.guests_by_invitation(event_id), invitation_id)
     if email is None:
         return
-    for _ in range(20):
-        raw = await store.hget(keys.guests(event_id), email.decode())
-        if raw is None:
-            return
-        guest = decode(raw, Guest)
-        if guest.first_connected is not None:
-            return
-        guest.first_connected = at
-        if await store.hcas(keys.guests(event_id), email.decode(), raw, encode(guest)):
-            return
+
+    def stamp(guest: Guest) -> None:
+        if guest.first_connected is None:
+            guest.first_connected = at
+
+    # Losing every round means others keep writing this guest (likely stamping it too),
+    # so the stamp gives up quietly rather than fail a connection.
+    await cas.update(
+        store,
+        keys.guests(event_id),
+        email.decode(),
+        Guest,
+        stamp,
+        missing=None,
+        conflict=None,
+        attempts=20,
+    )
 
 
 # -- CSV import -------------------------------------------------------------------------

@@ -9,12 +9,12 @@ from typing import Any
 
 import msgspec
 
-from room import changes, keys
+from room import cas, changes, keys
 from room.changes import Audience, Change
-from room.errors import Code, TribuneError, not_found
+from room.errors import not_found
 from room.permissions import PERMISSIONS, Action, can, is_staff
 from room.presence import hands
-from room.records import Event, Invitation, Person, decode, encode, now
+from room.records import Event, Invitation, Person, decode, now
 from room.store import Store
 from room.types import EventKind, EventState, Role
 
@@ -65,16 +65,17 @@ async def roster_count(store: Store, event_id: str) -> int:
 async def update_person(
     store: Store, event_id: str, identity: str, change: Callable[[Person], None]
 ) -> Person | None:
-    """Compare-and-set loop on one roster entry; None when the person is not in the roster."""
-    for _ in range(50):
-        raw = await store.hget(keys.roster(event_id), identity)
-        if raw is None:
-            return None
-        person = decode(raw, Person)
-        change(person)
-        if await store.hcas(keys.roster(event_id), identity, raw, encode(person)):
-            return person
-    raise TribuneError(Code.CONFLICT, "the person is being changed concurrently")
+    """Change one roster entry with compare-and-set; None when the person is not in the roster."""
+    done = await cas.update(
+        store,
+        keys.roster(event_id),
+        identity,
+        Person,
+        change,
+        missing=None,
+        conflict="the person is being changed concurrently",
+    )
+    return None if done is None else done.after
 
 
 def set_connected(value: bool) -> Callable[[Person], None]:
