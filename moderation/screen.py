@@ -6,9 +6,9 @@ from moderation import keys
 from room import events as ev
 from room import keys as room_keys
 from room.errors import Code, TribuneError
+from room.permissions import SCREEN_ROLE
 from room.records import Event, Invitation
 from room.store import Store
-from room.types import Role
 
 
 async def invitation(store: Store, event: Event) -> Invitation:
@@ -22,7 +22,7 @@ async def invitation(store: Store, event: Event) -> Invitation:
                 await store.delete(keys.screen_link(event.id))  # withdrawn: make a new one
                 continue
         inv = await ev.invite(
-            store, event, ev.InvitationCreate(role=Role.SCREEN, name="Second screen", shared=True)
+            store, event, ev.InvitationCreate(role=SCREEN_ROLE, name="Second screen", shared=True)
         )
         if await store.set_nx(keys.screen_link(event.id), inv.id.encode()):
             return inv

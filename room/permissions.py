@@ -172,5 +172,17 @@ def is_thanked_as_presenter(role: Role) -> bool:
     return role is Role.PRESENTER
 
 
-REGISTRANT_ROLE: Role = Role.PARTICIPANT
+# -- the role each way in grants ---------------------------------------------------------------
+
+ATTENDEE_ROLE: Role = Role.PARTICIPANT
+"""The role of an attendee's link: a guest of the access list, the direct-access link, and
+the default of a session record (R-REG-2, R-REG-3)."""
+
+REGISTRANT_ROLE: Role = ATTENDEE_ROLE
 """The role of the personal link a registration gives (R-REG-1)."""
+
+SCREEN_ROLE: Role = Role.SCREEN
+"""The role of the second screen's shared, read-only link (R-QA-3)."""
+
+API_KEY_ROLE: Role = Role.ORGANIZER
+"""What the account's API key may do in any event of the account: what its owner may."""

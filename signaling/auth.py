@@ -28,17 +28,18 @@ from typing import Protocol
 import jwt
 from aiohttp import web
 
+from moderation.keys import DOWNLOAD_SECRET
+from room import keys
 from room.accounts import logins, users
-from room.accounts.account import API_KEY_ROLE, account_by_key, get_account
+from room.accounts.account import account_by_key, get_account
 from room.errors import Code, TribuneError, not_found
 from room.events import load_event, load_invitation
-from room.permissions import Action, require
+from room.permissions import API_KEY_ROLE, Action, require
 from room.presence import roster
 from room.records import Account, Event, Invitation, Person, now
 from room.store import Store
 from room.types import Role
 
-SECRET_KEY = "secret"
 DEFAULT_TTL = 90 * 24 * 3600.0
 MIN_SECRET = 32
 """HS256 keys shorter than the hash output weaken the signature (RFC 7518 3.2)."""
@@ -56,8 +57,8 @@ async def load_secret(store: Store, configured: str | None) -> str:
     """The configured secret, or one generated once and shared by every node through the store."""
     if configured:
         return configured
-    await store.set_nx(SECRET_KEY, secrets.token_urlsafe(32).encode())
-    raw = await store.get(SECRET_KEY)
+    await store.set_nx(keys.LINK_SECRET, secrets.token_urlsafe(32).encode())
+    raw = await store.get(keys.LINK_SECRET)
     assert raw is not None
     return raw.decode()
 
@@ -108,12 +109,9 @@ class Tokens:
 # -- download links: short-lived signatures for one export of one event --------------------
 
 
-_SECRET_KEY = "moderation:download-secret"
-
-
 async def _download_secret(store: Store) -> str:
-    await store.set_nx(_SECRET_KEY, secrets.token_urlsafe(32).encode())
-    raw = await store.get(_SECRET_KEY)
+    await store.set_nx(DOWNLOAD_SECRET, secrets.token_urlsafe(32).encode())
+    raw = await store.get(DOWNLOAD_SECRET)
     assert raw is not None
     return raw.decode()
 

@@ -7,13 +7,12 @@ from typing import Any
 import msgspec
 
 from room import events as ev
+from room import keys
 from room.accounts.account import create_account
 from room.permissions import Action, can
 from room.records import Invitation, Plan
 from room.types import Role
 from signaling.context import Tribune
-
-DEMO_KEY = "demo"
 
 
 class Demo(msgspec.Struct):
@@ -35,7 +34,7 @@ DEMO_ROLES: list[tuple[Role, str, bool]] = [
 
 async def ensure_demo(t: Tribune) -> dict[str, Any]:
     """Create the demo once (kept across restarts so printed links stay valid); return links."""
-    raw = await t.store.get(DEMO_KEY)
+    raw = await t.store.get(keys.DEMO)
     demo = msgspec.msgpack.decode(raw, type=Demo) if raw else None
     if demo is not None:
         try:
@@ -54,7 +53,7 @@ async def ensure_demo(t: Tribune) -> dict[str, Any]:
             )
             invs[role.value] = inv.id
         demo = Demo(api_key=api_key, account_id=account.id, event_id=event.id, invitations=invs)
-        await t.store.set(DEMO_KEY, msgspec.msgpack.encode(demo))
+        await t.store.set(keys.DEMO, msgspec.msgpack.encode(demo))
     links: dict[str, str] = {}
     for role_name, inv_id in demo.invitations.items():
         link_inv: Invitation = await ev.load_invitation(t.store, demo.event_id, inv_id)

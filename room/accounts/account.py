@@ -5,16 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from room import keys
 from room.errors import invalid, not_found
 from room.records import Account, Plan, decode, encode, new_id, now
 from room.store import Store
-from room.types import Role
-
-ACCOUNTS = "accounts"
-API_KEYS = "apikeys"
-
-API_KEY_ROLE = Role.ORGANIZER
-"""The account's API key acts as the organizer of every event of its account."""
 
 
 def _digest(api_key: str) -> str:
@@ -32,25 +26,25 @@ async def create_account(store: Store, name: str, plan: Plan | None = None) -> t
             raise invalid(f"{field} must not be negative", field)
     account = Account(id=new_id("acc"), name=name, plan=plan, created=now())
     api_key = "trb_" + secrets.token_urlsafe(24)
-    await store.hset(ACCOUNTS, account.id, encode(account))
-    await store.hset(API_KEYS, _digest(api_key), account.id.encode())
+    await store.hset(keys.ACCOUNTS, account.id, encode(account))
+    await store.hset(keys.API_KEYS, _digest(api_key), account.id.encode())
     return account, api_key
 
 
 async def get_account(store: Store, account_id: str) -> Account:
-    raw = await store.hget(ACCOUNTS, account_id)
+    raw = await store.hget(keys.ACCOUNTS, account_id)
     if raw is None:
         raise not_found("account")
     return decode(raw, Account)
 
 
 async def account_by_key(store: Store, api_key: str) -> Account | None:
-    account_id = await store.hget(API_KEYS, _digest(api_key))
+    account_id = await store.hget(keys.API_KEYS, _digest(api_key))
     if account_id is None:
         return None
-    raw = await store.hget(ACCOUNTS, account_id.decode())
+    raw = await store.hget(keys.ACCOUNTS, account_id.decode())
     return None if raw is None else decode(raw, Account)
 
 
 async def list_accounts(store: Store) -> list[Account]:
-    return [decode(v, Account) for v in (await store.hgetall(ACCOUNTS)).values()]
+    return [decode(v, Account) for v in (await store.hgetall(keys.ACCOUNTS)).values()]

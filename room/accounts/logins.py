@@ -14,6 +14,7 @@ import secrets
 
 import msgspec
 
+from room import keys
 from room.accounts import passwords
 from room.accounts.users import User, get_user, set_password, user_by_email
 from room.audience import letters
@@ -53,44 +54,36 @@ async def verify_login(store: Store, email: str, password: str) -> User:
     return user
 
 
-def _login_key(token: str) -> str:
-    return f"login:{_digest(token)}"
-
-
 async def open_login(store: Store, user: User, ttl: float = LOGIN_TTL) -> str:
     """A new login for `user`; the token goes into the cookie, only its digest is stored."""
     token = secrets.token_urlsafe(32)
     at = now()
-    await store.set(_login_key(token), encode(LoginSession(user.id, at, at + ttl)))
+    await store.set(keys.login(_digest(token)), encode(LoginSession(user.id, at, at + ttl)))
     return token
 
 
 async def user_of_login(store: Store, token: str) -> User | None:
     if not token or len(token) > 200:
         return None
-    raw = await store.get(_login_key(token))
+    raw = await store.get(keys.login(_digest(token)))
     if raw is None:
         return None
     login = decode(raw, LoginSession)
     if login.expires <= now():
-        await store.delete(_login_key(token))
+        await store.delete(keys.login(_digest(token)))
         return None
     return await get_user(store, login.user_id)
 
 
 async def close_login(store: Store, token: str) -> None:
     if token and len(token) <= 200:
-        await store.delete(_login_key(token))
-
-
-def _magic_key(token: str) -> str:
-    return f"magic:{_digest(token)}"
+        await store.delete(keys.login(_digest(token)))
 
 
 async def issue_magic_link(store: Store, user: User, ttl: float = MAGIC_TTL) -> str:
     """A one-time sign-in token for `user`, valid `ttl` seconds."""
     token = secrets.token_urlsafe(32)
-    await store.set(_magic_key(token), encode(MagicLink(user.id, now() + ttl)))
+    await store.set(keys.magic_link(_digest(token)), encode(MagicLink(user.id, now() + ttl)))
     return token
 
 
@@ -102,7 +95,7 @@ async def mail_magic_link(store: Store, outbox: Outbox, email: str, login_url: s
         return
     token = await issue_magic_link(store, user)
     subject, text = letters.magic_link(f"{login_url}#magic={token}")
-    key = "magic:" + _digest(token)[:32]
+    key = keys.magic_mail(_digest(token)[:32])
     await outbox.enqueue(key, user.email, subject, text)
 
 
@@ -111,7 +104,7 @@ async def consume_magic_link(store: Store, token: str) -> User:
     refused = TribuneError(Code.UNAUTHORIZED, "this sign-in link has expired or was already used")
     if not token or len(token) > 200:
         raise refused
-    key = _magic_key(token)
+    key = keys.magic_link(_digest(token))
     raw = await store.get(key)
     # Whoever deletes it uses it: two simultaneous uses cannot both succeed.
     if raw is None or await store.delete(key) != 1:

@@ -13,20 +13,17 @@ from enum import StrEnum
 
 import msgspec
 
+from room import cas, keys
 from room import events as ev
-from room import keys
-from room.accounts.account import API_KEY_ROLE
 from room.accounts.passwords import hash_password
 from room.audience import access, letters
 from room.audience.outbox import Outbox
 from room.audience.registration import normalize_email
 from room.errors import Code, TribuneError, invalid, not_found
+from room.permissions import API_KEY_ROLE
 from room.records import Account, Event, Invitation, decode, encode, new_id, now
 from room.store import Store
 from room.types import Role
-
-USERS = "users"
-USER_EMAILS = "users:email"
 
 
 class UserKind(StrEnum):
@@ -75,14 +72,6 @@ class UserView(msgspec.Struct):
     events: list[str]
 
 
-def account_users_key(account_id: str) -> str:
-    return f"acc:{account_id}:users"
-
-
-def collaborators_key(event_id: str) -> str:
-    return f"ev:{event_id}:collabs"
-
-
 # -- users ----------------------------------------------------------------------------
 
 
@@ -106,40 +95,41 @@ async def create_user(
         password_hash=hashed,
         created=now(),
     )
-    if not await store.hsetnx(USER_EMAILS, email, user.id.encode()):
+    if not await store.hsetnx(keys.USER_EMAILS, email, user.id.encode()):
         raise TribuneError(Code.CONFLICT, f"a user with the e-mail {email} already exists", "email")
-    await store.hset(USERS, user.id, encode(user))
-    await store.hset(account_users_key(account.id), user.id, b"1")
+    await store.hset(keys.USERS, user.id, encode(user))
+    await store.hset(keys.account_users(account.id), user.id, b"1")
     return user
 
 
 async def get_user(store: Store, user_id: str) -> User | None:
-    raw = await store.hget(USERS, user_id)
+    raw = await store.hget(keys.USERS, user_id)
     return None if raw is None else decode(raw, User)
 
 
 async def user_by_email(store: Store, email: str) -> User | None:
-    user_id = await store.hget(USER_EMAILS, email.strip().lower())
+    user_id = await store.hget(keys.USER_EMAILS, email.strip().lower())
     return None if user_id is None else await get_user(store, user_id.decode())
 
 
 async def account_users(store: Store, account_id: str) -> list[User]:
-    ids = list(await store.hgetall(account_users_key(account_id)))
-    raws = await store.hmget(USERS, ids)
+    ids = list(await store.hgetall(keys.account_users(account_id)))
+    raws = await store.hmget(keys.USERS, ids)
     users = [decode(r, User) for r in raws if r is not None]
     return sorted(users, key=lambda u: (u.created, u.id))
 
 
 async def _change_user(store: Store, user_id: str, change: Callable[[User], None]) -> User:
-    for _ in range(50):
-        raw = await store.hget(USERS, user_id)
-        if raw is None:
-            raise not_found("user")
-        user = decode(raw, User)
-        change(user)
-        if await store.hcas(USERS, user_id, raw, encode(user)):
-            return user
-    raise TribuneError(Code.CONFLICT, "the user is being changed concurrently; try again")
+    done = await cas.update(
+        store,
+        keys.USERS,
+        user_id,
+        User,
+        change,
+        missing=not_found("user"),
+        conflict="the user is being changed concurrently; try again",
+    )
+    return done.after
 
 
 async def set_password(store: Store, user: User, password: str) -> User:
@@ -206,7 +196,7 @@ async def add_collaborator(
             u.events.append(event.id)
 
     user = await _change_user(store, user.id, apply)
-    await store.hset(collaborators_key(event.id), user.id, b"1")
+    await store.hset(keys.collaborators(event.id), user.id, b"1")
     return user
 
 
@@ -225,13 +215,13 @@ async def invite_collaborator(
     user = await add_collaborator(store, account, event, email, name)
     await access.log(store, event.id, by, "collaborator.added", user.email)
     subject, text = letters.collaborator_added(event, user.name, login_url)
-    await outbox.enqueue(f"collaborator:{event.id}:{user.id}", user.email, subject, text)
+    await outbox.enqueue(keys.collaborator_mail(event.id, user.id), user.email, subject, text)
     return user
 
 
 async def remove_collaborator(store: Store, event: Event, user_id: str, by: str) -> None:
     """Take one event away from a collaborator, noted in the event's activity log."""
-    if not await store.hdel(collaborators_key(event.id), user_id):
+    if not await store.hdel(keys.collaborators(event.id), user_id):
         raise not_found("collaborator")
 
     def apply(u: User) -> None:
@@ -243,16 +233,12 @@ async def remove_collaborator(store: Store, event: Event, user_id: str, by: str)
 
 
 async def collaborators(store: Store, event_id: str) -> list[User]:
-    ids = list(await store.hgetall(collaborators_key(event_id)))
-    raws = await store.hmget(USERS, ids)
+    ids = list(await store.hgetall(keys.collaborators(event_id)))
+    raws = await store.hmget(keys.USERS, ids)
     return [decode(r, User) for r in raws if r is not None]
 
 
 # -- the staff's own links ---------------------------------------------------------------
-
-
-def staff_links_key(event_id: str) -> str:
-    return f"ev:{event_id}:staffinv"
 
 
 async def staff_invitation(
@@ -260,7 +246,7 @@ async def staff_invitation(
 ) -> Invitation:
     """The personal invitation a dashboard user (or the API key, `holder`="api") opens the
     room, manager and screen pages with: made once, then reused."""
-    known = await store.hget(staff_links_key(event.id), holder)
+    known = await store.hget(keys.staff_links(event.id), holder)
     if known is not None:
         raw = await store.hget(keys.invitations(event.id), known.decode())
         if raw is not None:
@@ -270,7 +256,7 @@ async def staff_invitation(
     inv = await ev.invite(
         store, event, ev.InvitationCreate(role=role, name=name[:200], email=email[:320])
     )
-    if await store.hcas(staff_links_key(event.id), holder, known, inv.id.encode()):
+    if await store.hcas(keys.staff_links(event.id), holder, known, inv.id.encode()):
         return inv
     await store.hdel(keys.invitations(event.id), inv.id)  # a concurrent request won
     return await staff_invitation(store, event, holder, role, name, email)

@@ -22,9 +22,9 @@ from room import events as ev
 from room.audience.listing import ordered_pages
 from room.audience.registration import normalize_email
 from room.errors import Code, TribuneError, invalid
+from room.permissions import ATTENDEE_ROLE
 from room.records import Event, Invitation, decode, encode, now, to_wire
 from room.store import Store
-from room.types import Role
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 """The largest CSV file an import accepts (10 MB)."""
@@ -96,7 +96,7 @@ async def _add_many(
     todo = [row for row, known in zip(rows, listed, strict=True) if known is None]
     invs = await asyncio.gather(
         *(
-            ev.invite(store, event, ev.InvitationCreate(role=Role.PARTICIPANT, name=n, email=e))
+            ev.invite(store, event, ev.InvitationCreate(role=ATTENDEE_ROLE, name=n, email=e))
             for e, n in todo
         )
     )
@@ -368,7 +368,7 @@ async def set_direct_link(store: Store, event: Event, enabled: bool, who: str) -
     if enabled:
         if raw is None:
             inv = await ev.invite(
-                store, event, ev.InvitationCreate(role=Role.PARTICIPANT, shared=True)
+                store, event, ev.InvitationCreate(role=ATTENDEE_ROLE, shared=True)
             )
             if not await store.set_nx(keys.direct_link(event.id), encode(inv)):
                 await store.hdel(keys.invitations(event.id), inv.id)

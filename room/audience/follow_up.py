@@ -31,7 +31,9 @@ async def after_event(store: Store, outbox: Outbox, event_id: str, *, geo: bool)
         if not is_thanked_as_presenter(inv.role) or not inv.email:
             continue
         subject, text = letters.presenter_thanks(event, inv, summary)
-        if await outbox.enqueue(f"thanks:{event.id}:{inv.email.lower()}", inv.email, subject, text):
+        if await outbox.enqueue(
+            keys.thanks_mail(event.id, inv.email.lower()), inv.email, subject, text
+        ):
             presenters += 1
     issued = 0
     if registration.certificate_enabled(event):
@@ -44,19 +46,15 @@ async def after_event(store: Store, outbox: Outbox, event_id: str, *, geo: bool)
                 cert = await certificates.issue(store, event, reg, presence.seconds)
                 subject, text = letters.certificate(event, reg.name)
                 if await outbox.enqueue(
-                    f"certificate:{event.id}:{reg.email}",
+                    keys.certificate_mail(event.id, reg.email),
                     reg.email,
                     subject,
                     text,
                     certificate=(event.id, cert.id),
                 ):
                     issued += 1
-    await store.set(followed_key(event.id), b"1")
+    await store.set(keys.followed_up(event.id), b"1")
     return {"presenters": presenters, "certificates": issued}
-
-
-def followed_key(event_id: str) -> str:
-    return f"ev:{event_id}:followed"
 
 
 async def pending(store: Store) -> list[str]:
@@ -64,7 +62,7 @@ async def pending(store: Store) -> list[str]:
     out = []
     for event_id, raw in (await store.hgetall(keys.EVENTS)).items():
         if lifecycle.is_ended(decode(raw, Event)):
-            if await store.get(followed_key(event_id)) is None:
+            if await store.get(keys.followed_up(event_id)) is None:
                 out.append(event_id)
     return out
 

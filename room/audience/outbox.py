@@ -22,15 +22,12 @@ from typing import Protocol
 
 import msgspec
 
-from room import tasks
+from room import keys, tasks
 from room.records import decode, encode, new_id, now
 from room.store import Store
 
 log = logging.getLogger(__name__)
 
-KEYS = "mail:keys"
-MESSAGES = "mail:msgs"
-DUE = "mail:due"
 
 BACKOFF = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0)
 MAX_ATTEMPTS = 12
@@ -108,18 +105,18 @@ class Outbox:
             certificate=certificate,
             created=now(),
         )
-        if not await self.store.hsetnx(KEYS, key, msg.id.encode()):
+        if not await self.store.hsetnx(keys.MAIL_KEYS, key, msg.id.encode()):
             return False
-        await self.store.hset(MESSAGES, msg.id, encode(msg))
-        await self.store.zadd(DUE, msg.id, now())
+        await self.store.hset(keys.MAIL_MESSAGES, msg.id, encode(msg))
+        await self.store.zadd(keys.MAIL_DUE, msg.id, now())
         self._wake.set()
         return True
 
     async def get(self, key: str) -> MailMessage | None:
-        msg_id = await self.store.hget(KEYS, key)
+        msg_id = await self.store.hget(keys.MAIL_KEYS, key)
         if msg_id is None:
             return None
-        raw = await self.store.hget(MESSAGES, msg_id.decode())
+        raw = await self.store.hget(keys.MAIL_MESSAGES, msg_id.decode())
         return None if raw is None else decode(raw, MailMessage)
 
     # -- delivery ---------------------------------------------------------------------------
@@ -157,30 +154,30 @@ class Outbox:
         sent = 0
         started = now()  # a message retried during this pass waits for the next one
         while not self._stopping:
-            head = await self.store.zrange(DUE, 0, 0)
+            head = await self.store.zrange(keys.MAIL_DUE, 0, 0)
             if not head or head[0][1] > started:
                 return sent
-            popped = await self.store.zpopmin(DUE)
+            popped = await self.store.zpopmin(keys.MAIL_DUE)
             if popped is None:
                 return sent
             msg_id, due = popped
             if due > started:  # another node took the one we saw; this one is not due yet
-                await self.store.zadd(DUE, msg_id, due, nx=True)
+                await self.store.zadd(keys.MAIL_DUE, msg_id, due, nx=True)
                 return sent
             # Claimed: if this node dies while sending, the message comes back after CLAIM.
-            await self.store.zadd(DUE, msg_id, now() + CLAIM)
+            await self.store.zadd(keys.MAIL_DUE, msg_id, now() + CLAIM)
             if await self._deliver(msg_id):
                 sent += 1
         return sent
 
     async def _deliver(self, msg_id: str) -> bool:
-        raw = await self.store.hget(MESSAGES, msg_id)
+        raw = await self.store.hget(keys.MAIL_MESSAGES, msg_id)
         if raw is None:
-            await self.store.zrem(DUE, msg_id)
+            await self.store.zrem(keys.MAIL_DUE, msg_id)
             return False
         msg = decode(raw, MailMessage)
         if msg.sent_at is not None or msg.failed:
-            await self.store.zrem(DUE, msg_id)
+            await self.store.zrem(keys.MAIL_DUE, msg_id)
             return False
         try:
             attachments = await self.attach(msg) if self.attach and msg.certificate else []
@@ -190,11 +187,11 @@ class Outbox:
             msg.last_error = f"{type(exc).__name__}: {exc}"[:500]
             if msg.attempts >= self.max_attempts:
                 msg.failed = True
-                await self.store.zrem(DUE, msg_id)
+                await self.store.zrem(keys.MAIL_DUE, msg_id)
                 log.error("giving up mail %s to %s: %s", msg.key, msg.to, msg.last_error)
             else:
                 delay = self.backoff[min(msg.attempts, len(self.backoff)) - 1]
-                await self.store.zadd(DUE, msg_id, now() + delay)
+                await self.store.zadd(keys.MAIL_DUE, msg_id, now() + delay)
                 log.warning(
                     "mail %s to %s failed (attempt %d), retrying in %ss: %s",
                     msg.key,
@@ -203,12 +200,12 @@ class Outbox:
                     delay,
                     msg.last_error,
                 )
-            await self.store.hset(MESSAGES, msg_id, encode(msg))
+            await self.store.hset(keys.MAIL_MESSAGES, msg_id, encode(msg))
             return False
         msg.attempts += 1
         msg.sent_at = now()
-        await self.store.hset(MESSAGES, msg_id, encode(msg))
-        await self.store.zrem(DUE, msg_id)
+        await self.store.hset(keys.MAIL_MESSAGES, msg_id, encode(msg))
+        await self.store.zrem(keys.MAIL_DUE, msg_id)
         return True
 
 

@@ -77,14 +77,6 @@ class Registration(msgspec.Struct):
     created: float
 
 
-def regs_key(event_id: str) -> str:
-    return f"ev:{event_id}:regs"
-
-
-def order_key(event_id: str) -> str:
-    return f"ev:{event_id}:regs:order"
-
-
 def normalize_email(value: str, field: str = "email") -> str:
     """Trimmed and lower-cased; refuses what is plainly not an address."""
     email = value.strip().lower()
@@ -206,7 +198,7 @@ async def register(
     if not name:
         raise invalid("your name is required", "name")
     answers = check_answers(fields_of(event), form.answers)
-    if await store.hget(regs_key(event.id), email) is not None:
+    if await store.hget(keys.registrations(event.id), email) is not None:
         raise already_registered()
     inv = await ev.invite(
         store, event, ev.InvitationCreate(role=REGISTRANT_ROLE, name=name, email=email)
@@ -222,8 +214,8 @@ async def register(
     )
     # The order entry goes first and names the registration: a loser's or a crashed
     # writer's entry matches no record and is skipped when listing.
-    await store.rpush(order_key(event.id), f"{email}\n{reg.id}".encode())
-    if not await store.hsetnx(regs_key(event.id), email, encode(reg)):
+    await store.rpush(keys.registration_order(event.id), f"{email}\n{reg.id}".encode())
+    if not await store.hsetnx(keys.registrations(event.id), email, encode(reg)):
         await store.hdel(keys.invitations(event.id), inv.id)
         raise already_registered()
     return reg, inv
@@ -251,7 +243,7 @@ async def register_and_mail(
         raise
     link = link_of(inv)
     subject, text = letters.registered(event, reg.name, link, certificate)
-    await outbox.enqueue(f"registered:{event.id}:{reg.email}", reg.email, subject, text)
+    await outbox.enqueue(keys.registered_mail(event.id, reg.email), reg.email, subject, text)
     return reg, link
 
 
@@ -271,7 +263,10 @@ async def _mail_again(
         subject, text = letters.registered(event, existing.name, link_of(again), certificate)
         hour = int(now() // 3600)
         await outbox.enqueue(
-            f"registered-again:{event.id}:{existing.email}:{hour}", existing.email, subject, text
+            keys.registered_again_mail(event.id, existing.email, hour),
+            existing.email,
+            subject,
+            text,
         )
 
 
@@ -285,12 +280,12 @@ def already_registered() -> TribuneError:
 
 
 async def get(store: Store, event_id: str, email: str) -> Registration | None:
-    raw = await store.hget(regs_key(event_id), email.strip().lower())
+    raw = await store.hget(keys.registrations(event_id), email.strip().lower())
     return None if raw is None else decode(raw, Registration)
 
 
 async def count(store: Store, event_id: str) -> int:
-    return await store.hlen(regs_key(event_id))
+    return await store.hlen(keys.registrations(event_id))
 
 
 async def pages(
@@ -299,8 +294,8 @@ async def pages(
     """Registrations in the order they were made, `page` at a time."""
     async for regs in ordered_pages(
         store,
-        order_key(event_id),
-        regs_key(event_id),
+        keys.registration_order(event_id),
+        keys.registrations(event_id),
         Registration,
         lambda r, reg_id: r.id == reg_id,
         page,

@@ -19,6 +19,7 @@ from enum import StrEnum
 import msgspec
 
 from room import keys
+from room.permissions import ATTENDEE_ROLE
 from room.records import new_id, now
 from room.store import Store
 from room.types import Role
@@ -49,7 +50,7 @@ class SessionRecord(msgspec.Struct, array_like=True, gc=False):
     start: float
     end: float | None = None
     format: SessionKind = SessionKind.LIVE
-    role: Role = Role.PARTICIPANT
+    role: Role = ATTENDEE_ROLE
 
     def duration(self, until: float) -> float:
         """Seconds connected; an open session counts up to `until`."""
@@ -107,7 +108,7 @@ async def open_session(
     language: str = "",
     country: str = "",
     format: SessionKind = SessionKind.LIVE,
-    role: Role = Role.PARTICIPANT,
+    role: Role = ATTENDEE_ROLE,
     at: float | None = None,
 ) -> SessionRecord:
     """Record that `connection` of `identity` started watching the event."""

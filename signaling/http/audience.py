@@ -7,7 +7,7 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
-from room import ratelimit
+from room import keys, ratelimit
 from room.audience import access, certificates, registration, sessions
 from room.audience import settings as audience_settings
 from room.errors import TribuneError, invalid, not_found
@@ -63,7 +63,9 @@ async def public_registration(request: web.Request) -> web.Response:
 @routes.post("/api/v1/public/events/{event_id}/registrations")
 async def register(request: web.Request) -> web.Response:
     t = tribune(request)
-    await ratelimit.slow_down(t.store, f"register-ip:{client_ip(request)}", RATES.register_per_ip)
+    await ratelimit.slow_down(
+        t.store, keys.register_ip_scope(client_ip(request)), RATES.register_per_ip
+    )
     event = await load_event(t.store, request.match_info["event_id"])
     form = await body(request, registration.RegistrationForm)
     reg, link = await registration.register_and_mail(

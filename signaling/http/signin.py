@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from room import ratelimit
+from room import keys, ratelimit
 from room.accounts import logins, users
 from room.accounts.account import get_account
 from room.errors import invalid
@@ -54,8 +54,8 @@ async def login(request: web.Request) -> web.Response:
     t = tribune(request)
     form = await body(request, LoginForm)
     email = form.email.strip().lower()
-    await ratelimit.slow_down(t.store, f"login-ip:{client_ip(request)}", RATES.login_per_ip)
-    await ratelimit.slow_down(t.store, f"login:{email}", RATES.login_per_email)
+    await ratelimit.slow_down(t.store, keys.login_ip_scope(client_ip(request)), RATES.login_per_ip)
+    await ratelimit.slow_down(t.store, keys.login_email_scope(email), RATES.login_per_email)
     return await signed_in(request, await logins.verify_login(t.store, email, form.password))
 
 
@@ -66,8 +66,8 @@ async def magic_request(request: web.Request) -> web.Response:
     t = tribune(request)
     form = await body(request, MagicRequest)
     email = form.email.strip().lower()
-    await ratelimit.slow_down(t.store, f"magic-ip:{client_ip(request)}", RATES.magic_per_ip)
-    await ratelimit.slow_down(t.store, f"magic:{email}", RATES.magic_per_email)
+    await ratelimit.slow_down(t.store, keys.magic_ip_scope(client_ip(request)), RATES.magic_per_ip)
+    await ratelimit.slow_down(t.store, keys.magic_email_scope(email), RATES.magic_per_email)
     login_url = f"{t.config.base_url}/login"
     await logins.mail_magic_link(t.store, audience(request).mail, email, login_url)
     return web.json_response(
@@ -82,7 +82,9 @@ async def magic_request(request: web.Request) -> web.Response:
 async def magic_consume(request: web.Request) -> web.Response:
     t = tribune(request)
     form = await body(request, MagicConsume)
-    await ratelimit.slow_down(t.store, f"magic-use-ip:{client_ip(request)}", RATES.magic_use_per_ip)
+    await ratelimit.slow_down(
+        t.store, keys.magic_use_ip_scope(client_ip(request)), RATES.magic_use_per_ip
+    )
     return await signed_in(request, await logins.consume_magic_link(t.store, form.token))
 
 
@@ -107,7 +109,9 @@ async def change_password(request: web.Request) -> web.Response:
         raise invalid("an API key has no password")
     form = await body(request, PasswordChange)
     if p.user.password_hash is not None:
-        await ratelimit.slow_down(t.store, f"login:{p.user.email}", RATES.login_per_email)
+        await ratelimit.slow_down(
+            t.store, keys.login_email_scope(p.user.email), RATES.login_per_email
+        )
         await logins.verify_login(t.store, p.user.email, form.current or "")
     user = await users.set_password(t.store, p.user, form.password)
     return json({"user": user.view()})

@@ -33,17 +33,13 @@ from signaling.schemas.audience import StatsQuery
 from signaling.schemas.validation import Empty
 from signaling.smtp import transport_for
 from signaling.socket.dispatch import Ctx, Session
-from signaling.socket.fanout import MANAGE, ROOM
+from signaling.socket.fanout import MANAGE, ROOM, stats_room
 from signaling.socket.hub import Hub
 
 log = logging.getLogger(__name__)
 
 STATS_EVERY = 1.0
 """Live statistics are pushed at most once per this many seconds per event (more when slow)."""
-
-
-def stats_room(event_id: str) -> str:
-    return f"ev:{event_id}:stats"
 
 
 @dataclass

@@ -39,6 +39,11 @@ def staff_room(event_id: str) -> str:
     return f"ev:{event_id}:staff"
 
 
+def stats_room(event_id: str) -> str:
+    """The /manage connections that watch the live statistics."""
+    return f"ev:{event_id}:stats"
+
+
 def audience_room(event_id: str) -> str:
     return f"ev:{event_id}:aud"
 

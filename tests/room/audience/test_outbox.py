@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import socket
 
-from room.audience.outbox import DUE, Outbox
+from room.audience.outbox import Outbox
+from room.keys import MAIL_DUE
 from signaling.smtp import SmtpTransport, transport_for
 from tests.room.audience.helpers import body_of
 from tests.room.audience.smtp import SmtpServer
@@ -57,7 +58,7 @@ async def test_outbox_gives_up_after_its_attempts(store):
     await outbox.deliver_due()
     msg = await outbox.get("k")
     assert msg.failed and msg.attempts == 2 and msg.sent_at is None
-    assert await store.zcard(DUE) == 0
+    assert await store.zcard(MAIL_DUE) == 0
 
 
 async def test_without_smtp_mail_is_written_to_the_outbox_directory(store, tmp_path):

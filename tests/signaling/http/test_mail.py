@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from room import events as ev
 from room.audience import certificates, follow_up
-from room.audience.outbox import DUE
+from room.keys import MAIL_DUE
 from room.types import AccessMode, Role
 from signaling.socket.audience import AUDIENCE
 from tests.helpers import http
@@ -155,7 +155,7 @@ async def test_a_failing_mail_server_never_blocks_ending(make_server):
             break
         await __import__("asyncio").sleep(0.05)
     assert msg is not None and msg.attempts == 1 and msg.sent_at is None and not msg.failed
-    assert await server.tribune.store.zcard(DUE) == 1  # waiting for its retry
+    assert await server.tribune.store.zcard(MAIL_DUE) == 1  # waiting for its retry
     await org.close()
 
 
