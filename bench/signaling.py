@@ -349,7 +349,7 @@ def profile_tribune(cfg: dict[str, Any], pin: bool, out_dir: Path) -> dict[str, 
 
 
 def _frame(f: str) -> str:
-    """`handler (/x/y/signaling/hub.py:123)` -> `handler (signaling/hub.py)`."""
+    """`handler (/x/y/signaling/socket/hub.py:123)` -> `handler (signaling/socket/hub.py)`."""
     m = re.match(r"^(.*) \((.*?)(?::\d+)?\)$", f)
     if not m:
         return f
