@@ -12,7 +12,7 @@ from moderation.items import QuestionKind, Visibility
 from moderation.limits import LIMITS
 from room.audience.exports import FileFormat
 from room.permissions import Action
-from room.presence.roster import EventView
+from room.presence.roster import EventView, YouView
 from signaling.schemas.room import PersonId
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -165,7 +165,7 @@ class ManageState(msgspec.Struct):
     """Everything the manager page shows."""
 
     event: EventView
-    you: dict[str, Any]
+    you: YouView
     settings: dict[str, Any]
     questions: list[dict[str, Any]]
     chat: list[dict[str, Any]]
