@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import msgspec
 
@@ -101,15 +100,15 @@ def decode(data: bytes, kind: type[T]) -> T:
     return msgspec.msgpack.decode(data, type=kind)
 
 
-def to_wire(view: msgspec.Struct) -> dict[str, Any]:
+@overload
+def to_wire(view: msgspec.Struct) -> dict[str, Any]: ...
+@overload
+def to_wire(view: msgspec.Struct | None) -> dict[str, Any] | None: ...
+def to_wire(view: msgspec.Struct | None) -> dict[str, Any] | None:
     """A view as the plain map a change payload holds. Payloads stay builtins (the
     msgspec/JSON boundary, so `dict[str, Any]`): the change log keeps them as msgpack and
     gives them back as maps, and the fan-out sends them without converting each time."""
-    return msgspec.to_builtins(view)  # type: ignore[no-any-return]
-
-
-def to_wire_list(views: Sequence[msgspec.Struct]) -> list[dict[str, Any]]:
-    return msgspec.to_builtins(views)  # type: ignore[no-any-return]
+    return None if view is None else msgspec.to_builtins(view)
 
 
 def new_id(prefix: str) -> str:

@@ -114,7 +114,7 @@ class Fanout:
                         change.name, payload, room=room_of(change.event_id), namespace=namespace
                     )
 
-    async def outcome(self, event_id: str, out: Outcome) -> dict[str, Any]:
+    async def outcome(self, event_id: str, out: Outcome) -> msgspec.Struct | dict[str, Any] | None:
         """Fan a moderation outcome's changes out, send its notices to their person's room
         connection, and return the ack's fields."""
         await self.changes(out.changes)
