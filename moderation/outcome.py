@@ -25,13 +25,16 @@ class Removed(msgspec.Struct):
     id: str
 
 
+Ack = msgspec.Struct | dict[str, Any] | None
+"""The fields the caller's ack carries (None: none). A plain map only where its owner still
+builds one (`question_settings.configure`): the rest are Structs."""
+
+
 @dataclass
 class Outcome:
     changes: list[Change] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
-    ack: msgspec.Struct | dict[str, Any] | None = None
-    """The fields the caller's ack carries (None: none). A plain map only where its owner
-    still builds one (`question_settings.configure`)."""
+    ack: Ack = None
 
     def extend(self, other: Outcome) -> None:
         self.changes.extend(other.changes)

@@ -134,6 +134,7 @@ class Hub:
     def _connect_handler(
         self, namespace: str
     ) -> Callable[[str, dict[str, Any], Any], Awaitable[None]]:
+        # `environ` is python-socketio's request environ, free-form by its contract.
         async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
             try:
                 await self._connect(self.namespaces[namespace], sid, auth)
