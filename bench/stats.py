@@ -50,7 +50,7 @@ from room import keys  # noqa: E402
 from room.audience import exports as xp  # noqa: E402
 from room.audience import sessions  # noqa: E402
 from room.audience.sessions import SessionKind, SessionRecord  # noqa: E402
-from room.audience.stats import event_stats  # noqa: E402
+from room.audience.stats import Statistics, event_stats  # noqa: E402
 from room.records import Event  # noqa: E402
 from room.store import Store  # noqa: E402
 from room.store_memory import MemoryStore  # noqa: E402
@@ -162,11 +162,11 @@ async def measure(store: Store, n: int, identities: int, name: str) -> dict[str,
     ev = event()
     at = START + LIVE + 8 * 86400
 
-    async def stats_once() -> dict[str, Any]:
+    async def stats_once() -> Statistics:
         return await event_stats(store, ev, geo=False, at=at)
 
     first = await stats_once()
-    assert first["visitors"] == identities, first["visitors"]
+    assert first.visitors == identities, first.visitors
     times = await time_it(stats_once, 5)
 
     async def load_only() -> None:
@@ -181,8 +181,8 @@ async def measure(store: Store, n: int, identities: int, name: str) -> dict[str,
 
     result: dict[str, Any] = {
         "fill_s": fill_s,
-        "visitors": first["visitors"],
-        "peak": first["peak"]["count"],
+        "visitors": first.visitors,
+        "peak": first.peak.count,
         "stats_median": statistics.median(times),
         "stats_worst": max(times),
         "load_median": statistics.median(load_times),

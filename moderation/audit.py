@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from moderation import keys
-from moderation.items import AuditEntry
+from moderation.items import AuditEntry, Fields
 from room.records import Person, now
 from room.store import Store
 
@@ -21,8 +19,8 @@ async def record(
     who: Person,
     action: str,
     target: str,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
+    before: Fields | None = None,
+    after: Fields | None = None,
 ) -> AuditEntry:
     entry = AuditEntry(
         at=now(),
@@ -42,14 +40,10 @@ async def entries(store: Store, event_id: str, start: int = 0, stop: int = -1) -
     return [_dec.decode(raw) for raw in await store.lrange(keys.audit(event_id), start, stop)]
 
 
-def view(entry: AuditEntry) -> dict[str, Any]:
-    return msgspec.to_builtins(entry)  # type: ignore[no-any-return]
-
-
-def diff(before: msgspec.Struct, after: msgspec.Struct) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The fields that changed, as (before, after) dicts."""
-    b: dict[str, Any] = {}
-    a: dict[str, Any] = {}
+def diff(before: msgspec.Struct, after: msgspec.Struct) -> tuple[Fields, Fields]:
+    """The fields that changed, as (before, after) maps."""
+    b: Fields = {}
+    a: Fields = {}
     for name in before.__struct_fields__:
         old, new = getattr(before, name), getattr(after, name)
         if old != new:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
+from msgspec.structs import asdict
 
 from moderation import audit, keys, questions
 from moderation.items import ChatMessage
 from moderation.limits import LIMITS, Limits
-from moderation.outcome import Notice, Outcome
+from moderation.outcome import Notice, Outcome, Removed
 from moderation.text import clean
 from room import changes, lifecycle, ratelimit
 from room.changes import Audience, Change
@@ -38,6 +37,34 @@ class StaffMessage(PublicMessage):
     """The sender's identity: staff may mute him."""
 
 
+class PublicLine(PublicMessage):
+    """A message in a participant's snapshot."""
+
+    mine: bool
+
+
+class StaffLine(StaffMessage):
+    """A message in a member of staff's snapshot."""
+
+    mine: bool
+
+
+class MessageAck(msgspec.Struct):
+    message: PublicMessage
+
+
+class MuteAck(msgspec.Struct):
+    person: str
+    muted: bool
+
+
+class MutedNotice(msgspec.Struct):
+    """The `chat.muted` notice to the person concerned."""
+
+    muted: bool
+    rev: int
+
+
 def public_view(m: ChatMessage) -> PublicMessage:
     return PublicMessage(id=m.id, name=m.name, text=m.text, at=m.at, staff=m.staff)
 
@@ -50,20 +77,15 @@ def staff_view(m: ChatMessage) -> StaffMessage:
 
 async def recent(
     store: Store, event_id: str, viewer: Person, limits: Limits = LIMITS
-) -> list[dict[str, Any]]:
+) -> list[StaffLine] | list[PublicLine]:
     """The last messages, oldest first, as `viewer` sees them (`mine` marks his own)."""
     ids = [m for m, _ in await store.zrange(keys.chat_order(event_id), -limits.chat_history, -1)]
     raws = await store.hmget(keys.chat(event_id), ids)
-    staff = is_staff(viewer.role)
-    out = []
-    for raw in raws:
-        if raw is None:
-            continue
-        m = _dec.decode(raw)
-        v = to_wire(staff_view(m) if staff else public_view(m))
-        v["mine"] = m.author == viewer.identity
-        out.append(v)
-    return out
+    found = [_dec.decode(raw) for raw in raws if raw is not None]
+    me = viewer.identity
+    if is_staff(viewer.role):
+        return [StaffLine(**asdict(staff_view(m)), mine=m.author == me) for m in found]
+    return [PublicLine(**asdict(public_view(m)), mine=m.author == me) for m in found]
 
 
 async def muted(store: Store, event_id: str) -> list[str]:
@@ -109,7 +131,7 @@ async def send(
             },
         ),
     )
-    return Outcome(changes=[change], ack={"message": to_wire(public_view(m))})
+    return Outcome(changes=[change], ack=MessageAck(public_view(m)))
 
 
 async def get(store: Store, event_id: str, mid: str) -> ChatMessage:
@@ -136,7 +158,7 @@ async def delete(store: Store, event_id: str, who: Person, mid: str) -> Outcome:
             payloads={Audience.STAFF: {"id": mid}, Audience.AUDIENCE: {"id": mid}},
         ),
     )
-    return Outcome(changes=[change], ack={"id": mid})
+    return Outcome(changes=[change], ack=Removed(mid))
 
 
 async def mute(store: Store, event_id: str, who: Person, target: str, on: bool = True) -> Outcome:
@@ -150,7 +172,7 @@ async def mute(store: Store, event_id: str, who: Person, target: str, on: bool =
         changed = await store.hsetnx(keys.chat_muted(event_id), target, str(now()).encode())
     else:
         changed = await store.hdel(keys.chat_muted(event_id), target)
-    out = Outcome(ack={"person": target, "muted": on})
+    out = Outcome(ack=MuteAck(target, on))
     if not changed:
         return out
     await audit.record(
@@ -166,7 +188,7 @@ async def mute(store: Store, event_id: str, who: Person, target: str, on: bool =
         ),
     )
     out.changes.append(change)
-    out.notices.append(Notice(target, "chat.muted", {"muted": on, "rev": change.rev}))
+    out.notices.append(Notice(target, "chat.muted", MutedNotice(on, change.rev)))
     return out
 
 

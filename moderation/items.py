@@ -131,6 +131,11 @@ class SlidePosition(msgspec.Struct):
     by: str
 
 
+Fields = dict[str, Any]
+"""Some fields of an audited thing, before or after an action. Free-form on purpose: each
+action records the fields it changed (`audit.diff`) or names, of whatever kind of thing."""
+
+
 class AuditEntry(msgspec.Struct):
     """One moderation action: who did what to which thing, when, and what it was before/after."""
 
@@ -141,5 +146,5 @@ class AuditEntry(msgspec.Struct):
     by_role: str
     action: str
     target: str
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
+    before: Fields | None = None
+    after: Fields | None = None

@@ -12,20 +12,29 @@ the event.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
+from msgspec.structs import asdict
 
 from moderation import audit, keys
 from moderation.items import Poll, PollState
 from moderation.limits import LIMITS, Limits
-from moderation.outcome import Outcome
+from moderation.outcome import Outcome, Removed
+from moderation.poll_views import (
+    BallotAck,
+    BallotPoll,
+    PollAck,
+    Results,
+    StaffPoll,
+    audience_view,
+    staff_view,
+)
 from moderation.text import clean
 from room import cas, changes, lifecycle
-from room.changes import Audience, Change
+from room.changes import Audience, Change, Payload
 from room.errors import Code, TribuneError, invalid, not_found
 from room.events import load_event
-from room.records import Person, new_id, now, to_wire, to_wire_list
+from room.records import Person, new_id, now, to_wire
 from room.store import Store
 
 _enc = msgspec.msgpack.Encoder()
@@ -33,67 +42,6 @@ _dec = msgspec.msgpack.Decoder(Poll)
 _ballot = msgspec.msgpack.Decoder(list[int])
 
 OPEN_FIELD = "open"
-
-
-class Results(msgspec.Struct, frozen=True):
-    counts: list[int]
-    voters: int
-
-
-# -- views -----------------------------------------------------------------------------
-
-
-class StaffPoll(msgspec.Struct):
-    id: str
-    question: str
-    options: list[str]
-    multiple: bool
-    show_results: bool
-    state: PollState
-    version: int
-    created: float
-    opened_at: float | None
-    closed_at: float | None
-    results: Results | None
-    """None when not tallied (always for a draft)."""
-
-
-class AudiencePoll(msgspec.Struct):
-    id: str
-    question: str
-    options: list[str]
-    multiple: bool
-    state: PollState
-    results: Results | None
-    """None unless the poll shows its results to participants."""
-
-
-class BallotPoll(AudiencePoll):
-    """The open poll as one participant sees it."""
-
-    ballot: list[int] | None
-    """His choices, None before he votes."""
-
-
-def staff_view(p: Poll, r: Results | None) -> StaffPoll:
-    return StaffPoll(
-        id=p.id,
-        question=p.question,
-        options=p.options,
-        multiple=p.multiple,
-        show_results=p.show_results,
-        state=p.state,
-        version=p.version,
-        created=p.created,
-        opened_at=p.opened_at,
-        closed_at=p.closed_at,
-        results=r,
-    )
-
-
-def audience_view(p: Poll, r: Results | None) -> AudiencePoll:
-    shown = r if p.show_results else None
-    return AudiencePoll(p.id, p.question, p.options, p.multiple, p.state, shown)
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -141,15 +89,19 @@ async def current(store: Store, event_id: str) -> Poll | None:
     return poll if poll.state is PollState.OPEN else None
 
 
-async def staff_list(store: Store, event_id: str) -> list[dict[str, Any]]:
-    out = []
-    for p in await all_polls(store, event_id):
-        r = None if p.state is PollState.DRAFT else await results(store, event_id, p)
-        out.append(staff_view(p, r))
-    return to_wire_list(out)
+async def shown_results(store: Store, event_id: str, poll: Poll) -> Results | None:
+    """The results staff see: none for a draft (nobody voted yet)."""
+    return None if poll.state is PollState.DRAFT else await results(store, event_id, poll)
 
 
-async def audience_state(store: Store, event_id: str, viewer: Person) -> dict[str, Any] | None:
+async def staff_list(store: Store, event_id: str) -> list[StaffPoll]:
+    return [
+        staff_view(p, await shown_results(store, event_id, p))
+        for p in await all_polls(store, event_id)
+    ]
+
+
+async def audience_state(store: Store, event_id: str, viewer: Person) -> BallotPoll | None:
     """The open poll as a participant sees it, with his ballot."""
     poll = await current(store, event_id)
     if poll is None:
@@ -157,22 +109,25 @@ async def audience_state(store: Store, event_id: str, viewer: Person) -> dict[st
     r = await results(store, event_id, poll) if poll.show_results else None
     seen = audience_view(poll, r)
     ballot = await ballot_of(store, event_id, poll.id, viewer.identity)
-    return to_wire(BallotPoll(**msgspec.structs.asdict(seen), ballot=ballot))
+    return BallotPoll(**asdict(seen), ballot=ballot)
 
 
 # -- changes ---------------------------------------------------------------------------------
 
 
-async def _changed(store: Store, event_id: str, poll: Poll, audience: bool) -> Change:
-    r = None if poll.state is PollState.DRAFT else await results(store, event_id, poll)
-    payloads: dict[Audience, dict[str, Any]] = {
-        Audience.STAFF: {"id": poll.id, "poll": to_wire(staff_view(poll, r))}
-    }
+async def _changed(
+    store: Store, event_id: str, poll: Poll, audience: bool
+) -> tuple[Change, StaffPoll]:
+    """The `poll.changed` change, and the staff view it carries (an ack sends it too)."""
+    r = await shown_results(store, event_id, poll)
+    staff = staff_view(poll, r)
+    payloads: dict[Audience, Payload] = {Audience.STAFF: {"id": poll.id, "poll": to_wire(staff)}}
     if audience:
         payloads[Audience.AUDIENCE] = {"id": poll.id, "poll": to_wire(audience_view(poll, r))}
-    return await changes.record(
+    change = await changes.record(
         store, Change(event_id=event_id, name="poll.changed", payloads=payloads)
     )
+    return change, staff
 
 
 async def results_change(store: Store, event_id: str, poll_id: str) -> Change | None:
@@ -184,7 +139,7 @@ async def results_change(store: Store, event_id: str, poll_id: str) -> Change | 
     if poll.state is not PollState.OPEN:
         return None
     r = to_wire(await tally(store, event_id, poll))
-    payloads: dict[Audience, dict[str, Any]] = {Audience.STAFF: {"id": poll_id, **r}}
+    payloads: dict[Audience, Payload] = {Audience.STAFF: {"id": poll_id, **r}}
     if poll.show_results:
         payloads[Audience.AUDIENCE] = {"id": poll_id, **r}
     return await changes.record(
@@ -244,8 +199,8 @@ async def create(
     await audit.record(store, event_id, who, "poll.create", f"poll:{poll.id}", None, {
         "question": poll.question, "options": poll.options, "multiple": multiple,
     })
-    change = await _changed(store, event_id, poll, audience=False)
-    return Outcome(changes=[change], ack={"poll": to_wire(staff_view(poll, None))})
+    change, _ = await _changed(store, event_id, poll, audience=False)
+    return Outcome(changes=[change], ack=PollAck(staff_view(poll, None)))
 
 
 async def update(
@@ -285,14 +240,12 @@ async def update(
     b, a = audit.diff(before, after)
     b.pop("version", None)
     a.pop("version", None)
-    out = Outcome(ack={"poll": to_wire(staff_view(after, None))})
     if not a:
-        return out
+        return Outcome(ack=PollAck(staff_view(after, None)))
     await audit.record(store, event_id, who, "poll.update", f"poll:{poll_id}", b, a)
     shown = after.state is not PollState.DRAFT
-    out.changes.append(await _changed(store, event_id, after, audience=shown))
-    out.ack = {"poll": out.changes[0].payloads[Audience.STAFF]["poll"]}
-    return out
+    change, staff = await _changed(store, event_id, after, audience=shown)
+    return Outcome(changes=[change], ack=PollAck(staff))
 
 
 async def delete(store: Store, event_id: str, who: Person, poll_id: str) -> Outcome:
@@ -304,18 +257,18 @@ async def delete(store: Store, event_id: str, who: Person, poll_id: str) -> Outc
         raise TribuneError(Code.CONFLICT, "close the poll before deleting it")
     if not await store.hcas(keys.polls(event_id), poll_id, raw, None):
         raise TribuneError(Code.CONFLICT, "the poll was changed meanwhile; try again")
-    r = None if poll.state is PollState.DRAFT else await results(store, event_id, poll)
+    r = await shown_results(store, event_id, poll)
     await store.delete(keys.ballots(event_id, poll_id))
     await audit.record(
         store, event_id, who, "poll.delete", f"poll:{poll_id}", to_wire(staff_view(poll, r)), None
     )
-    payloads: dict[Audience, dict[str, Any]] = {Audience.STAFF: {"id": poll_id, "poll": None}}
+    payloads: dict[Audience, Payload] = {Audience.STAFF: {"id": poll_id, "poll": None}}
     if poll.state is not PollState.DRAFT:
         payloads[Audience.AUDIENCE] = {"id": poll_id, "poll": None}
     change = await changes.record(
         store, Change(event_id=event_id, name="poll.changed", payloads=payloads)
     )
-    return Outcome(changes=[change], ack={"id": poll_id})
+    return Outcome(changes=[change], ack=Removed(poll_id))
 
 
 async def open_poll(store: Store, event_id: str, who: Person, poll_id: str) -> Outcome:
@@ -336,8 +289,9 @@ async def open_poll(store: Store, event_id: str, who: Person, poll_id: str) -> O
     if after != before:
         await audit.record(store, event_id, who, "poll.open", f"poll:{poll_id}",
                            {"state": before.state.value}, {"state": after.state.value})
-        out.changes.append(await _changed(store, event_id, after, audience=True))
-    out.ack = {"poll": to_wire(staff_view(after, await results(store, event_id, after)))}
+        change, _ = await _changed(store, event_id, after, audience=True)
+        out.changes.append(change)
+    out.ack = PollAck(staff_view(after, await results(store, event_id, after)))
     return out
 
 
@@ -360,12 +314,13 @@ async def close(
         raise
     await store.hcas(keys.polls_meta(event_id), OPEN_FIELD, poll_id.encode(), None)
     r = await tally(store, event_id, after)
-    out = Outcome(ack={"poll": to_wire(staff_view(after, r))})
+    out = Outcome(ack=PollAck(staff_view(after, r)))
     if after != before:
         await audit.record(store, event_id, who, "poll.close", f"poll:{poll_id}",
                            {"state": before.state.value},
                            {"state": after.state.value, "counts": r.counts, "voters": r.voters})
-        out.changes.append(await _changed(store, event_id, after, audience=True))
+        change, _ = await _changed(store, event_id, after, audience=True)
+        out.changes.append(change)
     return out
 
 
@@ -393,4 +348,4 @@ async def vote(
     if (await get(store, event_id, poll_id)).state is not PollState.OPEN:
         await store.hcas(key, who.identity, ballot, old)  # closed meanwhile: take it back
         raise TribuneError(Code.CONFLICT, "this poll is not open for votes")
-    return Outcome(ack={"id": poll_id, "choices": picked})
+    return Outcome(ack=BallotAck(poll_id, picked))

@@ -3,20 +3,18 @@
 Staff get the full record, participants the public view (only when the event's
 visibility setting shows them the question), second screens the pushed view, and
 the author his own question's status whatever the setting. The views are
-Structs so their fields are declared once; they leave the domain as plain dicts
+Structs so their fields are declared once; in change payloads they are plain maps
 (`to_wire`), which the fan-out sends and the change log keeps as they are.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import msgspec
 
 from moderation.items import Origin, Question, QuestionKind, Status, Visibility
 from moderation.outcome import Notice, Outcome
 from room import changes
-from room.changes import Audience, Change
+from room.changes import Audience, Change, Payload
 from room.records import to_wire
 from room.store import Store
 
@@ -78,6 +76,25 @@ class AuthorQuestion(msgspec.Struct):
     kind: QuestionKind
     edited: bool
     created: float
+
+
+class QuestionAck(msgspec.Struct):
+    """The ack of a question call: staff get the full record, the author his own view."""
+
+    question: StaffQuestion | AuthorQuestion
+
+
+class VoteAck(msgspec.Struct):
+    votes: int
+    voted: bool
+
+
+class QuestionMine(msgspec.Struct):
+    """The `question.mine` notice: the author's own question as it now is (None: deleted)."""
+
+    id: str
+    question: AuthorQuestion | None
+    rev: int
 
 
 def display_name(q: Question) -> str:
@@ -166,10 +183,6 @@ def audience_sees(q: Question, visibility: Visibility) -> bool:
     return visibility is Visibility.ALL or q.approved
 
 
-def _wire(view: msgspec.Struct | None) -> dict[str, Any] | None:
-    return None if view is None else to_wire(view)
-
-
 async def changed(
     store: Store,
     event_id: str,
@@ -180,22 +193,24 @@ async def changed(
 ) -> Outcome:
     """The `question.changed` change from `before` to `after` (None: not there), with the
     payload of each audience that sees a difference, and the author's notice."""
-    staff = None if after is None else to_wire(staff_view(after))
-    payloads: dict[Audience, dict[str, Any]] = {Audience.STAFF: {"id": qid, "question": staff}}
+    staff = None if after is None else staff_view(after)
+    payloads: dict[Audience, Payload] = {
+        Audience.STAFF: {"id": qid, "question": to_wire(staff)}
+    }
     seen_before = before is not None and audience_sees(before, visibility)
     seen_after = after is not None and audience_sees(after, visibility)
     if seen_before or seen_after:
         old = public_view(before) if before is not None and seen_before else None
         new = public_view(after) if after is not None and seen_after else None
         if old != new:
-            payloads[Audience.AUDIENCE] = {"id": qid, "question": _wire(new)}
+            payloads[Audience.AUDIENCE] = {"id": qid, "question": to_wire(new)}
     screen_before = before is not None and before.on_screen
     screen_after = after is not None and after.on_screen
     if screen_before or screen_after:
         old_s = screen_view(before) if before is not None and screen_before else None
         new_s = screen_view(after) if after is not None and screen_after else None
         if old_s != new_s:
-            payloads[Audience.SCREEN] = {"id": qid, "question": _wire(new_s)}
+            payloads[Audience.SCREEN] = {"id": qid, "question": to_wire(new_s)}
     change = await changes.record(
         store, Change(event_id=event_id, name="question.changed", payloads=payloads)
     )
@@ -205,11 +220,6 @@ async def changed(
         old_a = author_view(before, visibility) if before is not None else None
         new_a = author_view(after, visibility) if after is not None else None
         if old_a != new_a:
-            out.notices.append(
-                Notice(
-                    subject.author,
-                    "question.mine",
-                    {"id": qid, "question": _wire(new_a), "rev": change.rev},
-                )
-            )
+            mine = QuestionMine(id=qid, question=new_a, rev=change.rev)
+            out.notices.append(Notice(subject.author, "question.mine", mine))
     return out

@@ -9,18 +9,21 @@ each audience sees is decided in `moderation.question_views`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
 
 from moderation import audit, keys, question_views
 from moderation.items import Origin, Question, QuestionKind, Visibility
 from moderation.limits import LIMITS, Limits
-from moderation.outcome import Outcome
+from moderation.outcome import Outcome, Removed
 from moderation.question_settings import QuestionSettings, settings_of
 from moderation.question_views import (
     AuthorQuestion,
     PublicQuestion,
+    QuestionAck,
+    ScreenQuestion,
+    StaffQuestion,
+    VoteAck,
     audience_sees,
     author_view,
     public_view,
@@ -31,8 +34,8 @@ from moderation.text import clean
 from room import cas, lifecycle, ratelimit
 from room.errors import Code, TribuneError, forbidden, not_found
 from room.events import load_event
-from room.permissions import Action, can
-from room.records import Event, Person, new_id, now, to_wire, to_wire_list
+from room.permissions import Action, can, is_staff
+from room.records import Event, Person, new_id, now, to_wire
 from room.store import Store
 
 _enc = msgspec.msgpack.Encoder()
@@ -64,15 +67,15 @@ async def voted_by(store: Store, event_id: str, identity: str) -> list[str]:
     return sorted(await store.hgetall(keys.votes_by(event_id, identity)))
 
 
-async def staff_list(store: Store, event_id: str) -> list[dict[str, Any]]:
-    return to_wire_list([staff_view(q) for q in await all_questions(store, event_id)])
+async def staff_list(store: Store, event_id: str) -> list[StaffQuestion]:
+    return [staff_view(q) for q in await all_questions(store, event_id)]
 
 
-async def screen_list(store: Store, event_id: str) -> list[dict[str, Any]]:
+async def screen_list(store: Store, event_id: str) -> list[ScreenQuestion]:
     """What a second screen shows: pushed, not answered, not hidden, in push order."""
     shown = [q for q in await all_questions(store, event_id) if q.on_screen]
     shown.sort(key=lambda q: (q.pushed or 0, q.id))
-    return to_wire_list([screen_view(q) for q in shown])
+    return [screen_view(q) for q in shown]
 
 
 class AudienceQuestions(msgspec.Struct):
@@ -85,24 +88,23 @@ class AudienceQuestions(msgspec.Struct):
     """The ids of the questions he voted for."""
 
 
-async def audience_state(store: Store, event: Event, viewer: Person) -> dict[str, Any]:
-    """A participant's part of the snapshot: settings, visible questions, his own, his votes."""
+async def audience_state(store: Store, event: Event, viewer: Person) -> AudienceQuestions:
+    """A participant's part of the snapshot: settings, visible questions, his own, his votes.
+    Staff see no public list here: they run the questions from the manager page."""
     s = settings_of(event)
     visible: list[PublicQuestion] = []
-    if s.visibility is not Visibility.NONE:
+    if s.visibility is not Visibility.NONE and not is_staff(viewer.role):
         visible = [
             public_view(q)
             for q in await all_questions(store, event.id)
             if audience_sees(q, s.visibility)
         ]
     mine = await asked_by(store, event.id, viewer.identity)
-    return to_wire(
-        AudienceQuestions(
-            settings=s,
-            questions=visible,
-            mine=[author_view(q, s.visibility) for q in mine],
-            votes=await voted_by(store, event.id, viewer.identity),
-        )
+    return AudienceQuestions(
+        settings=s,
+        questions=visible,
+        mine=[author_view(q, s.visibility) for q in mine],
+        votes=await voted_by(store, event.id, viewer.identity),
     )
 
 
@@ -134,7 +136,7 @@ async def _create(store: Store, event: Event, q: Question) -> Outcome:
     await store.hset(keys.questions(event.id), q.id, _enc.encode(q))
     await store.rpush(keys.questions_by(event.id, q.author), q.id.encode())
     out = await _changed(store, event, q.id, None, q)
-    out.ack = {"question": to_wire(staff_view(q))}
+    out.ack = QuestionAck(staff_view(q))
     return out
 
 
@@ -168,7 +170,7 @@ async def ask(
         anonymous=anonymous,
     )
     out = await _create(store, event, q)
-    out.ack = {"question": to_wire(author_view(q, settings_of(event).visibility))}
+    out.ack = QuestionAck(author_view(q, settings_of(event).visibility))
     return out
 
 
@@ -187,14 +189,14 @@ async def vote(store: Store, event_id: str, who: Person, qid: str, up: bool = Tr
     else:
         counted = await store.hcas(key, qid, b"1", None)
     if not counted:
-        return Outcome(ack={"votes": q.votes, "voted": up})
+        return Outcome(ack=VoteAck(q.votes, up))
 
     def apply(q: Question) -> None:
         q.votes = max(0, q.votes + (1 if up else -1))
 
     before, after = await _update(store, event_id, qid, apply)
     out = await _changed(store, event, qid, before, after)
-    out.ack = {"votes": after.votes, "voted": up}
+    out.ack = VoteAck(after.votes, up)
     return out
 
 
@@ -264,11 +266,11 @@ async def _moderate(
     event = await load_event(store, event_id)
     before, after = await _update(store, event_id, qid, apply)
     if after == before:
-        return Outcome(ack={"question": to_wire(staff_view(after))})
+        return Outcome(ack=QuestionAck(staff_view(after)))
     b, a = audit.diff(before, after)
     await audit.record(store, event_id, who, action, f"question:{qid}", b, a)
     out = await _changed(store, event, qid, before, after)
-    out.ack = {"question": to_wire(staff_view(after))}
+    out.ack = QuestionAck(staff_view(after))
     return out
 
 
@@ -375,5 +377,5 @@ async def delete(store: Store, event_id: str, who: Person, qid: str) -> Outcome:
     was = to_wire(staff_view(before))
     await audit.record(store, event_id, who, "question.delete", f"question:{qid}", was, None)
     out = await _changed(store, event, qid, before, None)
-    out.ack = {"id": qid}
+    out.ack = Removed(qid)
     return out

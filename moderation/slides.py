@@ -7,8 +7,6 @@ late joiner's snapshot and every `slides.changed` say exactly which image to sho
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from moderation import audit, keys
@@ -61,12 +59,12 @@ def view(event_id: str, deck: Deck | None, pos: SlidePosition | None) -> SlidesV
     return SlidesView(deck.id, deck.count, index, image_path(event_id, deck.id, index), by)
 
 
-def _wire(v: SlidesView | None) -> dict[str, Any] | None:
-    return None if v is None else to_wire(v)
+class SlidesAck(msgspec.Struct):
+    slides: SlidesView | None
 
 
-async def current_view(store: Store, event_id: str) -> dict[str, Any] | None:
-    return _wire(view(event_id, *await state(store, event_id)))
+async def current_view(store: Store, event_id: str) -> SlidesView | None:
+    return view(event_id, *await state(store, event_id))
 
 
 async def image(store: Store, event_id: str, deck_id: str, index: int) -> bytes:
@@ -83,8 +81,8 @@ async def _changed(store: Store, event_id: str, slides: SlidesView | None) -> Ch
             event_id=event_id,
             name="slides.changed",
             payloads={
-                Audience.STAFF: {"slides": _wire(slides)},
-                Audience.AUDIENCE: {"slides": _wire(slides)},
+                Audience.STAFF: {"slides": to_wire(slides)},
+                Audience.AUDIENCE: {"slides": to_wire(slides)},
             },
         ),
     )
@@ -113,7 +111,7 @@ async def replace_deck(
         "deck": deck.id, "count": deck.count, "names": names
     })
     v = view(event_id, deck, pos)
-    return Outcome(changes=[await _changed(store, event_id, v)], ack={"slides": _wire(v)})
+    return Outcome(changes=[await _changed(store, event_id, v)], ack=SlidesAck(v))
 
 
 async def goto(store: Store, event_id: str, who: Person, index: int) -> Outcome:
@@ -127,7 +125,7 @@ async def goto(store: Store, event_id: str, who: Person, index: int) -> Outcome:
             raise invalid(f"slides are numbered 0 to {deck.count - 1}", "index")
         old = None if raw_pos is None else _pos.decode(raw_pos)
         if old is not None and old.deck == deck.id and old.index == index:
-            return Outcome(ack={"slides": _wire(view(event_id, deck, old))})
+            return Outcome(ack=SlidesAck(view(event_id, deck, old)))
         pos = SlidePosition(deck=deck.id, index=index, at=now(), by=who.name)
         if await store.hcas(keys.slides(event_id), POSITION, raw_pos, _enc.encode(pos)):
             break
@@ -138,18 +136,18 @@ async def goto(store: Store, event_id: str, who: Person, index: int) -> Outcome:
         None if old is None else {"index": old.index}, {"index": index},
     )
     v = view(event_id, deck, pos)
-    return Outcome(changes=[await _changed(store, event_id, v)], ack={"slides": _wire(v)})
+    return Outcome(changes=[await _changed(store, event_id, v)], ack=SlidesAck(v))
 
 
 async def clear(store: Store, event_id: str, who: Person) -> Outcome:
     """Take the deck down (its images are deleted)."""
     deck, _ = await state(store, event_id)
     if deck is None:
-        return Outcome(ack={"slides": None})
+        return Outcome(ack=SlidesAck(None))
     if not await store.hcas(keys.slides(event_id), DECK, _enc.encode(deck), None):
         raise TribuneError(Code.CONFLICT, "the slides changed meanwhile; try again")
     await store.hdel(keys.slides(event_id), POSITION)
     await store.delete(keys.slide_images(event_id, deck.id))
     await audit.record(store, event_id, who, "slides.clear", f"deck:{deck.id}",
                        {"deck": deck.id, "count": deck.count}, None)
-    return Outcome(changes=[await _changed(store, event_id, None)], ack={"slides": None})
+    return Outcome(changes=[await _changed(store, event_id, None)], ack=SlidesAck(None))

@@ -14,6 +14,12 @@ LOG_KEEP = 512
 """How many changes an event keeps for clients that reconnect and `sync`."""
 
 
+Payload = dict[str, Any]
+"""What one audience receives of a change. Free-form on purpose: each change name has its
+own fields, the payload is kept in the log as msgpack and comes back as a plain map, and
+`record` stamps its `rev` in place. Views go in already converted (`records.to_wire`)."""
+
+
 class Audience(StrEnum):
     ALL = "all"
     STAFF = "staff"
@@ -28,10 +34,10 @@ class Change(msgspec.Struct):
 
     event_id: str
     name: str
-    payloads: dict[Audience, dict[str, Any]]
+    payloads: dict[Audience, Payload]
     rev: int = 0
 
-    def payload_for(self, audience: Audience) -> dict[str, Any] | None:
+    def payload_for(self, audience: Audience) -> Payload | None:
         """What a member of `audience` receives of this change, if anything."""
         if Audience.ALL in self.payloads:
             return self.payloads[Audience.ALL]
@@ -40,7 +46,6 @@ class Change(msgspec.Struct):
 
 _enc = msgspec.msgpack.Encoder()
 _dec = msgspec.msgpack.Decoder(Change)
-
 
 
 async def record(store: Store, change: Change) -> Change:

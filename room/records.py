@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import msgspec
 
@@ -62,6 +61,16 @@ class Invitation(msgspec.Struct):
     created: float = 0.0
 
 
+class PersonView(msgspec.Struct):
+    """A person as the roster shows him to whoever may see him."""
+
+    person: str
+    """His identity."""
+    name: str
+    role: Role
+    connected: bool
+
+
 class Person(msgspec.Struct):
     """One identity's place in an event's roster."""
 
@@ -72,13 +81,10 @@ class Person(msgspec.Struct):
     connected: bool = True
     joined_at: float = 0.0
 
-    def view(self) -> dict[str, Any]:
-        return {
-            "person": self.identity,
-            "name": self.name,
-            "role": self.role.value,
-            "connected": self.connected,
-        }
+    def view(self) -> PersonView:
+        return PersonView(
+            person=self.identity, name=self.name, role=self.role, connected=self.connected
+        )
 
 
 T = TypeVar("T")
@@ -94,15 +100,15 @@ def decode(data: bytes, kind: type[T]) -> T:
     return msgspec.msgpack.decode(data, type=kind)
 
 
-def to_wire(view: msgspec.Struct) -> dict[str, Any]:
-    """A view as the plain dict the edge sends. Views are Structs so their fields are
-    declared once; domain calls hand them on as dicts, which the fan-out sends and
-    the change log keeps as they are."""
-    return msgspec.to_builtins(view)  # type: ignore[no-any-return]
-
-
-def to_wire_list(views: Sequence[msgspec.Struct]) -> list[dict[str, Any]]:
-    return msgspec.to_builtins(views)  # type: ignore[no-any-return]
+@overload
+def to_wire(view: msgspec.Struct) -> dict[str, Any]: ...
+@overload
+def to_wire(view: msgspec.Struct | None) -> dict[str, Any] | None: ...
+def to_wire(view: msgspec.Struct | None) -> dict[str, Any] | None:
+    """A view as the plain map a change payload holds. Payloads stay builtins (the
+    msgspec/JSON boundary, so `dict[str, Any]`): the change log keeps them as msgpack and
+    gives them back as maps, and the fan-out sends them without converting each time."""
+    return None if view is None else msgspec.to_builtins(view)
 
 
 def new_id(prefix: str) -> str:

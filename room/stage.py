@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from enum import StrEnum
-from typing import Any
 
 from room import changes, keys, lifecycle, seats
 from room.accounts.account import get_account
-from room.changes import Audience, Change
+from room.changes import Audience, Change, Payload
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event
 from room.permissions import Action, can
@@ -127,7 +126,7 @@ async def announce(store: Store, event_id: str) -> Change:
 
 
 async def _stage_change(store: Store, event_id: str) -> Change:
-    payload: dict[str, Any] = {"stage": await on_stage(store, event_id)}
+    payload: Payload = {"stage": await on_stage(store, event_id)}
     return await changes.record(
         store, Change(event_id=event_id, name="stage.changed", payloads={Audience.ALL: payload})
     )

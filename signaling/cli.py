@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from room.accounts.account import create_account
@@ -21,7 +22,7 @@ from room.store_memory import StoreLocked
 from signaling.app import build_app, make_store
 from signaling.config import Config
 from signaling.context import KEY
-from signaling.demo import ensure_demo
+from signaling.demo import DemoLinks, ensure_demo
 
 DEFAULT_PLAN = Plan()
 
@@ -192,14 +193,14 @@ def config_from(args: argparse.Namespace) -> Config:
     )
 
 
-def print_links(info: dict[str, Any], as_json: bool) -> None:
+def print_links(info: DemoLinks, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(info), flush=True)
+        print(json.dumps(msgspec.to_builtins(info)), flush=True)
         return
-    print(f"\nTribune demo — event {info['event_id']}", flush=True)
-    print(f"API key: {info['api_key']}\n")
-    width = max(len(r) for r in info["links"])
-    for role, url in info["links"].items():
+    print(f"\nTribune demo — event {info.event_id}", flush=True)
+    print(f"API key: {info.api_key}\n")
+    width = max(len(r) for r in info.links)
+    for role, url in info.links.items():
         print(f"  {role.ljust(width)}  {url}")
     print(flush=True)
 
@@ -214,11 +215,12 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     app = build_app(config)
 
-    demo_info: dict[str, Any] = {}
+    # Filled by the app's startup: the demo needs the store open.
+    demo_info: list[DemoLinks] = []
     if args.demo:
 
         async def demo(app: web.Application) -> AsyncIterator[None]:
-            demo_info.update(await ensure_demo(app[KEY]))
+            demo_info.append(await ensure_demo(app[KEY]))
             yield
 
         app.cleanup_ctx.append(demo)
@@ -228,7 +230,7 @@ def serve(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"Tribune listening on {config.base_url}", flush=True)
         if demo_info:
-            print_links(demo_info, args.json)
+            print_links(demo_info[0], args.json)
 
     try:
         import uvloop

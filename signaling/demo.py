@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from room import events as ev
@@ -23,6 +21,15 @@ class Demo(msgspec.Struct):
     """role -> invitation id"""
 
 
+class DemoLinks(msgspec.Struct):
+    """What `serve --demo` prints (as JSON with `--json`)."""
+
+    api_key: str
+    event_id: str
+    links: dict[str, str]
+    """Role (and `manage`) -> the link that opens its page."""
+
+
 DEMO_ROLES: list[tuple[Role, str, bool]] = [
     (Role.ORGANIZER, "Demo Organizer", False),
     (Role.PRESENTER, "Demo Presenter", False),
@@ -32,7 +39,7 @@ DEMO_ROLES: list[tuple[Role, str, bool]] = [
 ]
 
 
-async def ensure_demo(t: Tribune) -> dict[str, Any]:
+async def ensure_demo(t: Tribune) -> DemoLinks:
     """Create the demo once (kept across restarts so printed links stay valid); return links."""
     raw = await t.store.get(keys.DEMO)
     demo = msgspec.msgpack.decode(raw, type=Demo) if raw else None
@@ -62,4 +69,4 @@ async def ensure_demo(t: Tribune) -> dict[str, Any]:
         # One manager link is printed: the one of who runs the event (edits it).
         if can(link_inv.role, Action.EDIT_EVENT):
             links["manage"] = t.url_for(link_inv, token, page="manage")
-    return {"api_key": demo.api_key, "event_id": demo.event_id, "links": links}
+    return DemoLinks(api_key=demo.api_key, event_id=demo.event_id, links=links)

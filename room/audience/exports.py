@@ -25,7 +25,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped, unused-ignore]
 
 from room.audience import access, registration, sessions
-from room.audience.stats import event_stats
+from room.audience.stats import Statistics, event_stats
 from room.records import Event
 from room.store import Store
 
@@ -245,27 +245,27 @@ def sessions_table(store: Store, event: Event, at: float) -> Table:
     return Table("sessions", columns, _mapped(sessions.pages(store, event.id), row))
 
 
-def stats_rows(stats: dict[str, Any]) -> list[list[Cell]]:
+def stats_rows(stats: Statistics) -> list[list[Cell]]:
     """The statistics as (metric, value) rows."""
     rows: list[list[Cell]] = [
-        ["from", _iso(stats["from"])],
-        ["to", _iso(stats["to"])],
-        ["visitors", stats["visitors"]],
-        ["sessions", stats["sessions"]],
-        ["peak_concurrent", stats["peak"]["count"]],
-        ["peak_at", _iso(stats["peak"]["at"])],
-        ["average_visit_seconds", round(stats["average_seconds"])],
+        ["from", _iso(stats.from_)],
+        ["to", _iso(stats.to)],
+        ["visitors", stats.visitors],
+        ["sessions", stats.sessions],
+        ["peak_concurrent", stats.peak.count],
+        ["peak_at", _iso(stats.peak.at)],
+        ["average_visit_seconds", round(stats.average_seconds)],
     ]
-    for fmt, figures in stats["formats"].items():
-        rows.append([f"{fmt}_visitors", figures["visitors"]])
-        rows.append([f"{fmt}_seconds", round(figures["seconds"])])
-    for lang in stats["languages"]:
-        rows.append([f"language:{lang['language'] or 'unknown'}", lang["visitors"]])
-    if stats["geography"] is None:
-        rows.append(["geography", stats["geography_note"]])
+    for fmt, figures in stats.formats.items():
+        rows.append([f"{fmt}_visitors", figures.visitors])
+        rows.append([f"{fmt}_seconds", round(figures.seconds)])
+    for lang in stats.languages:
+        rows.append([f"language:{lang.language or 'unknown'}", lang.visitors])
+    if stats.geography is None:
+        rows.append(["geography", stats.geography_note])
     else:
-        for country in stats["geography"]:
-            rows.append([f"country:{country['country'] or 'unknown'}", country["visitors"]])
+        for country in stats.geography:
+            rows.append([f"country:{country.country or 'unknown'}", country.visitors])
     return rows
 
 

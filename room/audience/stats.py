@@ -15,15 +15,15 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
 from room.audience import sessions
 from room.audience.sessions import SessionKind, SessionRecord, Visit, merge
 from room.errors import invalid
-from room.records import Event, now, to_wire
+from room.records import Event, now
 from room.store import Store
+from room.types import EventState
 
 BUCKETS = 120
 """Points in the concurrency-over-time series."""
@@ -63,8 +63,16 @@ class Series(msgspec.Struct):
     values: list[int]
 
 
-class Statistics(msgspec.Struct):
-    """What `compute` returns (as a plain dict): the figures of one time range."""
+class StatsEvent(msgspec.Struct):
+    """The event the statistics are of."""
+
+    id: str
+    title: str
+    state: EventState
+
+
+class Statistics(msgspec.Struct, omit_defaults=True):
+    """The figures of one time range."""
 
     from_: float = msgspec.field(name="from")
     to: float
@@ -81,6 +89,8 @@ class Statistics(msgspec.Struct):
     geography: list[CountryCount] | None
     """None when no GeoIP database is configured."""
     geography_note: str | None
+    event: StatsEvent | None = None
+    """Set by `event_stats`; absent from `compute`'s own figures."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,7 @@ def compute(
     at: float,
     geo: bool,
     buckets: int = BUCKETS,
-) -> dict[str, Any]:
+) -> Statistics:
     """The statistics of `records` within `span`; open sessions run until `at`.
 
     - visitors: identities with any time in the range;
@@ -210,26 +220,22 @@ def compute(
     geography = None
     if geo:
         geography = [CountryCount(k, v) for k, v in sorted(countries.items(), key=_by_count)]
-    return to_wire(
-        Statistics(
-            from_=lo,
-            to=hi,
-            visitors=visitors,
-            sessions=session_count,
-            online=len(online),
-            peak=Peak(peak, peak_at),
-            average_seconds=total_seconds / visitors if visitors else 0.0,
-            total_seconds=total_seconds,
-            formats={
-                f.value: Figures(fmt_visitors[f.value], fmt_seconds[f.value]) for f in SessionKind
-            },
-            languages=[
-                LanguageCount(k, v) for k, v in sorted(languages.items(), key=_by_count)
-            ],
-            concurrency=series,
-            geography=geography,
-            geography_note=None if geo else NO_GEOIP,
-        )
+    return Statistics(
+        from_=lo,
+        to=hi,
+        visitors=visitors,
+        sessions=session_count,
+        online=len(online),
+        peak=Peak(peak, peak_at),
+        average_seconds=total_seconds / visitors if visitors else 0.0,
+        total_seconds=total_seconds,
+        formats={
+            f.value: Figures(fmt_visitors[f.value], fmt_seconds[f.value]) for f in SessionKind
+        },
+        languages=[LanguageCount(k, v) for k, v in sorted(languages.items(), key=_by_count)],
+        concurrency=series,
+        geography=geography,
+        geography_note=None if geo else NO_GEOIP,
     )
 
 
@@ -290,7 +296,7 @@ def _gc_paused() -> Iterator[None]:
 
 def _compute_quietly(
     records: list[SessionRecord | Visit], span: Span, at: float, geo: bool
-) -> dict[str, Any]:
+) -> Statistics:
     with _gc_paused():
         return compute(records, span, at=at, geo=geo)
 
@@ -303,7 +309,7 @@ async def event_stats(
     end: float | None = None,
     geo: bool,
     at: float | None = None,
-) -> dict[str, Any]:
+) -> Statistics:
     """Statistics of an event over [start, end) (default: the whole event so far)."""
     at = now() if at is None else at
     with _gc_paused():
@@ -314,23 +320,24 @@ async def event_stats(
         out = await asyncio.to_thread(_compute_quietly, records, span, at, geo)
     else:
         out = compute(records, span, at=at, geo=geo)
-    out["event"] = {"id": event.id, "title": event.title, "state": event.state.value}
+    out.event = StatsEvent(event.id, event.title, event.state)
     return out
 
 
-def summary_lines(stats: dict[str, Any]) -> list[str]:
+def summary_lines(stats: Statistics) -> list[str]:
     """The main figures as plain text lines (thank-you mails, exports)."""
-    peak = stats["peak"]
+    peak = stats.peak
+    formats = stats.formats
     lines = [
-        f"Visitors: {stats['visitors']}",
-        f"Peak concurrent: {peak['count']}" + (f" at {_clock(peak['at'])}" if peak["at"] else ""),
-        f"Average visit: {_minutes(stats['average_seconds'])}",
-        f"Watched live: {stats['formats']['live']['visitors']}",
-        f"Watched the replay: {stats['formats']['replay']['visitors']}",
+        f"Visitors: {stats.visitors}",
+        f"Peak concurrent: {peak.count}" + (f" at {_clock(peak.at)}" if peak.at else ""),
+        f"Average visit: {_minutes(stats.average_seconds)}",
+        f"Watched live: {formats[SessionKind.LIVE.value].visitors}",
+        f"Watched the replay: {formats[SessionKind.REPLAY.value].visitors}",
     ]
-    if stats["languages"]:
+    if stats.languages:
         langs = ", ".join(
-            f"{x['language'] or 'unknown'} {x['visitors']}" for x in stats["languages"][:5]
+            f"{x.language or 'unknown'} {x.visitors}" for x in stats.languages[:5]
         )
         lines.append(f"Languages: {langs}")
     return lines

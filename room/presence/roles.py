@@ -9,7 +9,7 @@ from room.errors import Code, TribuneError, not_found
 from room.events import load_event
 from room.permissions import PROMOTABLE, Action, can, seat_pool
 from room.presence import roster
-from room.records import Person
+from room.records import Person, to_wire
 from room.store import Store
 from room.types import Role, SeatPool
 
@@ -49,7 +49,7 @@ async def set_role(
         Change(
             event_id=event_id,
             name="role.changed",
-            payloads={Audience.ALL: {"person": person.view()}},
+            payloads={Audience.ALL: {"person": to_wire(person.view())}},
         ),
     )
     return person, [change]

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
 
 from room import cas, changes, keys
-from room.changes import Audience, Change
+from room.changes import Audience, Change, Payload
 from room.errors import not_found
 from room.permissions import PERMISSIONS, Action, can, is_staff
 from room.presence import hands
-from room.records import Event, Invitation, Person, decode, now
+from room.records import Event, Invitation, Person, PersonView, decode, now, to_wire
 from room.store import Store
 from room.types import EventKind, EventState, Role
 
@@ -99,9 +98,10 @@ async def index(store: Store, event_id: str, person: Person) -> None:
 
 async def roster_change(store: Store, event_id: str, name: str, person: Person) -> Change:
     """Staff see every roster change; the audience sees the stage people come and go."""
-    payloads: dict[Audience, dict[str, Any]] = {Audience.STAFF: {"person": person.view()}}
+    seen = to_wire(person.view())
+    payloads: dict[Audience, Payload] = {Audience.STAFF: {"person": seen}}
     if is_public(person.role):
-        payloads[Audience.AUDIENCE] = {"person": person.view()}
+        payloads[Audience.AUDIENCE] = {"person": dict(seen)}
     return await changes.record(store, Change(event_id=event_id, name=name, payloads=payloads))
 
 
@@ -125,12 +125,18 @@ class EventView(msgspec.Struct):
     ended_at: float | None
 
 
+class YouView(PersonView):
+    """A person as he sees himself: his roster view, then everything he may do."""
+
+    can: list[str]
+
+
 class RoomState(msgspec.Struct):
     """The snapshot of the room a client gets on connect or on a stale `sync`."""
 
     event: EventView
-    you: dict[str, Any]
-    roster: list[dict[str, Any]]
+    you: YouView
+    roster: list[PersonView]
     count: int
     hands: list[hands.Hand] | list[str]
     """Staff see who raised each hand and when; the audience the order of identities only."""
@@ -149,9 +155,10 @@ def event_view(event: Event) -> EventView:
     )
 
 
-def you(person: Person) -> dict[str, Any]:
+def you(person: Person) -> YouView:
     """A person as he sees himself: his roster view and everything he may do."""
-    return {**person.view(), "can": sorted(a.value for a in PERMISSIONS[person.role])}
+    can = sorted(a.value for a in PERMISSIONS[person.role])
+    return YouView(**msgspec.structs.asdict(person.view()), can=can)
 
 
 async def room_state(store: Store, event: Event, viewer: Person) -> RoomState:

@@ -183,7 +183,7 @@ async def get_stats(request: web.Request) -> web.Response:
     figures = await audience(request).stats(
         event, query_time(request, "from"), query_time(request, "to")
     )
-    return web.json_response({"stats": figures})
+    return json({"stats": figures})
 
 
 # -- certificates --------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ async def get_roster(request: web.Request) -> web.Response:
     t = tribune(request)
     _, event, _ = await for_event(request, t, API, Action.SEE_ROSTER)
     people = await roster.people(t.store, event.id)
-    return web.json_response({"roster": [p.view() for p in people], "count": len(people)})
+    return json({"roster": [p.view() for p in people], "count": len(people)})
 
 
 # -- the dashboard's events ----------------------------------------------------------------

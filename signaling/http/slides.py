@@ -13,7 +13,7 @@ from room.errors import TribuneError, invalid
 from room.permissions import Action
 from signaling.auth import Door, for_event, person_of
 from signaling.context import tribune
-from signaling.http.common import MB, read_body, read_limited
+from signaling.http.common import MB, json, read_body, read_limited
 
 routes = web.RouteTableDef()
 
@@ -55,7 +55,7 @@ async def upload_slides(request: web.Request) -> web.Response:
     who = await person_of(t.store, p, event, role)
     out = await slides.replace_deck(t.store, event.id, who, images, names)
     assert t.hub is not None
-    return web.json_response(await t.hub.fanout.outcome(event.id, out), status=201)
+    return json(await t.hub.fanout.outcome(event.id, out), status=201)
 
 
 @routes.get(r"/slides/{event_id}/{deck}/{index:\d+}")

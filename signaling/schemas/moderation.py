@@ -3,16 +3,22 @@ the second screen's link; their acks and the three pages' snapshots."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
 from moderation import tables
-from moderation.items import QuestionKind, Visibility
+from moderation.chat import PublicLine, StaffLine
+from moderation.items import AuditEntry, QuestionKind, Visibility
 from moderation.limits import LIMITS
+from moderation.poll_views import BallotPoll, StaffPoll
+from moderation.question_settings import QuestionSettings as QuestionSettingsView
+from moderation.question_views import ScreenQuestion, StaffQuestion
+from moderation.questions import AudienceQuestions
+from moderation.slides import SlidesView
 from room.audience.exports import FileFormat
 from room.permissions import Action
-from room.presence.roster import EventView
+from room.presence.roster import EventView, YouView
 from signaling.schemas.room import PersonId
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -142,7 +148,7 @@ EXPORT_ACTION: dict[tables.Dataset, Action] = {
 
 
 class AuditPage(msgspec.Struct):
-    entries: list[dict[str, Any]]
+    entries: list[AuditEntry]
     offset: int
 
 
@@ -157,38 +163,34 @@ class ScreenLinkAck(msgspec.Struct):
 
 
 # -- snapshots ----------------------------------------------------------------------------------
-# The moderation domain's own views (questions, chat lines, polls, slides) stay dicts: their
-# fields belong to `moderation/`.
+# Made of the moderation domain's own views: their fields belong to `moderation/`.
 
 
 class ManageState(msgspec.Struct):
     """Everything the manager page shows."""
 
     event: EventView
-    you: dict[str, Any]
-    settings: dict[str, Any]
-    questions: list[dict[str, Any]]
-    chat: list[dict[str, Any]]
+    you: YouView
+    settings: QuestionSettingsView
+    questions: list[StaffQuestion]
+    chat: list[StaffLine] | list[PublicLine]
     muted: list[str]
-    polls: list[dict[str, Any]]
-    slides: dict[str, Any] | None
+    polls: list[StaffPoll]
+    slides: SlidesView | None
     rev: int
 
 
-class ModerationState(msgspec.Struct):
-    """The moderation part of a room page: questions, chat, the open poll, the slide."""
+class ModerationState(AudienceQuestions):
+    """The moderation part of a room page: questions (the participant's part), chat, the
+    open poll, the slide."""
 
-    settings: dict[str, Any]
-    questions: list[dict[str, Any]]
-    mine: list[dict[str, Any]]
-    votes: list[str]
-    chat: list[dict[str, Any]]
+    chat: list[StaffLine] | list[PublicLine]
     muted: bool
-    poll: dict[str, Any] | None
-    slides: dict[str, Any] | None
+    poll: BallotPoll | None
+    slides: SlidesView | None
     rev: int
 
 
 class ScreenState(msgspec.Struct):
-    questions: list[dict[str, Any]]
+    questions: list[ScreenQuestion]
     rev: int

@@ -3,10 +3,12 @@ and their acks."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
+from room.changes import Payload
+from room.records import PersonView
 from room.types import EventState, Role
 
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
@@ -47,15 +49,15 @@ class EventStateAck(msgspec.Struct):
 
 
 class PersonAck(msgspec.Struct):
-    person: dict[str, Any] | None
-    """The person's roster view (`Person.view()`); None when nobody was concerned."""
+    person: PersonView | None
+    """None when nobody was concerned."""
 
 
 class Missed(msgspec.Struct):
     """One change a reconnecting client missed, as it would have received it."""
 
     event: str
-    data: dict[str, Any]
+    data: Payload
 
 
 class Replay(msgspec.Struct):

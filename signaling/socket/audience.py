@@ -16,13 +16,12 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
 from room.audience import access, follow_up, sessions
 from room.audience.outbox import Outbox
-from room.audience.stats import event_stats
+from room.audience.stats import Statistics, event_stats
 from room.errors import TribuneError
 from room.events import load_event, load_invitation
 from room.permissions import Action
@@ -33,7 +32,7 @@ from signaling.schemas.audience import StatsQuery
 from signaling.schemas.validation import Empty
 from signaling.smtp import transport_for
 from signaling.socket.dispatch import Ctx, Session
-from signaling.socket.fanout import MANAGE, ROOM, stats_room
+from signaling.socket.fanout import MANAGE, ROOM, stats_room, wire
 from signaling.socket.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -180,14 +179,14 @@ class Audience:
             # The push costs at most a tenth of the time: a huge event is pushed less often.
             self.stats_every = max(STATS_EVERY, 10 * (time.monotonic() - started))
             await self.hub.sio.emit(
-                "stats.live", {"stats": figures}, room=stats_room(event_id), namespace=MANAGE
+                "stats.live", {"stats": wire(figures)}, room=stats_room(event_id), namespace=MANAGE
             )
         except Exception:
             log.exception("pushing statistics for %s failed", event_id)
 
     async def stats(
         self, event: Event, start: float | None = None, end: float | None = None
-    ) -> dict[str, Any]:
+    ) -> Statistics:
         return await event_stats(
             self.t.store, event, start=start, end=end, geo=self.geo is not None
         )
@@ -196,12 +195,13 @@ class Audience:
         m = hub.manage
 
         @m.route("stats.get", StatsQuery, Action.VIEW_STATS)
-        async def stats_get(ctx: Ctx, q: StatsQuery) -> dict[str, Any]:
+        # `{stats}` stays a map: its Struct belongs in the audience schemas, owned elsewhere.
+        async def stats_get(ctx: Ctx, q: StatsQuery) -> dict[str, Statistics]:
             event = await load_event(ctx.store, ctx.event_id)
             return {"stats": await self.stats(event, q.from_, q.to)}
 
         @m.route("stats.watch", Empty, Action.VIEW_STATS)
-        async def stats_watch(ctx: Ctx, _: Empty) -> dict[str, Any]:
+        async def stats_watch(ctx: Ctx, _: Empty) -> dict[str, Statistics]:
             await hub.sio.enter_room(ctx.sid, stats_room(ctx.event_id), namespace=MANAGE)
             event = await load_event(ctx.store, ctx.event_id)
             return {"stats": await self.stats(event)}

@@ -5,7 +5,7 @@ table, the payload's schema, then the handler; every outcome acknowledged as
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -61,8 +61,9 @@ class Ctx:
         return self.fanout.store
 
 
-Ack = dict[str, Any] | msgspec.Struct | None
-"""What a handler returns: the ack's fields (a Struct, or a map of free-form fields)."""
+Ack = msgspec.Struct | Mapping[str, Any] | None
+"""What a handler returns: the ack's fields, as a Struct (a map only where the domain still
+hands one: `Outcome.ack`'s, and `stats`, whose Struct belongs in the audience schemas)."""
 
 Handler = Callable[[Ctx, Any], Awaitable[Ack]]
 
@@ -71,10 +72,10 @@ P = TypeVar("P")
 
 def delivered(
     call: Callable[[Ctx, P], Awaitable[Outcome]],
-) -> Callable[[Ctx, P], Awaitable[dict[str, Any]]]:
+) -> Callable[[Ctx, P], Awaitable[Ack]]:
     """A handler from its one domain call: the `Outcome` is delivered, its ack returned."""
 
-    async def handle(ctx: Ctx, payload: P) -> dict[str, Any]:
+    async def handle(ctx: Ctx, payload: P) -> Ack:
         return await ctx.fanout.outcome(ctx.event_id, await call(ctx, payload))
 
     return handle
@@ -111,13 +112,16 @@ class Namespace:
         self.routes[event] = Route(schema, action, handler)
 
 
-def ok(result: Ack = None) -> dict[str, Any]:
-    if isinstance(result, msgspec.Struct):
-        return {"ok": True, **msgspec.to_builtins(result)}
-    return {"ok": True, **(result or {})}
+Reply = dict[str, Any]
+"""An ack as the Socket.IO packer takes it: `ok` first, then the fields of the handler's
+result, all plain maps and lists (the msgspec/msgpack boundary)."""
 
 
-def fail(err: TribuneError) -> dict[str, Any]:
+def ok(result: Ack = None) -> Reply:
+    return {"ok": True, **msgspec.to_builtins(result or {})}
+
+
+def fail(err: TribuneError) -> Reply:
     return {"ok": False, "error": err.to_wire()}
 
 
@@ -128,7 +132,7 @@ async def dispatch(
     event: Any,
     sid: str,
     args: tuple[Any, ...],
-) -> dict[str, Any]:
+) -> Reply:
     """Handle one client event and return its ack; nothing raises out of here."""
     if session is None:
         return fail(TribuneError(Code.UNAUTHORIZED, "not joined"))

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from moderation.outcome import Outcome
+from moderation.outcome import Ack, Outcome
 from room import changes
 from room.changes import Audience, Change
 from room.permissions import audience_of, is_staff
@@ -114,7 +114,7 @@ class Fanout:
                         change.name, payload, room=room_of(change.event_id), namespace=namespace
                     )
 
-    async def outcome(self, event_id: str, out: Outcome) -> dict[str, Any]:
+    async def outcome(self, event_id: str, out: Outcome) -> Ack:
         """Fan a moderation outcome's changes out, send its notices to their person's room
         connection, and return the ack's fields."""
         await self.changes(out.changes)

@@ -28,7 +28,7 @@ from signaling.auth import Tokens, link_invitation
 from signaling.config import Config
 from signaling.schemas.room import ConnectAuth
 from signaling.schemas.validation import validate
-from signaling.socket.dispatch import Ctx, Namespace, Session, dispatch, person_of
+from signaling.socket.dispatch import Ctx, Namespace, Reply, Session, dispatch, person_of
 from signaling.socket.fanout import MANAGE, ROOM, SCREEN, Fanout, all_room
 from signaling.socket.wire import Server
 
@@ -134,6 +134,7 @@ class Hub:
     def _connect_handler(
         self, namespace: str
     ) -> Callable[[str, dict[str, Any], Any], Awaitable[None]]:
+        # `environ` is python-socketio's request environ, free-form by its contract.
         async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
             try:
                 await self._connect(self.namespaces[namespace], sid, auth)
@@ -200,10 +201,10 @@ class Hub:
             log.exception("disconnect bookkeeping failed for %s", sid)
 
     # -- dispatch ------------------------------------------------------------------
-    def _dispatch_handler(self, namespace: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+    def _dispatch_handler(self, namespace: str) -> Callable[..., Awaitable[Reply]]:
         ns = self.namespaces[namespace]
 
-        async def handle(event: Any, sid: str, *args: Any) -> dict[str, Any]:
+        async def handle(event: Any, sid: str, *args: Any) -> Reply:
             return await dispatch(self.fanout, ns, self.sessions.get(sid), event, sid, args)
 
         return handle

@@ -8,11 +8,13 @@ Handlers only translate: rules live in `moderation/`.
 
 from __future__ import annotations
 
+from msgspec.structs import asdict
+
 from moderation import chat, polls, question_settings, questions, screen, slides
 from moderation.outcome import Outcome
 from room import changes
 from room.events import load_event
-from room.permissions import Action, is_staff
+from room.permissions import Action
 from room.presence import roster
 from signaling.schemas.moderation import (
     ChatMute,
@@ -51,7 +53,7 @@ async def manage_state(ctx: Ctx) -> ManageState:
     return ManageState(
         event=roster.event_view(event),
         you=roster.you(ctx.person),
-        settings=question_settings.settings_view(question_settings.settings_of(event)),
+        settings=question_settings.settings_of(event),
         questions=await questions.staff_list(store, event_id),
         chat=await chat.recent(store, event_id, ctx.person),
         muted=await chat.muted(store, event_id),
@@ -67,10 +69,8 @@ async def moderation_state(ctx: Ctx) -> ModerationState:
     rev = await changes.current_rev(store, event_id)
     event = await load_event(store, event_id)
     q = await questions.audience_state(store, event, ctx.person)
-    if is_staff(ctx.person.role):
-        q["questions"] = []  # staff run the questions from the manager page
     return ModerationState(
-        **q,
+        **asdict(q),
         chat=await chat.recent(store, event_id, ctx.person),
         muted=await chat.is_muted(store, event_id, ctx.person.identity),
         poll=await polls.audience_state(store, event_id, ctx.person),

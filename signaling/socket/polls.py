@@ -116,7 +116,7 @@ def register(hub: Hub) -> None:
     @manage.route("audit.list", AuditList, Action.READ_AUDIT)
     async def audit_list(ctx: Ctx, p: AuditList) -> AuditPage:
         items = await audit.entries(ctx.store, ctx.event_id, p.offset, p.offset + p.limit - 1)
-        return AuditPage(entries=[audit.view(e) for e in items], offset=p.offset)
+        return AuditPage(entries=items, offset=p.offset)
 
     @manage.route("export.link", ExportLink, Action.OPEN_MANAGER)
     async def export_link(ctx: Ctx, p: ExportLink) -> ExportLinkAck:

@@ -42,6 +42,7 @@ class PlainWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
 
     compress = False
 
+    # `environ` is engine.io's request environ, free-form by its contract.
     async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
         request = environ["aiohttp.request"]
         self._sock = WebSocketResponse(

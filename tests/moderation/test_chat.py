@@ -24,9 +24,9 @@ async def test_send_reaches_everyone_but_screens(store: Store, event: Event):
     assert "author" not in change.payloads[Audience.AUDIENCE]["message"]
     assert change.payloads[Audience.STAFF]["message"]["author"] == alice.identity
     [m] = await chat.recent(store, event.id, alice)
-    assert m["mine"] is True and m["name"] == "Alice"
+    assert m.mine is True and m.name == "Alice"
     [m] = await chat.recent(store, event.id, person())
-    assert m["mine"] is False and "author" not in m
+    assert m.mine is False and not hasattr(m, "author")
 
 
 async def test_recent_keeps_the_last_messages_in_order(store: Store, event: Event):
@@ -34,7 +34,7 @@ async def test_recent_keeps_the_last_messages_in_order(store: Store, event: Even
     for i in range(7):
         await chat.send(store, event.id, sender, f"m{i}")
     got = await chat.recent(store, event.id, person(), Limits(chat_history=3))
-    assert [m["text"] for m in got] == ["m4", "m5", "m6"]
+    assert [m.text for m in got] == ["m4", "m5", "m6"]
 
 
 @pytest.mark.parametrize("text", ["", "   ", "x" * 1001])
@@ -60,7 +60,7 @@ async def test_flood_is_rate_limited_per_person(store: Store, event: Event):
 
 async def test_delete_removes_for_everyone_and_is_audited(store: Store, event: Event):
     mod = person(Role.COLLABORATOR, "Max")
-    mid = (await chat.send(store, event.id, person(), "spam")).ack["message"]["id"]
+    mid = (await chat.send(store, event.id, person(), "spam")).ack.message.id
     out = await chat.delete(store, event.id, mod, mid)
     [change] = out.changes
     assert change.name == "chat.deleted"
@@ -81,7 +81,7 @@ async def test_mute_and_unmute(store: Store, event: Event):
     [change] = out.changes
     assert change.name == "chat.muted" and set(change.payloads) == {Audience.STAFF}
     assert out.notices[0].identity == troll.identity
-    assert out.notices[0].payload["muted"] is True
+    assert out.notices[0].payload.muted is True
     with pytest.raises(TribuneError) as err:
         await chat.send(store, event.id, troll, "let me speak")
     assert err.value.code is Code.FORBIDDEN
@@ -105,7 +105,7 @@ async def test_staff_cannot_be_muted(store: Store, event: Event):
 
 async def test_chat_to_question_once(store: Store, event: Event):
     mod, alice = person(Role.COLLABORATOR), person(name="Alice")
-    mid = (await chat.send(store, event.id, alice, "Is there a replay?")).ack["message"]["id"]
+    mid = (await chat.send(store, event.id, alice, "Is there a replay?")).ack.message.id
     out = await chat.to_question(store, event.id, mod, mid)
     [change] = out.changes
     q = change.payloads[Audience.STAFF]["question"]

@@ -38,7 +38,7 @@ async def test_questions_round_trip(store: Store, event: Event):
     mod = person(Role.PRESENTER, "Mia")
     a = await questions.ask(store, event.id, person(name="Zoë"), "Ça va, l'équipe ?")
     await questions.ask(store, event.id, person(name="Secret"), "anon, with \"quotes\"\nand a newline", anonymous=True)
-    qid = a.ack["question"]["id"]
+    qid = a.ack.question.id
     await questions.push(store, event.id, mod, qid)
     await questions.answer(store, event.id, mod, qid)
     await questions.edit(store, event.id, mod, qid, "Ça va ?", version=1)
@@ -70,7 +70,7 @@ async def test_formulas_are_never_evaluated(store: Store, event: Event):
 
 async def test_polls_and_audit_round_trip(store: Store, event: Event):
     org = person(Role.ORGANIZER)
-    pid = (await polls.create(store, event.id, org, "Best?", ["A", "B"])).ack["poll"]["id"]
+    pid = (await polls.create(store, event.id, org, "Best?", ["A", "B"])).ack.poll.id
     await polls.open_poll(store, event.id, org, pid)
     for choice in (0, 1, 1):
         await polls.vote(store, event.id, person(), pid, [choice])

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from moderation import audit, polls
+from moderation.poll_views import Results
 from room.changes import Audience
 from room.errors import Code, TribuneError
 from room.records import Event
@@ -21,7 +22,7 @@ async def make(store, event, **kw):
     kw.setdefault("question", "Tea or coffee?")
     kw.setdefault("options", ["Tea", "Coffee", "Neither"])
     out = await polls.create(store, event.id, ORG, **kw)
-    return out.ack["poll"]["id"]
+    return out.ack.poll.id
 
 
 async def test_draft_is_staff_only(store: Store, event: Event):
@@ -70,7 +71,8 @@ async def test_open_vote_replace_close(store: Store, event: Event):
     assert (r.counts, r.voters) == ([1, 1, 1], 3)
     assert await polls.ballot_of(store, event.id, pid, c.identity) == [2]
     state = await polls.audience_state(store, event.id, c)
-    assert state["ballot"] == [2] and state["results"]["counts"] == [1, 1, 1]
+    assert state is not None
+    assert state.ballot == [2] and state.results is not None and state.results.counts == [1, 1, 1]
     out = await polls.close(store, event.id, ORG, pid)
     [change] = out.changes
     assert change.payloads[Audience.AUDIENCE]["poll"]["results"] == {"counts": [1, 1, 1], "voters": 3}
@@ -78,7 +80,7 @@ async def test_open_vote_replace_close(store: Store, event: Event):
         await polls.vote(store, event.id, a, pid, [1])
     assert err.value.code is Code.CONFLICT
     closed = await polls.get(store, event.id, pid)
-    assert (await polls.results(store, event.id, closed)) == polls.Results([1, 1, 1], 3)
+    assert (await polls.results(store, event.id, closed)) == Results([1, 1, 1], 3)
     assert await polls.ballot_of(store, event.id, pid, a.identity) == [0]  # refused: unchanged
     assert await polls.results_change(store, event.id, pid) is None
     entries = await audit.entries(store, event.id)
@@ -107,7 +109,7 @@ async def test_choice_rules(store: Store, event: Event):
         assert (err.value.code, err.value.field) == (Code.INVALID, "choices")
     await polls.open_poll(store, event.id, ORG, multi)
     out = await polls.vote(store, event.id, voter, multi, [2, 0])
-    assert out.ack["choices"] == [0, 2]
+    assert out.ack.choices == [0, 2]
     r = await polls.tally(store, event.id, await polls.get(store, event.id, multi))
     assert r.counts == [1, 0, 1] and r.voters == 1
 
@@ -126,7 +128,7 @@ async def test_opening_a_poll_closes_the_open_one(store: Store, event: Event):
 async def test_update_and_delete_rules(store: Store, event: Event):
     pid = await make(store, event)
     out = await polls.update(store, event.id, ORG, pid, 1, question="Tea or coffee, really?")
-    assert out.ack["poll"]["question"] == "Tea or coffee, really?"
+    assert out.ack.poll.question == "Tea or coffee, really?"
     with pytest.raises(TribuneError) as err:
         await polls.update(store, event.id, ORG, pid, 1, question="stale")
     assert err.value.code is Code.CONFLICT
@@ -153,7 +155,7 @@ async def test_results_are_kept_after_the_event(store: Store, event: Event):
     await live.start(store, event.id)
     await live.end(store, event.id)
     [view] = await polls.staff_list(store, event.id)
-    assert view["results"] == {"counts": [0, 1, 0], "voters": 1}
+    assert view.results == Results([0, 1, 0], 1)
 
 
 async def test_votes_racing_a_close_are_either_counted_or_refused(store: Store, event: Event):

@@ -9,6 +9,7 @@ import pytest
 from moderation import audit, question_settings, questions
 from moderation.items import QuestionKind, Visibility
 from moderation.limits import Limits
+from moderation.question_views import VoteAck
 from room.changes import Audience
 from room.errors import Code, TribuneError
 from room.records import Event
@@ -33,10 +34,10 @@ async def test_ask_reaches_staff_and_author_only_by_default(store: Store, event:
     assert set(change.payloads) == {Audience.STAFF}  # visibility none: participants see nothing
     [notice] = out.notices
     assert notice.identity == alice.identity and notice.name == "question.mine"
-    assert notice.payload["question"]["status"] == "received"
-    assert notice.payload["rev"] == change.rev
-    assert out.ack["question"]["id"] == staff["id"]
-    assert [q["text"] for q in await questions.staff_list(store, event.id)] == ["How do I join?"]
+    assert notice.payload.question.status == "received"
+    assert notice.payload.rev == change.rev
+    assert out.ack.question.id == staff["id"]
+    assert [q.text for q in await questions.staff_list(store, event.id)] == ["How do I join?"]
     mine = await questions.asked_by(store, event.id, alice.identity)
     assert [q.id for q in mine] == [staff["id"]]
 
@@ -98,17 +99,17 @@ async def test_rate_limit_per_participant_and_staff_exempt(store: Store, event: 
 async def test_visibility_all_shows_questions_and_hide_removes_them(store: Store, event: Event):
     await set_visibility(store, event, "all")
     mod, alice = person(Role.COLLABORATOR), person()
-    qid = (await questions.ask(store, event.id, alice, "Visible?")).ack["question"]["id"]
+    qid = (await questions.ask(store, event.id, alice, "Visible?")).ack.question.id
     out = await questions.hide(store, event.id, mod, qid)
     change = only(out)
     assert change.payloads[Audience.AUDIENCE] == {"id": qid, "question": None, "rev": change.rev}
     assert change.payloads[Audience.STAFF]["question"]["hidden"] is True
-    assert out.notices[0].payload["question"]["status"] == "hidden"
+    assert out.notices[0].payload.question.status == "hidden"
     out = await questions.hide(store, event.id, mod, qid, hidden=False)
     assert only(out).payloads[Audience.AUDIENCE]["question"]["text"] == "Visible?"
     # the same state again changes nothing and records nothing
     again = await questions.hide(store, event.id, mod, qid, hidden=False)
-    assert again.changes == [] and again.ack["question"]["hidden"] is False
+    assert again.changes == [] and again.ack.question.hidden is False
     actions = [e.action for e in await audit.entries(store, event.id)]
     assert actions == ["question.hide", "question.unhide"]
 
@@ -117,19 +118,19 @@ async def test_approved_queue(store: Store, event: Event):
     await set_visibility(store, event, "approved")
     mod, alice, bob = person(Role.COLLABORATOR), person(), person()
     out = await questions.ask(store, event.id, alice, "Queued?")
-    qid = out.ack["question"]["id"]
-    assert out.ack["question"]["status"] == "pending"
+    qid = out.ack.question.id
+    assert out.ack.question.status == "pending"
     assert Audience.AUDIENCE not in out.changes[0].payloads
     state = await questions.audience_state(store, await _event(store, event), bob)
-    assert state["questions"] == [] and state["settings"]["visibility"] == "approved"
+    assert state.questions == [] and state.settings.visibility == "approved"
     with pytest.raises(TribuneError) as err:
         await questions.vote(store, event.id, bob, qid)
     assert err.value.code is Code.NOT_FOUND  # participants cannot see (or vote) it yet
     out = await questions.approve(store, event.id, mod, qid)
     assert only(out).payloads[Audience.AUDIENCE]["question"]["text"] == "Queued?"
-    assert out.notices[0].payload["question"]["status"] == "approved"
+    assert out.notices[0].payload.question.status == "approved"
     state = await questions.audience_state(store, await _event(store, event), bob)
-    assert [q["id"] for q in state["questions"]] == [qid]
+    assert [q.id for q in state.questions] == [qid]
     await questions.vote(store, event.id, bob, qid)
     out = await questions.approve(store, event.id, mod, qid, approved=False)
     assert only(out).payloads[Audience.AUDIENCE]["question"] is None
@@ -147,18 +148,18 @@ async def _event(store: Store, event: Event) -> Event:
 async def test_votes_once_per_person_and_never_on_own(store: Store, event: Event):
     await set_visibility(store, event, "all")
     alice, bob, carol = person(), person(), person()
-    qid = (await questions.ask(store, event.id, alice, "Vote me")).ack["question"]["id"]
+    qid = (await questions.ask(store, event.id, alice, "Vote me")).ack.question.id
     out = await questions.vote(store, event.id, bob, qid)
-    assert out.ack == {"votes": 1, "voted": True}
+    assert out.ack == VoteAck(votes=1, voted=True)
     assert only(out).payloads[Audience.AUDIENCE]["question"]["votes"] == 1
     assert out.notices[0].identity == alice.identity  # the author sees his votes
     again = await questions.vote(store, event.id, bob, qid)
-    assert again.changes == [] and again.ack["votes"] == 1
+    assert again.changes == [] and again.ack.votes == 1
     await questions.vote(store, event.id, carol, qid)
     assert (await questions.get(store, event.id, qid)).votes == 2
     assert await questions.voted_by(store, event.id, bob.identity) == [qid]
     out = await questions.vote(store, event.id, bob, qid, up=False)
-    assert out.ack == {"votes": 1, "voted": False}
+    assert out.ack == VoteAck(votes=1, voted=False)
     assert await questions.voted_by(store, event.id, bob.identity) == []
     with pytest.raises(TribuneError) as err:
         await questions.vote(store, event.id, alice, qid)
@@ -167,7 +168,7 @@ async def test_votes_once_per_person_and_never_on_own(store: Store, event: Event
 
 async def test_concurrent_votes_are_all_counted(store: Store, event: Event):
     await set_visibility(store, event, "all")
-    qid = (await questions.ask(store, event.id, person(), "Popular")).ack["question"]["id"]
+    qid = (await questions.ask(store, event.id, person(), "Popular")).ack.question.id
     voters = [person() for _ in range(40)]
     await asyncio.gather(*(questions.vote(store, event.id, v, qid) for v in voters))
     await asyncio.gather(*(questions.vote(store, event.id, v, qid) for v in voters[:10]))
@@ -175,7 +176,7 @@ async def test_concurrent_votes_are_all_counted(store: Store, event: Event):
 
 
 async def test_votes_need_visible_questions(store: Store, event: Event):
-    qid = (await questions.ask(store, event.id, person(), "Private")).ack["question"]["id"]
+    qid = (await questions.ask(store, event.id, person(), "Private")).ack.question.id
     with pytest.raises(TribuneError) as err:
         await questions.vote(store, event.id, person(), qid)
     assert err.value.code is Code.NOT_FOUND
@@ -185,39 +186,39 @@ async def test_push_order_answered_and_unpush_on_the_screen(store: Store, event:
     mod = person(Role.PRESENTER)
     ids = []
     for text in ("first", "second", "third"):
-        ids.append((await questions.ask(store, event.id, person(), text)).ack["question"]["id"])
+        ids.append((await questions.ask(store, event.id, person(), text)).ack.question.id)
     a, b, c = ids
     for qid in (b, a, c):
         out = await questions.push(store, event.id, mod, qid)
         screen = only(out).payloads[Audience.SCREEN]
         assert screen["id"] == qid and screen["question"]["pushed"] is not None
-        assert out.notices[0].payload["question"]["status"] == "on_screen"
-    assert [q["id"] for q in await questions.screen_list(store, event.id)] == [b, a, c]
+        assert out.notices[0].payload.question.status == "on_screen"
+    assert [q.id for q in await questions.screen_list(store, event.id)] == [b, a, c]
     # pushing again keeps its place
     assert (await questions.push(store, event.id, mod, b)).changes == []
     out = await questions.answer(store, event.id, mod, a)
     assert only(out).payloads[Audience.SCREEN] == {"id": a, "question": None, "rev": out.changes[0].rev}
-    assert out.notices[0].payload["question"]["status"] == "answered"
-    assert [q["id"] for q in await questions.screen_list(store, event.id)] == [b, c]
+    assert out.notices[0].payload.question.status == "answered"
+    assert [q.id for q in await questions.screen_list(store, event.id)] == [b, c]
     # unanswered: back in its push place; answered again and re-pushed: to the end
     await questions.answer(store, event.id, mod, a, answered=False)
-    assert [q["id"] for q in await questions.screen_list(store, event.id)] == [b, a, c]
+    assert [q.id for q in await questions.screen_list(store, event.id)] == [b, a, c]
     await questions.answer(store, event.id, mod, a)
     out = await questions.push(store, event.id, mod, a)
-    assert out.ack["question"]["answered"] is False
-    assert [q["id"] for q in await questions.screen_list(store, event.id)] == [b, c, a]
+    assert out.ack.question.answered is False
+    assert [q.id for q in await questions.screen_list(store, event.id)] == [b, c, a]
     out = await questions.push(store, event.id, mod, c, pushed=False)
     assert only(out).payloads[Audience.SCREEN]["question"] is None
     out = await questions.hide(store, event.id, mod, b)
     assert only(out).payloads[Audience.SCREEN]["question"] is None
-    assert [q["id"] for q in await questions.screen_list(store, event.id)] == [a]
+    assert [q.id for q in await questions.screen_list(store, event.id)] == [a]
 
 
 async def test_changes_that_do_not_touch_the_screen_are_not_sent_to_it(
     store: Store, event: Event
 ):
     mod = person(Role.PRESENTER)
-    qid = (await questions.ask(store, event.id, person(), "quiet")).ack["question"]["id"]
+    qid = (await questions.ask(store, event.id, person(), "quiet")).ack.question.id
     out = await questions.approve(store, event.id, mod, qid)
     assert Audience.SCREEN not in out.changes[0].payloads
 
@@ -225,7 +226,7 @@ async def test_changes_that_do_not_touch_the_screen_are_not_sent_to_it(
 async def test_edit_keeps_original_and_updates_screen_in_place(store: Store, event: Event):
     await set_visibility(store, event, "all")
     m1, m2 = person(Role.PRESENTER, "Mia"), person(Role.COLLABORATOR, "Max")
-    qid = (await questions.ask(store, event.id, person(), "teh question")).ack["question"]["id"]
+    qid = (await questions.ask(store, event.id, person(), "teh question")).ack.question.id
     await questions.push(store, event.id, m1, qid)
     out = await questions.edit(store, event.id, m1, qid, "The question", version=1)
     change = only(out)
@@ -248,7 +249,7 @@ async def test_edit_keeps_original_and_updates_screen_in_place(store: Store, eve
 
 
 async def test_concurrent_edits_of_one_version_one_wins(store: Store, event: Event):
-    qid = (await questions.ask(store, event.id, person(), "base")).ack["question"]["id"]
+    qid = (await questions.ask(store, event.id, person(), "base")).ack.question.id
     mods = [person(Role.COLLABORATOR) for _ in range(3)]
     results = await asyncio.gather(
         *(questions.edit(store, event.id, m, qid, f"edit by {m.name}", version=1) for m in mods),
@@ -259,11 +260,11 @@ async def test_concurrent_edits_of_one_version_one_wins(store: Store, event: Eve
     assert len(wins) == 1 and len(losses) == 2
     assert all(e.code is Code.CONFLICT for e in losses)
     q = await questions.get(store, event.id, qid)
-    assert q.version == 2 and q.text == wins[0].ack["question"]["text"]
+    assert q.version == 2 and q.text == wins[0].ack.question.text
 
 
 async def test_edit_to_empty_is_invalid(store: Store, event: Event):
-    qid = (await questions.ask(store, event.id, person(), "x")).ack["question"]["id"]
+    qid = (await questions.ask(store, event.id, person(), "x")).ack.question.id
     with pytest.raises(TribuneError) as err:
         await questions.edit(store, event.id, person(Role.PRESENTER), qid, "  ", version=1)
     assert err.value.code is Code.INVALID
@@ -272,14 +273,14 @@ async def test_edit_to_empty_is_invalid(store: Store, event: Event):
 async def test_delete_is_permanent_and_audited(store: Store, event: Event):
     await set_visibility(store, event, "all")
     mod, alice = person(Role.ORGANIZER), person()
-    qid = (await questions.ask(store, event.id, alice, "Delete me")).ack["question"]["id"]
+    qid = (await questions.ask(store, event.id, alice, "Delete me")).ack.question.id
     await questions.push(store, event.id, mod, qid)
     out = await questions.delete(store, event.id, mod, qid)
     change = only(out)
     assert change.payloads[Audience.STAFF]["question"] is None
     assert change.payloads[Audience.AUDIENCE]["question"] is None
     assert change.payloads[Audience.SCREEN]["question"] is None
-    assert out.notices[0].payload["question"] is None
+    assert out.notices[0].payload.question is None
     assert await questions.all_questions(store, event.id) == []
     assert await questions.asked_by(store, event.id, alice.identity) == []
     [entry] = [e for e in await audit.entries(store, event.id) if e.action == "question.delete"]
@@ -329,8 +330,8 @@ async def test_participants_stop_when_the_event_ends(store: Store, event: Event)
 
     await set_visibility(store, event, "all")
     org = person(Role.ORGANIZER)
-    qid = (await questions.ask(store, event.id, person(), "before the end")).ack["question"]["id"]
-    pid = (await polls.create(store, event.id, org, "Q?", ["a", "b"])).ack["poll"]["id"]
+    qid = (await questions.ask(store, event.id, person(), "before the end")).ack.question.id
+    pid = (await polls.create(store, event.id, org, "Q?", ["a", "b"])).ack.poll.id
     await polls.open_poll(store, event.id, org, pid)
     await live.start(store, event.id)
     await live.end(store, event.id)

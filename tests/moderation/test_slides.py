@@ -64,7 +64,7 @@ async def test_deck_goto_and_late_joiner(store: Store, event: Event):
     assert out.changes[0].payloads[Audience.AUDIENCE]["slides"]["index"] == 2
     assert (await slides.goto(store, event.id, DRIVER, 2)).changes == []  # already there
     late = await slides.current_view(store, event.id)
-    assert late is not None and (late["deck"], late["index"]) == (deck, 2)
+    assert late is not None and (late.deck, late.index) == (deck, 2)
     assert await slides.image(store, event.id, deck, 2) == b"three"
     for bad in (3, 99):
         with pytest.raises(TribuneError) as err:
@@ -73,12 +73,12 @@ async def test_deck_goto_and_late_joiner(store: Store, event: Event):
 
 
 async def test_new_deck_replaces_old_images(store: Store, event: Event):
-    first = (await slides.replace_deck(store, event.id, DRIVER, [b"a"], ["a"])).ack["slides"]
+    first = (await slides.replace_deck(store, event.id, DRIVER, [b"a"], ["a"])).ack.slides
     await slides.replace_deck(store, event.id, DRIVER, [b"b", b"c"], ["b"])
     with pytest.raises(TribuneError):
-        await slides.image(store, event.id, first["deck"], 0)
+        await slides.image(store, event.id, first.deck, 0)
     current = await slides.current_view(store, event.id)
-    assert current is not None and current["count"] == 2 and current["index"] == 0
+    assert current is not None and current.count == 2 and current.index == 0
     out = await slides.clear(store, event.id, DRIVER)
     assert out.changes[0].payloads[Audience.AUDIENCE]["slides"] is None
     assert await slides.current_view(store, event.id) is None

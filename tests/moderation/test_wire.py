@@ -272,9 +272,9 @@ async def test_manage_sync_and_screen_link(server):
 
 async def test_demo_has_a_manage_link(mem_server):
     info = await ensure_demo(mem_server.tribune)
-    manage = info["links"]["manage"]
-    assert f"/manage/{info['event_id']}#t=" in manage
-    assert manage.split("#t=")[1] == info["links"]["organizer"].split("#t=")[1]
+    manage = info.links["manage"]
+    assert f"/manage/{info.event_id}#t=" in manage
+    assert manage.split("#t=")[1] == info.links["organizer"].split("#t=")[1]
 
 
 async def test_the_manager_page_is_served(mem_server):

@@ -41,68 +41,66 @@ AT = 300.0
 
 def test_whole_event():
     s = st.compute(RECORDS, st.Span(0, 1300), at=AT, geo=False, buckets=13)
-    assert s["visitors"] == 5
-    assert s["sessions"] == 8
-    assert s["online"] == 1
-    assert s["peak"] == {"count": 4, "at": 125}
+    assert s.visitors == 5
+    assert s.sessions == 8
+    assert s.online == 1
+    assert s.peak == st.Peak(4, 125)
     # a: 100 + 130, b: 100, c: 70, d: 300, e: 175 (open, counted up to AT)
-    assert s["total_seconds"] == 875
-    assert s["average_seconds"] == 175
-    assert s["formats"] == {
-        "live": {"visitors": 4, "seconds": 575},
-        "replay": {"visitors": 1, "seconds": 300},
+    assert s.total_seconds == 875
+    assert s.average_seconds == 175
+    assert s.formats == {
+        "live": st.Figures(visitors=4, seconds=575),
+        "replay": st.Figures(visitors=1, seconds=300),
     }
-    assert s["languages"] == [
-        {"language": "en", "visitors": 2},
-        {"language": "", "visitors": 1},
-        {"language": "de", "visitors": 1},
-        {"language": "fr", "visitors": 1},
+    assert s.languages == [
+        st.LanguageCount("en", 2),
+        st.LanguageCount("", 1),
+        st.LanguageCount("de", 1),
+        st.LanguageCount("fr", 1),
     ]
-    assert s["concurrency"] == {
-        "start": 0,
-        "step": 100,
-        "values": [3, 4, 2, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1],
-    }
-    assert s["geography"] is None and "GeoIP" in s["geography_note"]
+    assert s.concurrency == st.Series(
+        start=0, step=100, values=[3, 4, 2, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1]
+    )
+    assert s.geography is None and "GeoIP" in s.geography_note
 
 
 def test_time_range_cut():
     s = st.compute(RECORDS, st.Span(100, 200), at=AT, geo=False)
     # a's first session ends exactly at 100: outside. d is later.
-    assert s["visitors"] == 4
-    assert s["peak"] == {"count": 4, "at": 125}
-    assert s["total_seconds"] == 80 + 50 + 30 + 75
-    assert s["average_seconds"] == pytest.approx(235 / 4)
-    assert s["formats"]["replay"] == {"visitors": 0, "seconds": 0}
+    assert s.visitors == 4
+    assert s.peak == st.Peak(4, 125)
+    assert s.total_seconds == 80 + 50 + 30 + 75
+    assert s.average_seconds == pytest.approx(235 / 4)
+    assert s.formats["replay"] == st.Figures(visitors=0, seconds=0)
     s = st.compute(RECORDS, st.Span(130, 140), at=AT, geo=False)
-    assert s["visitors"] == 3  # c left at 130
-    assert s["peak"] == {"count": 3, "at": 130}
+    assert s.visitors == 3  # c left at 130
+    assert s.peak == st.Peak(3, 130)
     s = st.compute(RECORDS, st.Span(400, 900), at=AT, geo=False)
-    assert s["visitors"] == 0 and s["peak"] == {"count": 0, "at": None}
-    assert s["average_seconds"] == 0 and s["online"] == 0
+    assert s.visitors == 0 and s.peak == st.Peak(0, None)
+    assert s.average_seconds == 0 and s.online == 0
 
 
 def test_reconnects_never_count_twice():
     many = [rec("a", i * 10, i * 10 + 9) for i in range(50)] + [rec("a", 0, 500)]
     s = st.compute(many, st.Span(0, 1000), at=AT, geo=False)
-    assert s["visitors"] == 1 and s["peak"]["count"] == 1 and s["total_seconds"] == 500
+    assert s.visitors == 1 and s.peak.count == 1 and s.total_seconds == 500
     att = sessions.attendances(many, AT)
     assert list(att) == ["a"] and att["a"].intervals == [(0, 500)]
 
 
 def test_a_hand_over_at_the_same_instant_is_not_a_peak():
     s = st.compute([rec("a", 0, 10), rec("b", 10, 20)], st.Span(0, 20), at=AT, geo=False)
-    assert s["peak"] == {"count": 1, "at": 0}
+    assert s.peak == st.Peak(1, 0)
 
 
 def test_geography_by_first_session_when_configured():
     s = st.compute(RECORDS, st.Span(0, 1300), at=AT, geo=True)
-    assert s["geography_note"] is None
-    assert s["geography"] == [
-        {"country": "", "visitors": 2},
-        {"country": "BE", "visitors": 1},
-        {"country": "DE", "visitors": 1},
-        {"country": "FR", "visitors": 1},
+    assert s.geography_note is None
+    assert s.geography == [
+        st.CountryCount("", 2),
+        st.CountryCount("BE", 1),
+        st.CountryCount("DE", 1),
+        st.CountryCount("FR", 1),
     ]
 
 
