@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from moderation import audit, keys, question_views
-from moderation.items import Origin, Question, QuestionKind, Visibility
+from moderation.items import Origin, Question, QuestionKind
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Outcome
 from moderation.question_settings import QuestionSettings, settings_of
@@ -30,6 +30,7 @@ from moderation.question_views import (
 from moderation.text import clean
 from room import cas, lifecycle, ratelimit
 from room.errors import Code, TribuneError, forbidden, not_found
+from room.event_settings import Visibility
 from room.events import load_event
 from room.permissions import Action, can
 from room.records import Event, Person, new_id, now, to_wire, to_wire_list

@@ -14,6 +14,7 @@ from room.accounts import users
 from room.audience import access, registration, sessions
 from room.audience import settings as audience_settings
 from room.errors import invalid
+from room.event_settings import SettingsChange
 from room.events import load_event
 from room.permissions import PERMISSIONS, Action
 from room.presence import roster
@@ -116,7 +117,7 @@ async def get_roster(request: web.Request) -> web.Response:
 
 
 def event_view(t: Tribune, event: Event, role: Role) -> dict[str, Any]:
-    """The event as stored (its settings are free-form JSON), with the viewer's role and
+    """The event as stored (only the settings that were set), with the viewer's role and
     permissions and the links of its public pages."""
     out = event.public()
     out["role"] = role.value
@@ -128,6 +129,13 @@ def event_view(t: Tribune, event: Event, role: Role) -> dict[str, Any]:
         else None,
     }
     return out
+
+
+def audience_change(form: EventForm) -> SettingsChange:
+    """The editor's audience settings; its question settings go to `configure_questions`."""
+    return SettingsChange(
+        registration_fields=form.registration_fields, certificate=form.certificate
+    )
 
 
 async def configure_questions(
@@ -168,10 +176,9 @@ async def dashboard_create(request: web.Request) -> web.Response:
         access_mode=form.access_mode or AccessMode.OPEN,
         capacity=form.capacity,
         scheduled_start=form.scheduled_start,
+        settings=audience_change(form),
     )
-    event = await audience_settings.create_event(
-        t.store, p.account, fields, form.registration_fields, form.certificate, p.who
-    )
+    event = await audience_settings.create_event(t.store, p.account, fields, p.who)
     role = p.role_in(event)
     assert role is not None
     event = await configure_questions(t, p, event, role, form)
@@ -205,10 +212,9 @@ async def dashboard_update(request: web.Request) -> web.Response:
         access_mode=form.access_mode,
         capacity=form.capacity,
         scheduled_start=form.scheduled_start,
+        settings=audience_change(form),
     )
-    updated = await audience_settings.edit_event(
-        t.store, p.account, event.id, fields, form.registration_fields, form.certificate, p.who
-    )
+    updated = await audience_settings.edit_event(t.store, p.account, event.id, fields, p.who)
     updated = await configure_questions(t, p, updated, role, form)
     return web.json_response(event_view(t, updated, role))
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from moderation.items import Visibility
+from room.event_settings import Visibility
 from room.types import AccessMode, EventKind
 from signaling.schemas.signin import EmailText, NameText
 
@@ -23,11 +23,12 @@ class EventForm(msgspec.Struct, forbid_unknown_fields=True):
     capacity: int | None = None
     scheduled_start: float | None = None
     registration_fields: list[Any] | None = None
-    """Free-form here: `room.audience.registration.parse_fields` checks each definition."""
+    """Free-form here: `room.event_settings.parse_fields` checks each definition."""
     certificate: dict[str, Any] | None = None
-    """Free-form here: `room.audience.certificates.parse_settings` checks it."""
+    """Free-form here: `room.event_settings.parse_certificate` checks it."""
     question_visibility: Visibility | None = None
-    """What participants see of other people's questions (`moderation.questions.configure`)."""
+    """What participants see of other people's questions
+    (`moderation.question_settings.configure`)."""
     anonymous_questions: bool | None = None
 
 

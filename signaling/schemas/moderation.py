@@ -8,9 +8,10 @@ from typing import Annotated, Any
 import msgspec
 
 from moderation import tables
-from moderation.items import QuestionKind, Visibility
+from moderation.items import QuestionKind
 from moderation.limits import LIMITS
 from room.audience.exports import FileFormat
+from room.event_settings import Visibility
 from room.permissions import Action
 from room.presence.roster import EventView
 from signaling.schemas.room import PersonId

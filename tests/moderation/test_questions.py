@@ -7,10 +7,11 @@ import asyncio
 import pytest
 
 from moderation import audit, question_settings, questions
-from moderation.items import QuestionKind, Visibility
+from moderation.items import QuestionKind
 from moderation.limits import Limits
 from room.changes import Audience
 from room.errors import Code, TribuneError
+from room.event_settings import Visibility
 from room.records import Event
 from room.store import Store
 from room.types import Role
