@@ -46,9 +46,6 @@ class Event(msgspec.Struct):
     ended_at: float | None = None
     settings: EventSettings = msgspec.field(default_factory=EventSettings)
 
-    def public(self) -> dict[str, Any]:
-        return msgspec.to_builtins(self)  # type: ignore[no-any-return]
-
 
 class Invitation(msgspec.Struct):
     """A link into one event with one role; personal unless `shared` (one link, many people)."""

@@ -24,7 +24,16 @@ from signaling.auth import Door, Principal, for_account, for_event, person_of, p
 from signaling.context import Tribune, tribune
 from signaling.http.common import body, join_link, json
 from signaling.http.signin import me_view
-from signaling.schemas.audience import CollaboratorAdd, EventForm, InvitationLink, MyLinks
+from signaling.schemas.audience import (
+    CollaboratorAdd,
+    EventCounts,
+    EventDetail,
+    EventForm,
+    EventLinks,
+    EventView,
+    InvitationLink,
+    MyLinks,
+)
 from signaling.socket.audience import audience
 
 routes = web.RouteTableDef()
@@ -116,19 +125,20 @@ async def get_roster(request: web.Request) -> web.Response:
 # -- the dashboard's events ----------------------------------------------------------------
 
 
-def event_view(t: Tribune, event: Event, role: Role) -> dict[str, Any]:
-    """The event as stored (only the settings that were set), with the viewer's role and
-    permissions and the links of its public pages."""
-    out = event.public()
-    out["role"] = role.value
-    out["can"] = sorted(a.value for a in PERMISSIONS[role])
-    out["links"] = {
-        "stats": f"{t.config.base_url}/stats/{event.id}",
-        "register": f"{t.config.base_url}/register/{event.id}"
+def _view_fields(t: Tribune, event: Event, role: Role) -> dict[str, Any]:
+    """The keyword arguments of an `EventView` (or a view built on it) of `event`."""
+    links = EventLinks(
+        stats=f"{t.config.base_url}/stats/{event.id}",
+        register=f"{t.config.base_url}/register/{event.id}"
         if event.access_mode is AccessMode.REGISTRATION
         else None,
-    }
-    return out
+    )
+    can = sorted(a.value for a in PERMISSIONS[role])
+    return {**msgspec.structs.asdict(event), "role": role, "can": can, "links": links}
+
+
+def event_view(t: Tribune, event: Event, role: Role) -> EventView:
+    return EventView(**_view_fields(t, event, role))
 
 
 def audience_change(form: EventForm) -> SettingsChange:
@@ -160,7 +170,7 @@ async def dashboard_events(request: web.Request) -> web.Response:
     p = await principal(request, t, DASHBOARD)
     visible = await users.visible_events(t.store, p.account, p.user)
     me = msgspec.to_builtins(me_view(p))
-    return web.json_response({"events": [event_view(t, e, r) for e, r in visible], **me})
+    return json({"events": [event_view(t, e, r) for e, r in visible], **me})
 
 
 @routes.post("/api/v1/dashboard/events")
@@ -182,7 +192,7 @@ async def dashboard_create(request: web.Request) -> web.Response:
     role = p.role_in(event)
     assert role is not None
     event = await configure_questions(t, p, event, role, form)
-    return web.json_response(event_view(t, event, role), status=201)
+    return json(event_view(t, event, role), status=201)
 
 
 @routes.get("/api/v1/dashboard/events/{event_id}")
@@ -190,15 +200,19 @@ async def dashboard_event(request: web.Request) -> web.Response:
     t = tribune(request)
     _, event, role = await for_event(request, t, DASHBOARD, Action.VIEW_AUDIENCE)
     direct = await access.direct_link(t.store, event)
-    out = event_view(t, event, role)
-    out["counts"] = {
-        "registrations": await registration.count(t.store, event.id),
-        "guests": await access.guest_count(t.store, event.id),
-        "sessions": await sessions.count(t.store, event.id),
-    }
-    out["direct_link"] = None if direct is None else join_link(t, direct)
-    out["collaborators"] = [u.view() for u in await users.collaborators(t.store, event.id)]
-    return json(out)
+    counts = EventCounts(
+        registrations=await registration.count(t.store, event.id),
+        guests=await access.guest_count(t.store, event.id),
+        sessions=await sessions.count(t.store, event.id),
+    )
+    return json(
+        EventDetail(
+            **_view_fields(t, event, role),
+            counts=counts,
+            direct_link=None if direct is None else join_link(t, direct),
+            collaborators=[u.view() for u in await users.collaborators(t.store, event.id)],
+        )
+    )
 
 
 @routes.patch("/api/v1/dashboard/events/{event_id}")
@@ -216,7 +230,7 @@ async def dashboard_update(request: web.Request) -> web.Response:
     )
     updated = await audience_settings.edit_event(t.store, p.account, event.id, fields, p.who)
     updated = await configure_questions(t, p, updated, role, form)
-    return web.json_response(event_view(t, updated, role))
+    return json(event_view(t, updated, role))
 
 
 @routes.post("/api/v1/events/{event_id}/links")

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 import msgspec
 
+from room.accounts.users import UserView
 from room.event_settings import Visibility
-from room.types import AccessMode, EventKind
+from room.records import Event
+from room.types import AccessMode, EventKind, Role
 from signaling.schemas.signin import EmailText, NameText
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -54,6 +56,37 @@ class StatsQuery(msgspec.Struct, forbid_unknown_fields=True):
 
 
 # -- views ---------------------------------------------------------------------------------
+
+
+class EventLinks(msgspec.Struct):
+    stats: str
+    """The event's statistics page."""
+    register: str | None
+    """Its public registration page; None unless the access mode is registration."""
+
+
+class EventView(Event, kw_only=True):
+    """The dashboard's event: the event as stored (its settings only those that were set),
+    then the viewer's role in it, what that role may do, and the event's public pages."""
+
+    role: Role
+    can: list[str]
+    links: EventLinks
+
+
+class EventCounts(msgspec.Struct):
+    registrations: int
+    guests: int
+    sessions: int
+
+
+class EventDetail(EventView, kw_only=True):
+    """One event on the dashboard, with its audience."""
+
+    counts: EventCounts
+    direct_link: str | None
+    """The shared room link while it is enabled."""
+    collaborators: list[UserView]
 
 
 class InvitationLink(msgspec.Struct):

@@ -60,7 +60,7 @@ async def test_an_event_without_settings_reads_the_defaults(store: Store) -> Non
     assert question_settings.settings_of(event) == question_settings.QuestionSettings(
         Visibility.NONE, anonymous=True
     )
-    assert event.public()["settings"] == {}
+    assert msgspec.to_builtins(event.settings) == {}
 
 
 async def test_well_formed_old_settings_load_typed(store: Store) -> None:
@@ -189,4 +189,4 @@ async def test_created_events_keep_only_the_given_settings(store: Store) -> None
             settings=SettingsChange(question_visibility=Visibility.APPROVED),
         ),
     )
-    assert event.public()["settings"] == {"question_visibility": "approved"}
+    assert msgspec.to_builtins(event.settings) == {"question_visibility": "approved"}

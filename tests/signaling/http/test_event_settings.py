@@ -10,6 +10,7 @@ import aiohttp
 import msgspec
 
 from room import keys
+from room.permissions import API_KEY_ROLE, PERMISSIONS
 from tests.helpers import http
 
 FIELDS = [
@@ -46,6 +47,8 @@ async def test_stored_events_show_the_same_json_as_before(server) -> None:
             "direct_link": False,
         },
     ]
+    base = server.tribune.config.base_url
+    views = []
     for n, settings in enumerate(settings_written):
         stored = {
             "id": f"ev_{n}",
@@ -67,8 +70,24 @@ async def test_stored_events_show_the_same_json_as_before(server) -> None:
         as_before = json.dumps(stored).encode()
         api = f"{server.url}/api/v1/events/{stored['id']}"
         assert await raw_get(api, key) == as_before
+        view = stored | {
+            "role": API_KEY_ROLE.value,
+            "can": sorted(a.value for a in PERMISSIONS[API_KEY_ROLE]),
+            "links": {
+                "stats": f"{base}/stats/{stored['id']}",
+                "register": f"{base}/register/{stored['id']}",
+            },
+        }
+        detail = view | {
+            "counts": {"registrations": 0, "guests": 0, "sessions": 0},
+            "direct_link": None,
+            "collaborators": [],
+        }
         dashboard = f"{server.url}/api/v1/dashboard/events/{stored['id']}"
-        assert (await raw_get(dashboard, key)).startswith(as_before[:-1] + b", ")
+        assert await raw_get(dashboard, key) == json.dumps(detail).encode()
+        views.append(view)
+    listed = await raw_get(f"{server.url}/api/v1/dashboard/events", key)
+    assert listed.startswith(json.dumps({"events": views}).encode()[:-1] + b", ")
 
 
 async def test_the_events_api_checks_settings_and_merges_them(server) -> None:
