@@ -9,17 +9,6 @@ from typing import Any
 import msgspec
 
 
-class Visibility(StrEnum):
-    """What participants see of other people's questions (event setting `question_visibility`)."""
-
-    NONE = "none"
-    """Only staff see questions; a participant sees his own."""
-    APPROVED = "approved"
-    """Participants see the questions a moderator approved (a moderation queue)."""
-    ALL = "all"
-    """Participants see every question that is not hidden."""
-
-
 class Origin(StrEnum):
     """Where a question came from (stored in its `source` field)."""
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from msgspec import UNSET
 
 from moderation import audit
-from moderation.items import Visibility
 from moderation.outcome import Outcome
 from room import changes
 from room.changes import Audience, Change
+from room.event_settings import Visibility
 from room.events import change_event, load_event
 from room.records import Event, Person, to_wire
 from room.store import Store
@@ -25,14 +26,12 @@ class QuestionSettings(msgspec.Struct, frozen=True):
 
 
 def settings_of(event: Event) -> QuestionSettings:
-    """The event's question settings; values that are not understood fall back to defaults."""
-    raw = event.settings.get("question_visibility", Visibility.NONE.value)
-    try:
-        visibility = Visibility(raw)
-    except ValueError:
-        visibility = Visibility.NONE
-    anonymous = event.settings.get("anonymous_questions", True)
-    return QuestionSettings(visibility, anonymous if isinstance(anonymous, bool) else True)
+    """The event's question settings, with the defaults for those never set."""
+    s = event.settings
+    return QuestionSettings(
+        Visibility.NONE if s.question_visibility is UNSET else s.question_visibility,
+        True if s.anonymous_questions is UNSET else s.anonymous_questions,
+    )
 
 
 def settings_view(s: QuestionSettings) -> dict[str, Any]:
@@ -51,9 +50,9 @@ async def configure(
 
     def apply(e: Event) -> None:
         if visibility is not None:
-            e.settings["question_visibility"] = visibility.value
+            e.settings.question_visibility = visibility
         if anonymous is not None:
-            e.settings["anonymous_questions"] = anonymous
+            e.settings.anonymous_questions = anonymous
 
     event = await change_event(store, event_id, apply)
     after = settings_of(event)

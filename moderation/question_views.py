@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import msgspec
 
-from moderation.items import Origin, Question, QuestionKind, Status, Visibility
+from moderation.items import Origin, Question, QuestionKind, Status
 from moderation.outcome import Notice, Outcome
 from room import changes
 from room.changes import Audience, Change, Payload
+from room.event_settings import Visibility
 from room.records import to_wire
 from room.store import Store
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import msgspec
 
 from moderation import audit, keys, question_views
-from moderation.items import Origin, Question, QuestionKind, Visibility
+from moderation.items import Origin, Question, QuestionKind
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Outcome, Removed
 from moderation.question_settings import QuestionSettings, settings_of
@@ -33,6 +33,7 @@ from moderation.question_views import (
 from moderation.text import clean
 from room import cas, lifecycle, ratelimit
 from room.errors import Code, TribuneError, forbidden, not_found
+from room.event_settings import Visibility
 from room.events import load_event
 from room.permissions import Action, can, is_staff
 from room.records import Event, Person, new_id, now, to_wire

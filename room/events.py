@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
 from room import cas, keys, lifecycle
 from room.errors import Code, TribuneError, invalid, not_found
+from room.event_settings import EventSettings, SettingsChange, updated
 from room.permissions import PLACES
 from room.records import Account, Event, Invitation, decode, encode, new_id, now
 from room.store import Store
@@ -25,7 +26,7 @@ class EventCreate(msgspec.Struct, forbid_unknown_fields=True):
     access_mode: AccessMode = AccessMode.OPEN
     capacity: int | None = None
     scheduled_start: float | None = None
-    settings: dict[str, Any] = msgspec.field(default_factory=dict)
+    settings: SettingsChange = msgspec.field(default_factory=SettingsChange)
 
 
 class EventUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -34,7 +35,8 @@ class EventUpdate(msgspec.Struct, forbid_unknown_fields=True):
     access_mode: AccessMode | None = None
     capacity: int | None = None
     scheduled_start: float | None = None
-    settings: dict[str, Any] | None = None
+    settings: SettingsChange | None = None
+    """The settings given replace those settings; the others stay as they are."""
 
 
 class InvitationCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -66,7 +68,7 @@ async def create_event(store: Store, account: Account, fields: EventCreate) -> E
         capacity=capacity,
         scheduled_start=fields.scheduled_start,
         created=now(),
-        settings=fields.settings,
+        settings=updated(EventSettings(), fields.settings),
     )
     await store.hset(keys.EVENTS, event.id, encode(event))
     await store.hset(keys.account_events(account.id), event.id, b"1")
@@ -118,8 +120,10 @@ async def update_event(store: Store, account: Account, event_id: str, fields: Ev
         lifecycle.require_changeable(event)
         for name in EventUpdate.__struct_fields__:
             value = getattr(fields, name)
-            if value is not None:
+            if value is not None and name != "settings":
                 setattr(event, name, value)
+        if fields.settings is not None:
+            event.settings = updated(event.settings, fields.settings)
 
     return await change_event(store, event_id, apply)
 

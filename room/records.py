@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 import msgspec
 
+from room.event_settings import EventSettings, from_stored
 from room.types import AccessMode, EventKind, EventState, Role
 
 
@@ -42,10 +43,7 @@ class Event(msgspec.Struct):
     created: float = 0.0
     started_at: float | None = None
     ended_at: float | None = None
-    settings: dict[str, Any] = msgspec.field(default_factory=dict)
-
-    def public(self) -> dict[str, Any]:
-        return msgspec.to_builtins(self)  # type: ignore[no-any-return]
+    settings: EventSettings = msgspec.field(default_factory=EventSettings)
 
 
 class Invitation(msgspec.Struct):
@@ -97,7 +95,22 @@ def encode(record: msgspec.Struct) -> bytes:
 
 
 def decode(data: bytes, kind: type[T]) -> T:
-    return msgspec.msgpack.decode(data, type=kind)
+    try:
+        return msgspec.msgpack.decode(data, type=kind)
+    except msgspec.ValidationError:
+        if kind is not Event:
+            raise
+    return cast(T, _event_from_stored(data))
+
+
+def _event_from_stored(data: bytes) -> Event:
+    """An event whose settings an older version stored unchecked: the settings that do
+    not fit their type are left unset (`event_settings.from_stored`); anything else
+    wrong is refused as before."""
+    fields = msgspec.msgpack.decode(data)
+    if isinstance(fields, dict):
+        fields["settings"] = msgspec.to_builtins(from_stored(fields.get("settings")))
+    return msgspec.convert(fields, Event)
 
 
 @overload

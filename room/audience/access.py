@@ -384,7 +384,7 @@ async def set_direct_link(store: Store, event: Event, enabled: bool, who: str) -
             await store.hdel(keys.invitations(event.id), saved.id)
 
     def flag(e: Event) -> None:
-        e.settings = {**e.settings, "direct_link": enabled}
+        e.settings.direct_link = enabled
 
     await ev.change_event(store, event.id, flag)
     await log(store, event.id, who, "direct_link." + ("enabled" if enabled else "disabled"))

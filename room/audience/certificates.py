@@ -1,6 +1,6 @@
 """Certificates of attendance (R-CERT): issued once per registrant who attended, as a PDF.
 
-The organizer sets colours and the signer's name in `event.settings["certificate"]`
+The organizer sets colours and the signer's name in `event.settings.certificate`
 and uploads a logo and a signature image (kept under their own keys, not in the
 event record every join reads). A certificate record is issued once per e-mail
 (`hsetnx`); its PDF is drawn again on demand from the record, identically.
@@ -14,9 +14,9 @@ import io
 import re
 from enum import StrEnum
 from functools import cache
-from typing import Annotated, Any
 
 import msgspec
+from msgspec import UNSET
 from reportlab.lib.colors import HexColor, white  # type: ignore[import-untyped, unused-ignore]
 from reportlab.lib.pagesizes import A4, landscape  # type: ignore[import-untyped, unused-ignore]
 from reportlab.lib.utils import ImageReader  # type: ignore[import-untyped, unused-ignore]
@@ -27,29 +27,16 @@ from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped, unuse
 from room import keys
 from room.audience.registration import Registration, fields_of
 from room.errors import invalid, not_found
+from room.event_settings import CertificateSettings
 from room.records import Event, decode, encode, new_id, now
 from room.store import Store
 
 MAX_IMAGE = 1024 * 1024
-DEFAULT_COLOUR = "#1d2330"
-DEFAULT_ACCENT = "#3557e0"
-
-Colour = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
-Signer = Annotated[str, msgspec.Meta(max_length=200)]
 
 
 class ImageKind(StrEnum):
     LOGO = "logo"
     SIGNATURE = "signature"
-
-
-class CertificateSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """The organizer's certificate options, as kept in `event.settings["certificate"]`."""
-
-    enabled: bool = False
-    colour: Colour = DEFAULT_COLOUR
-    accent: Colour = DEFAULT_ACCENT
-    signer: Signer = ""
 
 
 class Certificate(msgspec.Struct):
@@ -63,19 +50,8 @@ class Certificate(msgspec.Struct):
 
 
 def settings_of(event: Event) -> CertificateSettings:
-    raw = event.settings.get("certificate")
-    try:
-        return msgspec.convert(raw or {}, CertificateSettings)
-    except msgspec.ValidationError:
-        return CertificateSettings()
-
-
-def parse_settings(raw: Any) -> dict[str, Any]:
-    try:
-        settings = msgspec.convert(raw, CertificateSettings, strict=True)
-    except msgspec.ValidationError as exc:
-        raise invalid(f"certificate: {exc}"[:300], "certificate") from None
-    return msgspec.to_builtins(settings)  # type: ignore[no-any-return]
+    cert = event.settings.certificate
+    return CertificateSettings() if cert is UNSET else cert
 
 
 async def issue(store: Store, event: Event, reg: Registration, seconds: float) -> Certificate:

@@ -1,6 +1,6 @@
 """Registration to an event: the organizer's custom fields, one registration per e-mail (R-REG-1).
 
-The fields live in `event.settings["registration_fields"]`; a registration
+The fields live in `event.settings.registration_fields`; a registration
 gives the registrant a personal participant invitation (his join link), which
 `register_and_mail` mails him. The store's `hsetnx` on the e-mail makes "one
 per e-mail" hold under any concurrency, on every backend.
@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
+from msgspec import UNSET
 
 from room import events as ev
 from room import keys, lifecycle
@@ -22,41 +22,19 @@ from room.audience import letters
 from room.audience.listing import ordered_pages
 from room.audience.outbox import Outbox
 from room.errors import Code, TribuneError, invalid
+from room.event_settings import FieldKind, RegistrationField
 from room.permissions import REGISTRANT_ROLE
 from room.records import Event, Invitation, decode, encode, new_id, now
 from room.store import Store
 from room.types import AccessMode, EventKind, EventState
 
-MAX_FIELDS = 30
 MAX_ANSWER = 2000
 PAGE = 1000
 
-FieldId = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-Label = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Choice = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
-RESERVED_FIELDS = frozenset({"email", "name"})
-
-
-class FieldKind(StrEnum):
-    TEXT = "text"
-    CHOICE = "choice"
-    CHECKBOX = "checkbox"
-
-
-class RegistrationField(msgspec.Struct, forbid_unknown_fields=True):
-    """One custom question of the registration form."""
-
-    id: FieldId
-    label: Label
-    kind: FieldKind = FieldKind.TEXT
-    required: bool = False
-    choices: Annotated[list[Choice], msgspec.Meta(max_length=50)] = msgspec.field(
-        default_factory=list
-    )
 
 
 class RegistrationForm(msgspec.Struct, forbid_unknown_fields=True):
@@ -85,40 +63,15 @@ def normalize_email(value: str, field: str = "email") -> str:
     return email
 
 
-def parse_fields(raw: Any) -> list[RegistrationField]:
-    """Validate a list of field definitions (from the dashboard or the stored settings)."""
-    if raw is None:
-        return []
-    try:
-        fields = msgspec.convert(raw, list[RegistrationField], strict=True)
-    except msgspec.ValidationError as exc:
-        raise invalid(f"registration fields: {exc}"[:300], "registration_fields") from None
-    if len(fields) > MAX_FIELDS:
-        raise invalid(f"at most {MAX_FIELDS} registration fields", "registration_fields")
-    seen: set[str] = set()
-    for f in fields:
-        if f.id in RESERVED_FIELDS or f.id in seen:
-            raise invalid(f"field id {f.id!r} is reserved or repeated", "registration_fields")
-        seen.add(f.id)
-        if f.kind is FieldKind.CHOICE and not f.choices:
-            raise invalid(f"choice field {f.id!r} needs choices", "registration_fields")
-        if f.kind is not FieldKind.CHOICE and f.choices:
-            raise invalid(f"only choice fields have choices ({f.id!r})", "registration_fields")
-    return fields
-
-
 def fields_of(event: Event) -> list[RegistrationField]:
-    return parse_fields(event.settings.get("registration_fields"))
+    fields = event.settings.registration_fields
+    return [] if fields is UNSET else fields
 
 
 def certificate_enabled(event: Event) -> bool:
     """Certificates are for registration events whose organizer turned them on (R-CERT)."""
-    cert = event.settings.get("certificate")
-    return (
-        event.access_mode is AccessMode.REGISTRATION
-        and isinstance(cert, dict)
-        and cert.get("enabled") is True
-    )
+    cert = event.settings.certificate
+    return event.access_mode is AccessMode.REGISTRATION and cert is not UNSET and cert.enabled
 
 
 def check_answers(

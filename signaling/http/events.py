@@ -14,6 +14,7 @@ from room.accounts import users
 from room.audience import access, registration, sessions
 from room.audience import settings as audience_settings
 from room.errors import invalid
+from room.event_settings import SettingsChange
 from room.events import load_event
 from room.permissions import PERMISSIONS, Action
 from room.presence import roster
@@ -23,7 +24,16 @@ from signaling.auth import Door, Principal, for_account, for_event, person_of, p
 from signaling.context import Tribune, tribune
 from signaling.http.common import body, join_link, json
 from signaling.http.signin import me_view
-from signaling.schemas.audience import CollaboratorAdd, EventForm, InvitationLink, MyLinks
+from signaling.schemas.audience import (
+    CollaboratorAdd,
+    EventCounts,
+    EventDetail,
+    EventForm,
+    EventLinks,
+    EventView,
+    InvitationLink,
+    MyLinks,
+)
 from signaling.socket.audience import audience
 
 routes = web.RouteTableDef()
@@ -115,19 +125,27 @@ async def get_roster(request: web.Request) -> web.Response:
 # -- the dashboard's events ----------------------------------------------------------------
 
 
-def event_view(t: Tribune, event: Event, role: Role) -> dict[str, Any]:
-    """The event as stored (its settings are free-form JSON), with the viewer's role and
-    permissions and the links of its public pages."""
-    out = event.public()
-    out["role"] = role.value
-    out["can"] = sorted(a.value for a in PERMISSIONS[role])
-    out["links"] = {
-        "stats": f"{t.config.base_url}/stats/{event.id}",
-        "register": f"{t.config.base_url}/register/{event.id}"
+def _view_fields(t: Tribune, event: Event, role: Role) -> dict[str, Any]:
+    """The keyword arguments of an `EventView` (or a view built on it) of `event`."""
+    links = EventLinks(
+        stats=f"{t.config.base_url}/stats/{event.id}",
+        register=f"{t.config.base_url}/register/{event.id}"
         if event.access_mode is AccessMode.REGISTRATION
         else None,
-    }
-    return out
+    )
+    can = sorted(a.value for a in PERMISSIONS[role])
+    return {**msgspec.structs.asdict(event), "role": role, "can": can, "links": links}
+
+
+def event_view(t: Tribune, event: Event, role: Role) -> EventView:
+    return EventView(**_view_fields(t, event, role))
+
+
+def audience_change(form: EventForm) -> SettingsChange:
+    """The editor's audience settings; its question settings go to `configure_questions`."""
+    return SettingsChange(
+        registration_fields=form.registration_fields, certificate=form.certificate
+    )
 
 
 async def configure_questions(
@@ -152,7 +170,7 @@ async def dashboard_events(request: web.Request) -> web.Response:
     p = await principal(request, t, DASHBOARD)
     visible = await users.visible_events(t.store, p.account, p.user)
     me = msgspec.to_builtins(me_view(p))
-    return web.json_response({"events": [event_view(t, e, r) for e, r in visible], **me})
+    return json({"events": [event_view(t, e, r) for e, r in visible], **me})
 
 
 @routes.post("/api/v1/dashboard/events")
@@ -168,14 +186,13 @@ async def dashboard_create(request: web.Request) -> web.Response:
         access_mode=form.access_mode or AccessMode.OPEN,
         capacity=form.capacity,
         scheduled_start=form.scheduled_start,
+        settings=audience_change(form),
     )
-    event = await audience_settings.create_event(
-        t.store, p.account, fields, form.registration_fields, form.certificate, p.who
-    )
+    event = await audience_settings.create_event(t.store, p.account, fields, p.who)
     role = p.role_in(event)
     assert role is not None
     event = await configure_questions(t, p, event, role, form)
-    return web.json_response(event_view(t, event, role), status=201)
+    return json(event_view(t, event, role), status=201)
 
 
 @routes.get("/api/v1/dashboard/events/{event_id}")
@@ -183,15 +200,19 @@ async def dashboard_event(request: web.Request) -> web.Response:
     t = tribune(request)
     _, event, role = await for_event(request, t, DASHBOARD, Action.VIEW_AUDIENCE)
     direct = await access.direct_link(t.store, event)
-    out = event_view(t, event, role)
-    out["counts"] = {
-        "registrations": await registration.count(t.store, event.id),
-        "guests": await access.guest_count(t.store, event.id),
-        "sessions": await sessions.count(t.store, event.id),
-    }
-    out["direct_link"] = None if direct is None else join_link(t, direct)
-    out["collaborators"] = [u.view() for u in await users.collaborators(t.store, event.id)]
-    return json(out)
+    counts = EventCounts(
+        registrations=await registration.count(t.store, event.id),
+        guests=await access.guest_count(t.store, event.id),
+        sessions=await sessions.count(t.store, event.id),
+    )
+    return json(
+        EventDetail(
+            **_view_fields(t, event, role),
+            counts=counts,
+            direct_link=None if direct is None else join_link(t, direct),
+            collaborators=[u.view() for u in await users.collaborators(t.store, event.id)],
+        )
+    )
 
 
 @routes.patch("/api/v1/dashboard/events/{event_id}")
@@ -205,12 +226,11 @@ async def dashboard_update(request: web.Request) -> web.Response:
         access_mode=form.access_mode,
         capacity=form.capacity,
         scheduled_start=form.scheduled_start,
+        settings=audience_change(form),
     )
-    updated = await audience_settings.edit_event(
-        t.store, p.account, event.id, fields, form.registration_fields, form.certificate, p.who
-    )
+    updated = await audience_settings.edit_event(t.store, p.account, event.id, fields, p.who)
     updated = await configure_questions(t, p, updated, role, form)
-    return web.json_response(event_view(t, updated, role))
+    return json(event_view(t, updated, role))
 
 
 @routes.post("/api/v1/events/{event_id}/links")

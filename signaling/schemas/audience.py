@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 import msgspec
 
-from moderation.items import Visibility
-from room.types import AccessMode, EventKind
+from room.accounts.users import UserView
+from room.event_settings import Visibility
+from room.records import Event
+from room.types import AccessMode, EventKind, Role
 from signaling.schemas.signin import EmailText, NameText
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -23,11 +25,12 @@ class EventForm(msgspec.Struct, forbid_unknown_fields=True):
     capacity: int | None = None
     scheduled_start: float | None = None
     registration_fields: list[Any] | None = None
-    """Free-form here: `room.audience.registration.parse_fields` checks each definition."""
+    """Free-form here: `room.event_settings.parse_fields` checks each definition."""
     certificate: dict[str, Any] | None = None
-    """Free-form here: `room.audience.certificates.parse_settings` checks it."""
+    """Free-form here: `room.event_settings.parse_certificate` checks it."""
     question_visibility: Visibility | None = None
-    """What participants see of other people's questions (`moderation.questions.configure`)."""
+    """What participants see of other people's questions
+    (`moderation.question_settings.configure`)."""
     anonymous_questions: bool | None = None
 
 
@@ -53,6 +56,37 @@ class StatsQuery(msgspec.Struct, forbid_unknown_fields=True):
 
 
 # -- views ---------------------------------------------------------------------------------
+
+
+class EventLinks(msgspec.Struct):
+    stats: str
+    """The event's statistics page."""
+    register: str | None
+    """Its public registration page; None unless the access mode is registration."""
+
+
+class EventView(Event, kw_only=True):
+    """The dashboard's event: the event as stored (its settings only those that were set),
+    then the viewer's role in it, what that role may do, and the event's public pages."""
+
+    role: Role
+    can: list[str]
+    links: EventLinks
+
+
+class EventCounts(msgspec.Struct):
+    registrations: int
+    guests: int
+    sessions: int
+
+
+class EventDetail(EventView, kw_only=True):
+    """One event on the dashboard, with its audience."""
+
+    counts: EventCounts
+    direct_link: str | None
+    """The shared room link while it is enabled."""
+    collaborators: list[UserView]
 
 
 class InvitationLink(msgspec.Struct):

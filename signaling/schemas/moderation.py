@@ -9,7 +9,7 @@ import msgspec
 
 from moderation import tables
 from moderation.chat import PublicLine, StaffLine
-from moderation.items import AuditEntry, QuestionKind, Visibility
+from moderation.items import AuditEntry, QuestionKind
 from moderation.limits import LIMITS
 from moderation.poll_views import BallotPoll, StaffPoll
 from moderation.question_settings import QuestionSettings as QuestionSettingsView
@@ -17,6 +17,7 @@ from moderation.question_views import ScreenQuestion, StaffQuestion
 from moderation.questions import AudienceQuestions
 from moderation.slides import SlidesView
 from room.audience.exports import FileFormat
+from room.event_settings import Visibility
 from room.permissions import Action
 from room.presence.roster import EventView, YouView
 from signaling.schemas.room import PersonId

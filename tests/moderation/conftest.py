@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
+import msgspec
 import pytest
 
 from room import events as ev
@@ -42,7 +43,10 @@ async def seat(store: Store, event: Event, p: Person) -> Person:
 
 
 async def set_visibility(store: Store, event: Event, visibility: str) -> None:
-    def apply(e: Event) -> None:
-        e.settings["question_visibility"] = visibility
-
-    await ev.change_event(store, event.id, apply)
+    """Store the setting in the event's msgpack map as it is, as versions before typed
+    settings did, so that a value of no `Visibility` can be stored too."""
+    raw = await store.hget(keys.EVENTS, event.id)
+    assert raw is not None
+    stored = msgspec.msgpack.decode(raw)
+    stored["settings"]["question_visibility"] = visibility
+    await store.hset(keys.EVENTS, event.id, msgspec.msgpack.encode(stored))

@@ -7,11 +7,12 @@ import asyncio
 import pytest
 
 from moderation import audit, question_settings, questions
-from moderation.items import QuestionKind, Visibility
+from moderation.items import QuestionKind
 from moderation.limits import Limits
 from moderation.question_views import VoteAck
 from room.changes import Audience
 from room.errors import Code, TribuneError
+from room.event_settings import Visibility
 from room.records import Event
 from room.store import Store
 from room.types import Role

@@ -169,11 +169,11 @@ async def test_direct_link_on_off_keeps_the_same_link(store):
     assert await access.direct_link(store, event) is None
     inv = await access.set_direct_link(store, event, True, "me")
     assert inv is not None and inv.shared and inv.role == "participant"
-    assert (await ev.load_event(store, event.id)).settings["direct_link"] is True
+    assert (await ev.load_event(store, event.id)).settings.direct_link is True
     assert await access.set_direct_link(store, event, False, "me") is None
     with pytest.raises(TribuneError):
         await ev.load_invitation(store, event.id, inv.id)
-    assert (await ev.load_event(store, event.id)).settings["direct_link"] is False
+    assert (await ev.load_event(store, event.id)).settings.direct_link is False
     again = await access.set_direct_link(store, event, True, "me")
     assert again is not None and again.id == inv.id and again.gen == inv.gen
     assert [a.action for a in await access.activity(store, event.id)] == [

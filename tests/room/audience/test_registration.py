@@ -10,6 +10,7 @@ from room import events as ev
 from room.accounts.account import create_account
 from room.audience import registration as reg
 from room.errors import TribuneError
+from room.event_settings import SettingsChange, parse_fields
 from room.records import Plan
 from room.types import AccessMode, EventState
 
@@ -21,7 +22,7 @@ FIELDS = [
 ]
 
 
-async def make_event(store, **settings):
+async def make_event(store):
     account, _ = await create_account(store, "Acme", Plan())
     return await ev.create_event(
         store,
@@ -29,7 +30,7 @@ async def make_event(store, **settings):
         ev.EventCreate(
             title="Launch",
             access_mode=AccessMode.REGISTRATION,
-            settings={"registration_fields": FIELDS, **settings},
+            settings=SettingsChange(registration_fields=FIELDS),
         ),
     )
 
@@ -129,7 +130,7 @@ async def test_200_concurrent_registrations_with_50_duplicates_make_150(store):
 
 
 def test_field_definitions_are_checked():
-    assert reg.parse_fields(None) == []
+    assert parse_fields(None) == []
     for bad in (
         [{"id": "email", "label": "E-mail"}],
         [{"id": "a", "label": "A"}, {"id": "a", "label": "B"}],
@@ -141,5 +142,5 @@ def test_field_definitions_are_checked():
         "not a list",
     ):
         with pytest.raises(TribuneError) as err:
-            reg.parse_fields(bad)
+            parse_fields(bad)
         assert err.value.field == "registration_fields"

@@ -7,6 +7,7 @@ from room.accounts import logins, users
 from room.accounts.account import create_account
 from room.audience import access, certificates, registration, sessions
 from room.audience.outbox import Outbox
+from room.event_settings import SettingsChange
 from room.records import Plan
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
@@ -30,7 +31,7 @@ async def test_audience_data_survives_a_restart(backend, request, tmp_path):
         ev.EventCreate(
             title="Kept",
             access_mode=AccessMode.REGISTRATION,
-            settings={"certificate": {"enabled": True}},
+            settings=SettingsChange(certificate={"enabled": True}),
         ),
     )
     reg, _ = await registration.register(

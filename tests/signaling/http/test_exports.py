@@ -11,6 +11,7 @@ import pytest
 
 from room import events as ev
 from room.audience import access, registration, sessions
+from room.event_settings import SettingsChange
 from room.types import AccessMode
 from tests.room.audience.helpers import Web
 
@@ -62,12 +63,12 @@ async def filled(server):
         ev.EventCreate(
             title="Exports",
             access_mode=AccessMode.REGISTRATION,
-            settings={
-                "registration_fields": [
+            settings=SettingsChange(
+                registration_fields=[
                     {"id": "company", "label": "Company", "kind": "text"},
                     {"id": "optin", "label": "Opt-in", "kind": "checkbox"},
                 ]
-            },
+            ),
         ),
     )
     regs = []

@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from room import events as ev
 from room.audience import certificates, follow_up
+from room.event_settings import SettingsChange
 from room.keys import MAIL_DUE
 from room.types import AccessMode, Role
 from signaling.socket.audience import AUDIENCE
@@ -48,15 +49,15 @@ async def registration_event(server, certificate=True):
         account,
         title="Webinar Ümlaut",
         access_mode=AccessMode.REGISTRATION,
-        settings={
-            "registration_fields": [{"id": "company", "label": "Company", "required": True}],
-            "certificate": {
+        settings=SettingsChange(
+            registration_fields=[{"id": "company", "label": "Company", "required": True}],
+            certificate={
                 "enabled": certificate,
                 "colour": "#112233",
                 "accent": "#cc3300",
                 "signer": "Dr. Ida Signer",
             },
-        },
+        ),
     )
     return account, key, event
 
