@@ -112,14 +112,18 @@ async def test_hundreds_of_concurrent_updates_lose_none(store: Store) -> None:
 
 async def test_concurrent_updates_and_a_delete_never_resurrect_the_record(store: Store) -> None:
     await store.hset("h", "c", encode(Counter()))
+    # Each of the 101 writers wins once, so none loses more than 100 rounds: 300 attempts
+    # can never run out, whatever the interleaving (50 did, once, on a loaded machine).
     results = await asyncio.gather(
         *(
-            cas.update(store, "h", "c", Counter, bump, missing=None, conflict="x", attempts=100)
+            cas.update(store, "h", "c", Counter, bump, missing=None, conflict="x", attempts=300)
             for _ in range(50)
         ),
-        cas.update(store, "h", "c", Counter, lambda c: cas.DELETE, missing=None, conflict="x"),
+        cas.update(
+            store, "h", "c", Counter, lambda c: cas.DELETE, missing=None, conflict="x", attempts=300
+        ),
         *(
-            cas.update(store, "h", "c", Counter, bump, missing=None, conflict="x", attempts=100)
+            cas.update(store, "h", "c", Counter, bump, missing=None, conflict="x", attempts=300)
             for _ in range(50)
         ),
     )
