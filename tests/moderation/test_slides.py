@@ -131,3 +131,43 @@ async def test_goto_without_deck_is_not_found(store: Store, event: Event):
     with pytest.raises(TribuneError) as err:
         await slides.goto(store, event.id, DRIVER, 0)
     assert err.value.code is Code.NOT_FOUND
+
+
+async def test_attendees_read_only_slides_already_shown(store: Store, event: Event):
+    """Issue 9, item 7: anyone who may not drive the slides (an attendee, the screen, a bare
+    signed link) reads pages up to the furthest shown so far; those who drive read all."""
+    images = [b"0", b"1", b"2", b"3"]
+    deck = (await slides.replace_deck(store, event.id, DRIVER, images, ["d"])).ack.slides.deck
+    attendees = (Role.PARTICIPANT, Role.SCREEN, None)
+
+    async def refused(index: int, role: Role | None) -> Code:
+        with pytest.raises(TribuneError) as err:
+            await slides.image(store, event.id, deck, index, role)
+        return err.value.code
+
+    for role in attendees:
+        assert await slides.image(store, event.id, deck, 0, role) == b"0"
+        assert await refused(1, role) is Code.FORBIDDEN
+    for role in (Role.COLLABORATOR, Role.PRESENTER, Role.ORGANIZER):
+        assert await slides.image(store, event.id, deck, 3, role) == b"3"
+    await slides.goto(store, event.id, DRIVER, 2)
+    await slides.goto(store, event.id, DRIVER, 1)  # going back does not hide slide 2
+    for role in attendees:
+        assert await slides.image(store, event.id, deck, 2, role) == b"2"
+        assert await refused(3, role) is Code.FORBIDDEN
+    assert await slides.image(store, event.id, deck, 0, None) == b"0"
+    # a new deck starts again from its first slide; the old one is gone for everyone
+    new = (await slides.replace_deck(store, event.id, DRIVER, [b"a", b"b"], ["e"])).ack.slides.deck
+    assert await slides.image(store, event.id, new, 0, Role.PARTICIPANT) == b"a"
+    assert await refused(1, Role.PARTICIPANT) is Code.NOT_FOUND  # the old deck's
+    with pytest.raises(TribuneError) as err:
+        await slides.image(store, event.id, new, 1, Role.PARTICIPANT)
+    assert err.value.code is Code.FORBIDDEN
+
+
+async def test_deck_links_carry_the_signature_given_at_upload(store: Store, event: Event):
+    async def sign(deck_id: str) -> str:
+        return f"sig-of-{deck_id}"
+
+    view = (await slides.replace_deck(store, event.id, DRIVER, [b"x"], ["x"], sign)).ack.slides
+    assert view.url == f"/slides/{event.id}/{view.deck}/0?sig=sig-of-{view.deck}"
