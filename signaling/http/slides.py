@@ -65,7 +65,7 @@ async def upload_slides(request: web.Request) -> web.Response:
     return json(await t.hub.fanout.outcome(event.id, out), status=201)
 
 
-@routes.get(r"/slides/{event_id}/{deck}/{index:\d+}")
+@routes.get(r"/slides/{event_id}/{deck}/{index:\d{1,9}}")
 async def slide_image(request: web.Request) -> web.Response:
     """A slide image, for a link of the event: the deck's signed link (`?sig=`, what the pages
     get with the slide position), or `Authorization: Bearer` an API key or a link token.

@@ -57,6 +57,8 @@ async def test_slide_images_need_a_link_and_attendees_see_only_shown_slides(serv
         # staff read every slide: a staff link token or the account's API key
         assert (await get(at(bare, 3), s.tokens["collaborator"]))[0] == 200
         assert (await get(at(bare, 3), s.api_key))[0] == 200
+        huge = bare.rsplit("/", 1)[0] + "/" + "9" * 5000
+        assert (await get(huge, s.api_key))[0] == 404  # not a 500 from int()
         # credentials of another account or event get nothing
         assert (await get(at(bare, 0), other.api_key))[0] == 404
         assert (await get(at(bare, 0), other.tokens["collaborator"]))[0] == 403
