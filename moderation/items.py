@@ -111,6 +111,9 @@ class Deck(msgspec.Struct):
     names: list[str]
     uploaded_at: float
     uploaded_by: str
+    sig: str = ""
+    """The signature of the deck's image links (`?sig=`), made by the edge's signer; empty
+    for decks stored before links were signed (their images then need a Bearer link)."""
 
 
 class SlidePosition(msgspec.Struct):
@@ -118,6 +121,8 @@ class SlidePosition(msgspec.Struct):
     index: int
     at: float
     by: str
+    furthest: int = 0
+    """The furthest slide of the deck shown so far: attendees may fetch up to it."""
 
 
 Fields = dict[str, Any]

@@ -31,6 +31,10 @@ class Limits:
     """Pixels across of a rendered slide."""
     slide_max_pixels: int = 40_000_000
     """Larger images (or PDF pages once scaled) are refused: no decompression bombs."""
+    slide_deck_bytes: int = 100 * 1024 * 1024
+    """The rendered slides of one upload together (JPEG bytes put in the store)."""
+    slide_render_seconds: float = 120.0
+    """Rendering one upload may take this long; the deadline is checked before each page."""
     audit_page: int = 500
     export_url_ttl: int = 300
     """Seconds a signed download link from the manager page stays valid."""

@@ -12,7 +12,7 @@ Credentials, all resolved here:
 Each route says which of them it takes (`Door`), and asks the permission table
 (`room.permissions`) about the `Principal` it gets.
 
-Link tokens and download links are signed here (HS256). Magic sign-in links
+Link tokens, download links and slide links are signed here (HS256). Magic sign-in links
 are not: they must work once, which a signature cannot enforce, so they stay
 random secrets kept as a digest in the store (`room.accounts.logins`).
 """
@@ -144,6 +144,32 @@ async def check_download(store: Store, event_id: str, dataset: str, sig: str) ->
         raise TribuneError(Code.UNAUTHORIZED, "this download link is not valid") from None
     if claims["ev"] != event_id or claims["ds"] != dataset:
         raise TribuneError(Code.FORBIDDEN, "this download link is for another export")
+
+
+# -- slide links: a deck's signature, handed with the slide position --------------------------
+
+
+async def sign_slides(store: Store, event_id: str, deck_id: str) -> str:
+    """The signature of one deck's image links (`/slides/{event}/{deck}/{i}?sig=`). It is
+    handed to everyone the event sends the slide position to, and lives as long as the deck
+    (a new upload is a new deck): what it may read is `moderation.slides.readable`'s rule."""
+    claims = {"use": "slides", "ev": event_id, "deck": deck_id, "iat": int(time.time())}
+    return jwt.encode(claims, await _download_secret(store), algorithm="HS256")
+
+
+async def check_slides(store: Store, event_id: str, deck_id: str, sig: str) -> None:
+    """Refuse unless `sig` is the signature of this deck's image links."""
+    try:
+        claims = jwt.decode(
+            sig,
+            await _download_secret(store),
+            algorithms=["HS256"],
+            options={"require": ["use", "ev", "deck"]},
+        )
+    except jwt.InvalidTokenError:
+        raise TribuneError(Code.UNAUTHORIZED, "this slide link is not valid") from None
+    if claims["use"] != "slides" or claims["ev"] != event_id or claims["deck"] != deck_id:
+        raise TribuneError(Code.FORBIDDEN, "this slide link is for another deck")
 
 
 # -- link tokens -------------------------------------------------------------------------------

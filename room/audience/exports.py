@@ -37,8 +37,15 @@ Rows = AsyncIterator[list[list[Cell]]]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """Text a spreadsheet would run as a formula gets a leading apostrophe in CSV (OWASP)."""
 
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-"""Control characters XML (and so XLSX) cannot hold."""
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML (and so XLSX) cannot hold: C0 controls but tab and newlines, lone
+surrogates (which UTF-8 cannot encode either), U+FFFE and U+FFFF."""
+
+
+def clean_text(text: str) -> str:
+    """A text cell as every export writes it: without the characters of `_ILLEGAL`, so that
+    no participant's name or question can make a file unwritable (issue 9)."""
+    return _ILLEGAL.sub("", text) if _ILLEGAL.search(text) else text
 
 
 class ColumnKind(StrEnum):
@@ -85,8 +92,9 @@ def _csv_value(value: Cell, kind: ColumnKind) -> str:
         return utc(value).isoformat(sep=" ", timespec="seconds")
     if kind is ColumnKind.FLAG:
         return "yes" if value else "no"
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        text = clean_text(value)
+        return "'" + text if text.startswith(_FORMULA_START) else text
     return str(value)
 
 
@@ -94,7 +102,7 @@ async def csv_chunks(table: Table) -> AsyncIterator[bytes]:
     """The table as UTF-8 CSV (with a BOM, so spreadsheet programs read the accents)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([c.name for c in table.columns])
+    writer.writerow([_csv_value(c.name, ColumnKind.TEXT) for c in table.columns])
     yield b"\xef\xbb\xbf" + buf.getvalue().encode()
     kinds = [c.kind for c in table.columns]
     async for page in table.rows:
@@ -113,7 +121,7 @@ def _xlsx_cells(ws: Any, row: list[Cell], kinds: list[ColumnKind]) -> list[Any]:
         elif kind is ColumnKind.TIME and isinstance(value, int | float):
             out.append(utc(value))  # openpyxl gives date-times a date format
         elif isinstance(value, str):
-            text = _ILLEGAL.sub("", value) if _ILLEGAL.search(value) else value
+            text = clean_text(value)
             if text.startswith("="):
                 # openpyxl would write it as a formula: make it a text cell
                 cell = WriteOnlyCell(ws, value=text)
@@ -135,9 +143,9 @@ async def write_xlsx(table: Table, path: Path | IO[bytes]) -> None:
     """Write the table to `path` (a file name or a binary file) as an XLSX workbook of one
     sheet, page by page."""
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=_ILLEGAL.sub("", table.name)[:31] or "export")
-    ws.append([c.name for c in table.columns])
+    ws = wb.create_sheet(title=clean_text(table.name)[:31] or "export")
     kinds = [c.kind for c in table.columns]
+    ws.append(_xlsx_cells(ws, [c.name for c in table.columns], [ColumnKind.TEXT] * len(kinds)))
     async for page in table.rows:
         await asyncio.to_thread(_append, ws, page, kinds)
     await asyncio.to_thread(wb.save, str(path) if isinstance(path, Path) else path)

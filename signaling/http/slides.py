@@ -9,8 +9,11 @@ from aiohttp import BodyPartReader, web
 
 from moderation import render, slides
 from moderation.limits import LIMITS
-from room.errors import TribuneError, invalid
+from room.errors import Code, TribuneError, invalid
+from room.events import load_event
 from room.permissions import Action
+from room.types import Role
+from signaling import auth
 from signaling.auth import Door, for_event, person_of
 from signaling.context import tribune
 from signaling.http.common import MB, json, read_body, read_limited
@@ -53,23 +56,46 @@ async def upload_slides(request: web.Request) -> web.Response:
         raise invalid("upload a PDF or at least one image", "file")
     images = await asyncio.to_thread(render.render, files)
     who = await person_of(t.store, p, event, role)
-    out = await slides.replace_deck(t.store, event.id, who, images, names)
+
+    async def sign(deck_id: str) -> str:
+        return await auth.sign_slides(t.store, event.id, deck_id)
+
+    out = await slides.replace_deck(t.store, event.id, who, images, names, sign)
     assert t.hub is not None
     return json(await t.hub.fanout.outcome(event.id, out), status=201)
 
 
-@routes.get(r"/slides/{event_id}/{deck}/{index:\d+}")
+@routes.get(r"/slides/{event_id}/{deck}/{index:\d{1,9}}")
 async def slide_image(request: web.Request) -> web.Response:
+    """A slide image, for a link of the event: the deck's signed link (`?sig=`, what the pages
+    get with the slide position), or `Authorization: Bearer` an API key or a link token.
+    Which pages each may read is `moderation.slides.readable`'s rule."""
+    t = tribune(request)
     m = request.match_info
+    event_id, deck_id, index = m["event_id"], m["deck"], int(m["index"])
+    role: Role | None = None
+    sig = request.query.get("sig")
+    if sig is not None:
+        await auth.check_slides(t.store, event_id, deck_id, sig)
+    else:
+        p = await auth.principal(request, t, Door.STAFF)
+        try:
+            role = p.role_in(await load_event(t.store, event_id))
+        except TribuneError:
+            role = None
+        if role is None:
+            raise web.HTTPNotFound()
     try:
-        data = await slides.image(tribune(request).store, m["event_id"], m["deck"], int(m["index"]))
-    except TribuneError:
-        raise web.HTTPNotFound() from None
+        data = await slides.image(t.store, event_id, deck_id, index, role)
+    except TribuneError as err:
+        if err.code is Code.NOT_FOUND:
+            raise web.HTTPNotFound() from None
+        raise
     return web.Response(
         body=data,
         content_type="image/jpeg",
         headers={
-            "Cache-Control": "public, max-age=86400, immutable",
+            "Cache-Control": "private, max-age=86400",
             "X-Content-Type-Options": "nosniff",
         },
     )

@@ -181,6 +181,8 @@ async def test_poll_and_slides_in_the_browser(mem_server, browser: Browser, tmp_
     await expect(image).to_have_attribute("data-index", "1")
     loaded = await image.evaluate("img => img.complete && img.naturalWidth")
     assert loaded == 1600
+    # the page shows the signed link the room handed out (an <img> sends no Bearer header)
+    assert "?sig=" in (await image.get_attribute("src") or "")
     assert errors == []
     await part_ctx.close()
     await org_ctx.close()

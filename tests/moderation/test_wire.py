@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 import pytest
+from PIL import Image
 
 from room import events as ev
 from signaling.demo import ensure_demo
@@ -339,6 +341,11 @@ async def test_slides_upload_drive_and_late_joiner(server):
         assert (status, body["error"]["code"]) == (403, "forbidden")
         status, body = await _upload(url, s.tokens["collaborator"], [("x.txt", b"hello", "text/plain")])
         assert (status, body["error"]["code"], body["error"]["field"]) == (400, "invalid", "file")
+        gif = io.BytesIO()
+        Image.new("RGB", (32, 32), "red").save(gif, "GIF")
+        status, body = await _upload(url, s.tokens["collaborator"], [("x.png", gif.getvalue(), "image/png")])
+        assert (status, body["error"]["code"], body["error"]["field"]) == (400, "invalid", "file")
+        assert "only PDF, PNG and JPEG" in body["error"]["message"]
         status, body = await _upload(url, s.tokens["presenter"], deck)
         assert status == 201 and body["slides"]["count"] == 3 and body["slides"]["index"] == 0
         got = await watcher.wait_for("slides.changed", lambda d: d["slides"] and d["slides"]["count"] == 3)
@@ -353,7 +360,8 @@ async def test_slides_upload_drive_and_late_joiner(server):
             async with session.get(server.url + state["slides"]["url"]) as r:
                 assert r.status == 200 and r.content_type == "image/jpeg"
                 assert (await r.read())[:2] == b"\xff\xd8"
-            async with session.get(f"{server.url}/slides/{s.event.id}/deck_nope/0") as r:
+            staff = {"Authorization": f"Bearer {s.tokens['collaborator']}"}
+            async with session.get(f"{server.url}/slides/{s.event.id}/deck_nope/0", headers=staff) as r:
                 assert r.status == 404
         # the account's API key may upload too; the new deck replaces the old one
         status, body2 = await _upload(url, s.api_key, [("one.png", png("orange"), "image/png")])

@@ -226,3 +226,46 @@ async def test_unknown_exports_and_formats(filled):
         assert status == 401
     finally:
         await web.close()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+async def test_control_characters_and_formulas_in_names_are_cleaned(server, fmt):
+    """One participant's name must not break an export (issue 9, item 8): control characters
+    are dropped from every cell, and in CSV a formula start is neutralised after that."""
+    from moderation import questions
+    from room.records import Person, now
+    from room.types import Role
+
+    account, key = await server.account()
+    store = server.tribune.store
+    event = await ev.create_event(
+        store, account, ev.EventCreate(title="Names", access_mode=AccessMode.REGISTRATION)
+    )
+    asker = Person(
+        identity="p-1", name="\x01=cmd()", role=Role.PARTICIPANT, base_role=Role.PARTICIPANT,
+        joined_at=now(),
+    )
+    await questions.ask(store, event.id, asker, "Why\x01 =1+1?")
+    await registration.register(
+        store,
+        event,
+        registration.RegistrationForm(email="eve@example.org", name="Eve\x01 =cmd()"),
+    )
+    await registration.register(
+        store,
+        event,
+        registration.RegistrationForm(email="mal@example.org", name="\x01=cmd()"),
+    )
+    quoted = "'" if fmt == "csv" else ""
+    parse = parse_csv if fmt == "csv" else parse_xlsx
+    data, _ = await fetch(server, key, f"/api/v1/events/{event.id}/questions.{fmt}")
+    header, row = parse(data)
+    got = dict(zip(header, row, strict=True))
+    assert (got["author"], got["text"]) == (quoted + "=cmd()", "Why =1+1?")
+    data, _ = await fetch(server, key, f"/api/v1/events/{event.id}/exports/registrations.{fmt}")
+    names = sorted(row[2] for row in parse(data)[1:])
+    assert names == sorted([quoted + "=cmd()", "Eve =cmd()"])
+    if fmt == "xlsx":  # the cleaned "=cmd()" is a text cell, never a formula
+        wb = openpyxl.load_workbook(io.BytesIO(data))
+        cells = [wb.active.cell(row=r, column=3) for r in (2, 3)]
+        assert all(c.data_type == "s" for c in cells)
