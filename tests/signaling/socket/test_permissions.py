@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from room.permissions import PERMISSIONS, Action, can
+from room import stage
+from room.permissions import PERMISSIONS, Action, can, may_stop_media_of
+from room.presence import roster
+from room.stage import Source
 from room.types import Role
 from signaling.socket.fanout import MANAGE, ROOM, SCREEN
 from tests.helpers import Refused
@@ -48,3 +51,47 @@ async def test_event_by_role_matrix(mem_server, role: str) -> None:
 
 def test_the_namespaces_exist() -> None:
     assert {ROOM, MANAGE, SCREEN} == {"/room", "/manage", "/screen"}
+
+
+def test_only_the_organizer_may_stop_the_organizers_media() -> None:
+    assert not may_stop_media_of(Role.PRESENTER, Role.ORGANIZER)
+    assert may_stop_media_of(Role.ORGANIZER, Role.ORGANIZER)
+    assert may_stop_media_of(Role.ORGANIZER, Role.PRESENTER)
+    assert may_stop_media_of(Role.PRESENTER, Role.PRESENTER)
+    assert may_stop_media_of(Role.PRESENTER, Role.PARTICIPANT)
+    assert not may_stop_media_of(Role.PARTICIPANT, Role.PARTICIPANT)
+    assert not may_stop_media_of(Role.COLLABORATOR, Role.PARTICIPANT)
+
+
+async def test_a_presenter_cannot_stop_the_organizers_media(mem_server) -> None:
+    s = await mem_server.setup()
+    store = mem_server.tribune.store
+    event_id = s.event.id
+    org = await s.join("organizer")
+    pres = await s.join("presenter")
+    _, second_token = await mem_server.invite(s.event, "presenter", name="Second")
+    second = await mem_server.client(second_token)
+    part = await s.join("participant")
+    ids = [(await c.wait_for("room.state"))["you"]["person"] for c in (org, pres, second, part)]
+    org_id, pres_id, second_id, part_id = ids
+    for identity in (org_id, pres_id, second_id):
+        person = await roster.require_person(store, event_id, identity)
+        await stage.take(store, event_id, person, Source.CAMERA)
+
+    for payload in ({"person": org_id, "source": "camera"}, {"person": org_id}):
+        ack = await pres.call("media.stop_other", payload)
+        assert not ack["ok"] and ack["error"]["code"] == "forbidden", ack
+    assert org_id in (await stage.on_stage(store, event_id))["camera"]
+
+    # a presenter still stops another presenter's and a participant's media
+    assert (await pres.call("media.stop_other", {"person": second_id, "source": "camera"}))["ok"]
+    await second.wait_for("media.stopped")
+    assert (await pres.call("media.stop_other", {"person": part_id}))["ok"]
+    await part.wait_for("media.stopped")
+    # the organizer stops a presenter's
+    assert (await org.call("media.stop_other", {"person": pres_id, "source": "camera"}))["ok"]
+    await pres.wait_for("media.stopped")
+    assert (await stage.on_stage(store, event_id))["camera"] == [org_id]
+    assert "media.stopped" not in org.received
+    for c in (org, pres, second, part):
+        await c.close()
