@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
+import socketio
 
 from room import stage
 from room.permissions import PERMISSIONS, Action, can, may_stop_media_of
 from room.presence import roster
 from room.stage import Source
 from room.types import Role
+from signaling.app import allowed_origin
+from signaling.config import Config
 from signaling.socket.fanout import MANAGE, ROOM, SCREEN
 from tests.helpers import Refused
 
@@ -95,3 +99,72 @@ async def test_a_presenter_cannot_stop_the_organizers_media(mem_server) -> None:
     assert "media.stopped" not in org.received
     for c in (org, pres, second, part):
         await c.close()
+
+
+async def _handshake(url: str, origin: str | None, transport: str) -> int:
+    """Open an Engine.IO handshake by `transport`; the HTTP status it gets (101 for a socket)."""
+    headers = {"Origin": origin} if origin else {}
+    async with aiohttp.ClientSession() as http_session:
+        path = f"{url}/socket.io/?EIO=4&transport={transport}"
+        if transport == "polling":
+            async with http_session.get(path, headers=headers) as r:
+                return r.status
+        try:
+            async with http_session.ws_connect(path, headers=headers) as ws:
+                await ws.close()
+                return 101
+        except aiohttp.WSServerHandshakeError as err:
+            return err.status
+
+
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+async def test_socket_handshakes_from_another_origin_are_refused(mem_server, transport) -> None:
+    own = mem_server.tribune.config.base_url
+    assert own == mem_server.url
+    expected = 200 if transport == "polling" else 101
+    assert await _handshake(mem_server.url, "https://evil.example", transport) == 400
+    assert await _handshake(mem_server.url, "null", transport) == 400
+    assert await _handshake(mem_server.url, own, transport) == expected
+    assert await _handshake(mem_server.url, None, transport) == expected  # not a browser
+
+
+async def test_a_client_from_another_origin_cannot_join(mem_server) -> None:
+    s = await mem_server.setup()
+    evil = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await evil.connect(
+            mem_server.url,
+            namespaces=["/room"],
+            auth={"token": s.tokens["participant"], "device": "device-one"},
+            headers={"Origin": "https://evil.example"},
+            transports=["websocket"],
+            wait_timeout=5,
+        )
+    await evil.disconnect()
+    own = socketio.AsyncClient(serializer="msgpack", reconnection=False)
+    await own.connect(
+        mem_server.url,
+        namespaces=["/room"],
+        auth={"token": s.tokens["participant"], "device": "device-two"},
+        headers={"Origin": mem_server.url},
+        transports=["websocket"],
+        wait_timeout=5,
+    )
+    assert own.connected
+    await own.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("public_url", "origin", "allowed"),
+    [
+        ("https://webinar.example/", "https://webinar.example", True),
+        ("https://webinar.example:443/tribune", "https://webinar.example", True),
+        ("https://Webinar.Example", "https://webinar.example", True),
+        ("https://webinar.example", "http://webinar.example", False),
+        ("https://webinar.example", "https://webinar.example:8443", False),
+        ("https://webinar.example", "https://evil.example", False),
+        ("https://webinar.example", None, False),
+    ],
+)
+def test_the_allowed_origin_is_the_public_urls(public_url, origin, allowed) -> None:
+    assert allowed_origin(Config(public_url=public_url), origin) is allowed
