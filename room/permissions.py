@@ -153,6 +153,14 @@ def require(role: Role, action: Action) -> None:
         raise TribuneError(Code.FORBIDDEN, f"the {role.value} role may not {what}")
 
 
+def may_stop_media_of(actor: Role, target: Role) -> bool:
+    """Whether `actor` may stop `target`'s media (`media.stop_other`): a role that may stop
+    others' media, on anyone but a protected role (the organizer) unless protected itself."""
+    if not can(actor, Action.STOP_OTHERS_MEDIA):
+        return False
+    return not can(target, Action.BE_PROTECTED) or can(actor, Action.BE_PROTECTED)
+
+
 def is_staff(role: Role) -> bool:
     return role in STAFF_ROLES
 

@@ -15,7 +15,8 @@ from room.accounts.account import get_account
 from room.changes import Audience, Change, Payload
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event
-from room.permissions import Action, can
+from room.permissions import Action, can, may_stop_media_of
+from room.presence import roster
 from room.records import Account, Event, Person
 from room.store import Store
 from room.types import EventKind
@@ -42,6 +43,18 @@ def may_publish(person: Person, event: Event) -> bool:
     """Webinars: the stage people only. Meetings: everyone who may publish in a meeting."""
     action = Action.PUBLISH_IN_MEETING if event.kind is EventKind.MEETING else Action.PUBLISH
     return can(person.role, action)
+
+
+async def require_may_stop(store: Store, event_id: str, actor: Person, target_id: str) -> None:
+    """`forbidden` unless `actor` may stop `target_id`'s media (`media.stop_other`): never a
+    protected person's (the organizer's) but by someone protected. Someone no longer in the
+    roster holds no slots and needs no protection."""
+    if target_id == actor.identity:
+        return
+    target = await roster.get_person(store, event_id, target_id)
+    if target is not None and not may_stop_media_of(actor.role, target.role):
+        what = f"the {actor.role.value} role may not stop a {target.role.value}'s media"
+        raise TribuneError(Code.FORBIDDEN, what)
 
 
 async def take(store: Store, event_id: str, person: Person, source: Source) -> list[Change]:

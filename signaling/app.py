@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import socketio
 from aiohttp import web
@@ -29,6 +30,30 @@ def make_store(config: Config) -> Store:
     return MemoryStore(config.data_dir, snapshot_every=config.snapshot_every)
 
 
+def _origin(url: str) -> str:
+    """`scheme://host[:port]` as a browser sends it: lower case, the default port left out."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return f"{scheme}://{(parts.hostname or '').lower()}"
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def allowed_origin(config: Config, origin: str | None) -> bool:
+    """Whether a browser page of `origin` may open a Socket.IO connection: only the public
+    URL's own pages (a cross-site page would ride its visitor's links). Read per request,
+    because the port may be known only once the server listens. Engine.IO admits a request
+    without an Origin header (not a browser page) before asking."""
+    if not origin or origin == "null":
+        return False
+    own = _origin(config.base_url)
+    return bool(own) and _origin(origin) == own
+
+
 def make_sio(config: Config) -> Server:
     manager = None
     if config.redis_url:
@@ -38,7 +63,7 @@ def make_sio(config: Config) -> Server:
         async_mode="aiohttp",
         client_manager=manager,
         serializer=TolerantMsgPackPacket,
-        cors_allowed_origins=[],
+        cors_allowed_origins=lambda origin, _environ=None: allowed_origin(config, origin),
         max_http_buffer_size=config.max_message,
         ws_compression=config.ws_compression,
         ping_interval=20,

@@ -157,6 +157,7 @@ def register(hub: Hub) -> MediaPlane:
 
     @r.route("media.stop_other", StopOther, Action.STOP_OTHERS_MEDIA)
     async def stop_other(ctx: Ctx, p: StopOther) -> None:
+        await stage.require_may_stop(ctx.store, ctx.event_id, ctx.person, p.person)
         if p.source is None:
             await plane.take_off_stage(ctx.event_id, p.person)
         else:

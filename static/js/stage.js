@@ -10,6 +10,16 @@ let sub = null;
 let pub = null; // {pc, senders: {source: RTCRtpTransceiver}, local: {source: MediaStreamTrack}}
 const active = new Set();
 let iceServers = [];
+// Every change to what this page publishes (start, stop, re-offer) runs here, one at a time:
+// two offer/answer exchanges on one RTCPeerConnection must never overlap (a second answer
+// would arrive in state "stable"). Each task decides from the state it finds when it runs.
+let queue = Promise.resolve();
+
+function serial(task) {
+  const run = queue.then(task);
+  queue = run.catch((err) => message(`Media error: ${err.message}`));
+  return queue;
+}
 
 function gathered(pc) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
@@ -152,6 +162,7 @@ async function offer() {
   }
   const ack = await call(socket, "media.publish", { sdp: pc.localDescription.sdp, sources });
   if (ack.ok) await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
+  else await pc.setLocalDescription({ type: "rollback" }); // back to "stable" for the next one
   return ack;
 }
 
@@ -181,7 +192,7 @@ async function start(source) {
   if (pub.senders[source]) await pub.senders[source].sender.replaceTrack(track);
   else pub.senders[source] = pub.pc.addTransceiver(track, { direction: "sendonly" });
   active.add(source);
-  if (source === "screen") track.onended = () => stop("screen");
+  if (source === "screen") track.onended = () => serial(() => active.has("screen") && stop("screen"));
   const ack = await offer();
   if (!ack.ok) {
     release(source);
@@ -201,12 +212,12 @@ async function stop(source) {
 }
 
 for (const source of ["camera", "mic", "screen"]) {
-  $(`${source}-toggle`).onclick = () => (active.has(source) ? stop(source) : start(source));
+  $(`${source}-toggle`).onclick = () => serial(() => (active.has(source) ? stop(source) : start(source)));
 }
 
 socket.on("room.state", () => {
   subscribe().catch((err) => message(`Media unavailable: ${err.message}`));
-  if (active.size && pub) offer().catch(() => {}); // back after a blip: keep publishing
+  if (active.size && pub) serial(() => (active.size ? offer() : null)); // back after a blip: keep publishing
   render();
 });
 socket.on("role.changed", () => setTimeout(render, 0));

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, expect
+
+from room import stage
 
 STATS = """async () => {
   const pc = window.tribune && window.tribune.subscriber;
@@ -57,3 +59,40 @@ async def test_presenter_publishes_and_two_attendees_decode(mem_server, browser:
         await expect(page.locator(f'[data-testid="stage-video"][data-identity="{pid}"]')).to_have_count(0)
     for page in pages:
         await page.context.close()
+
+
+async def test_fast_clicks_on_camera_mic_and_screen_break_nothing(mem_server, browser: Browser) -> None:
+    """Each toggle renegotiates the one publishing connection: clicked faster than an offer
+    and its answer travel, the exchanges must queue (one at a time), not overlap."""
+    s = await mem_server.setup()
+    store = mem_server.tribune.store
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+
+    def console(m: ConsoleMessage) -> None:
+        # the browser's own favicon request is no error of the page
+        if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico"):
+            errors.append(f"console: {m.text} at {m.location.get('url')}")
+
+    page.on("console", console)
+    await page.goto(f"{mem_server.url}/room/{s.event.id}#t={s.tokens['presenter']}")
+    await expect(page.get_by_test_id("my-role")).to_have_text("presenter")
+    pid = await page.evaluate("window.tribune.state.me.person")
+    # interleaved, without waiting: camera and mic 5 times each (end on), screen twice (off)
+    clicks = ["camera", "mic", "screen", "camera", "mic", "screen"] + ["camera", "mic"] * 3
+    for source in clicks:
+        await page.get_by_test_id(f"{source}-toggle").click()
+    for source, on in (("camera", "true"), ("mic", "true"), ("screen", "false")):
+        await expect(page.get_by_test_id(f"{source}-toggle")).to_have_attribute("aria-pressed", on)
+    expected = {"camera": [pid], "mic": [pid], "screen": []}
+    for _ in range(200):
+        settled = await page.evaluate("window.tribune.publisher.signalingState") == "stable"
+        if settled and await stage.on_stage(store, s.event.id) == expected:
+            break
+        await asyncio.sleep(0.05)
+    assert await stage.on_stage(store, s.event.id) == expected
+    assert await page.evaluate("window.tribune.publisher.signalingState") == "stable"
+    assert errors == [], errors
+    await ctx.close()
