@@ -65,6 +65,7 @@ class Hub:
             sio.on("connect", self._connect_handler(name), namespace=name)
             sio.on("disconnect", self._disconnect, namespace=name)
             sio.on("*", self._dispatch_handler(name), namespace=name)
+            sio.declare(name, self.namespaces[name].routes)
 
     @property
     def room(self) -> Namespace:
