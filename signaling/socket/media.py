@@ -102,14 +102,25 @@ class MediaPlane:
             raise TribuneError(Code.STAGE_FULL, str(exc)) from None
 
     async def stop_track(self, event_id: str, identity: str, source: Source) -> None:
+        """Take one of his tracks off this node's SFU; nothing for someone without media."""
         sfu = self.sfus.get(event_id)
         if sfu is not None:
-            await sfu.stop_track(identity, wire(source))
+            with contextlib.suppress(UnknownPeer):  # he never published here
+                await sfu.stop_track(identity, wire(source))
 
     async def unpublish(self, event_id: str, identity: str) -> None:
+        """Close his publish connection on this node; nothing for someone without media."""
         sfu = self.sfus.get(event_id)
         if sfu is not None:
-            await sfu.unpublish(identity)
+            with contextlib.suppress(UnknownPeer):  # he never published here
+                await sfu.unpublish(identity)
+
+    async def unsubscribe(self, event_id: str, sid: str) -> None:
+        """Close the subscribe connection of `sid`; nothing if it never subscribed here."""
+        sfu = self.sfus.get(event_id)
+        if sfu is not None:
+            with contextlib.suppress(UnknownPeer):
+                await sfu.unsubscribe(sid)
 
     async def close_event(self, event_id: str) -> None:
         sfu = self.sfus.pop(event_id, None)
@@ -188,10 +199,7 @@ def register(hub: Hub) -> MediaPlane:
             raise invalid(f"answer refused: {exc}"[:300], "sdp") from None
 
     async def left(session: Session, sid: str) -> None:
-        sfu = plane.sfus.get(session.event_id)
-        if sfu is not None:
-            with contextlib.suppress(UnknownPeer):  # never subscribed
-                await sfu.unsubscribe(sid)
+        await plane.unsubscribe(session.event_id, sid)
 
     async def forgotten(event_id: str, identity: str) -> None:
         # His lease already released his slots (and the room was told): stop his tracks.
