@@ -142,11 +142,14 @@ class Hub:
 
     async def evict(self, eviction: leases.Eviction, forget: bool) -> None:
         """Tell a /room connection why it is closed, then close it. `forget`: drop its
-        session first, so closing it starts no grace period (the room already let go)."""
+        session first, so closing it starts no grace period (the room already let go);
+        what the connection held (its media, its session record) still ends with it, here
+        or, for a connection on another node, in that node's disconnect."""
         await self.fanout.emit_to(eviction.sid, eviction.event, eviction.notice())
-        if forget:
-            self.sessions.pop(eviction.sid, None)
+        session = self.sessions.pop(eviction.sid, None) if forget else None
         await self.sio.disconnect(eviction.sid, namespace=ROOM)
+        if session is not None:
+            await run_hooks("leave", self.on_leave, session, eviction.sid)
 
     # -- connect / disconnect ----------------------------------------------------------
     def _connect_handler(

@@ -19,6 +19,7 @@ from room.accounts.account import get_account
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event
 from room.permissions import Action
+from room.presence import roster
 from room.records import Person
 from room.stage import Source
 from signaling.config import Config
@@ -199,7 +200,14 @@ def register(hub: Hub) -> MediaPlane:
             raise invalid(f"answer refused: {exc}"[:300], "sdp") from None
 
     async def left(session: Session, sid: str) -> None:
+        # His subscription ends with the connection. His publication lives on the SFU of
+        # his connection's node, this one: it ends too once he left the event for good
+        # (removed), but stays through a reconnect within grace.
+        if session.event_id not in plane.sfus:
+            return
         await plane.unsubscribe(session.event_id, sid)
+        if await roster.get_person(hub.store, session.event_id, session.identity) is None:
+            await plane.unpublish(session.event_id, session.identity)
 
     async def forgotten(event_id: str, identity: str) -> None:
         # His lease already released his slots (and the room was told): stop his tracks.

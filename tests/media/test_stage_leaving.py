@@ -1,5 +1,5 @@
 """Leaving the stage through the real server: people without media leave cleanly (one
-failing hook never stops a batch)."""
+failing hook never stops a batch), and a removed attendee stops receiving media."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 
 from room.audience import sessions
 from tests.helpers import Client
+from tests.media.conftest import wait_for
+from tests.media.test_stage_wire import WirePublisher, WireViewer
 
 
 @pytest.fixture
@@ -106,3 +108,73 @@ async def test_removing_someone_without_media_answers_ok(mem_server, no_tracebac
     assert ack == {"ok": True}, ack
     assert (await participant.wait_for("removed"))["code"] == "banned"
     await org.wait_for("roster.left", lambda d: d["person"]["person"] == part_id)
+
+
+async def test_a_removed_attendee_stops_receiving_media(mem_server, no_tracebacks) -> None:
+    s = await mem_server.setup()
+    org = await s.join("organizer")
+    pres = WirePublisher(await s.join("presenter"), audio=False)
+    keeps = WireViewer(await s.join("participant"))
+    removed = WireViewer(await s.join("participant"))
+    removed_id = await person_id(removed.client)
+    await org.wait_for("room.state")
+    plane = mem_server.tribune.media
+    assert plane is not None
+    try:
+        assert (await pres.publish(("camera",)))["ok"]
+        await keeps.subscribe()
+        await removed.subscribe()
+        sfu = plane.sfus[s.event.id]
+        removed_sid = removed.client.sio.get_sid("/room")
+        await wait_for(lambda: removed.pc.connectionState == "connected", 15, "viewer connected")
+        await wait_for(lambda: sum(removed.frames.values()) > 0, 15, "frames to the viewer")
+        assert removed_sid in sfu.stats().per_subscriber
+        ack = await org.call("person.remove", {"person": removed_id})
+        assert ack == {"ok": True}, ack
+        await removed.client.wait_for("removed")
+        # the SFU dropped his subscription, and his peer connection ends
+        assert removed_sid not in sfu.stats().per_subscriber
+        await wait_for(
+            lambda: removed.pc.connectionState in ("closed", "failed"), 30, "viewer's pc ends"
+        )
+        # the others keep watching
+        before = sum(keeps.frames.values())
+        await wait_for(lambda: sum(keeps.frames.values()) > before, 15, "frames to the others")
+        assert keeps.client.connected
+    finally:
+        await keeps.close()
+        await removed.close()
+        await pres.close()
+
+
+async def test_a_removed_presenter_on_another_node_stops_publishing(
+    make_server, redis_url, no_tracebacks
+) -> None:
+    """The presenter publishes through node A; the organizer on node B removes him: his
+    publication on A's SFU closes and the stage empties."""
+    a = await make_server(redis_url=redis_url)
+    b = await make_server(redis_url=redis_url)
+    s = await a.setup()
+    org = await b.client(s.tokens["organizer"])
+    pres = WirePublisher(await a.client(s.tokens["presenter"]), audio=False)
+    pres_id = await person_id(pres.client)
+    await org.wait_for("room.state")
+    try:
+        assert (await pres.publish(("camera",)))["ok"]
+        plane = a.tribune.media
+        assert plane is not None
+        sfu = plane.sfus[s.event.id]
+        await wait_for(lambda: pres.pc.connectionState == "connected", 15, "publisher connected")
+        assert sfu.stats().publishers == 1
+        await org.wait_for("stage.changed", lambda d: d["stage"]["camera"] == [pres_id])
+        ack = await org.call("person.remove", {"person": pres_id, "ban": True})
+        assert ack == {"ok": True}, ack
+        await pres.client.wait_for("removed")
+        await org.wait_for("stage.changed", lambda d: d["stage"]["camera"] == [])
+        await wait_for(lambda: sfu.stats().publishers == 0, 15, "publisher dropped on node A")
+        assert sfu.stage() == ()
+        await wait_for(
+            lambda: pres.pc.connectionState in ("closed", "failed"), 30, "publisher's pc ends"
+        )
+    finally:
+        await pres.close()
