@@ -178,3 +178,30 @@ async def test_a_removed_presenter_on_another_node_stops_publishing(
         )
     finally:
         await pres.close()
+
+
+async def test_a_failing_hook_stops_neither_the_others_nor_the_delivery(
+    mem_server, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hook that raises (a plug-in's bug) is logged once; the hooks after it run and the
+    room still hears `roster.left`."""
+    caplog.set_level(logging.WARNING)
+    hub = mem_server.tribune.hub
+    assert hub is not None
+
+    async def broken(event_id: str, identity: str) -> None:
+        raise RuntimeError("a broken hook")
+
+    hub.on_forget.insert(0, broken)
+    s = await mem_server.setup()
+    org = await s.join("organizer")
+    leaving = await s.join("participant")
+    pid = await person_id(leaving)
+    await wait_for_open_sessions(mem_server.tribune.store, s.event.id, [pid])
+    ack = await org.call("person.remove", {"person": pid})
+    assert ack == {"ok": True}, ack
+    await org.wait_for("roster.left", lambda d: d["person"]["person"] == pid)
+    records = await sessions.all_sessions(mem_server.tribune.store, s.event.id)
+    assert [r.end is not None for r in records if r.identity == pid] == [True]
+    failures = [r for r in caplog.records if r.exc_info]
+    assert len(failures) == 1 and "broken" in failures[0].getMessage(), failures
