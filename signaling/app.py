@@ -86,7 +86,7 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
         room.register(t.hub)
         moderation.register(t.hub)
         polls.register(t.hub)
-        plane = media.register(t.hub)
+        t.media = plane = media.register(t.hub)
         t.hub.start()
         yield
         await plane.close()

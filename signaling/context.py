@@ -1,4 +1,4 @@
-"""What one running server holds: config, store, tokens and the hub."""
+"""What one running server holds: config, store, tokens, the hub and the media plane."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from signaling.config import Config
 
 if TYPE_CHECKING:
     from signaling.socket.hub import Hub
+    from signaling.socket.media import MediaPlane
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Tribune:
     tokens: Tokens = field(default_factory=lambda: Tokens("-" * 32))
     """Replaced at start-up by tokens signed with the configured or stored secret."""
     hub: Hub | None = None
+    media: MediaPlane | None = None
+    """This node's SFUs (set at start-up, like the hub)."""
 
     def url_for(self, inv: Invitation, token: str, page: str | None = None) -> str:
         """The link a person opens; the token rides in the fragment, never in server logs."""

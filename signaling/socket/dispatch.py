@@ -20,6 +20,7 @@ from room.records import Person
 from room.store import Store
 from signaling.schemas.validation import validate
 from signaling.socket.fanout import Fanout
+from signaling.socket.wire import RESERVED
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,8 @@ class Namespace:
     def add(self, event: str, schema: type[Any], action: Action, handler: Handler) -> None:
         if event in self.routes:
             raise ValueError(f"{self.name} {event} registered twice")
+        if event in RESERVED:
+            raise ValueError(f"{event!r} is reserved by Socket.IO")
         self.routes[event] = Route(schema, action, handler)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from socketio.exceptions import ConnectionRefusedError as Refused
@@ -33,6 +33,18 @@ from signaling.socket.fanout import MANAGE, ROOM, SCREEN, Fanout, all_room
 from signaling.socket.wire import Server
 
 log = logging.getLogger(__name__)
+
+Hook = Callable[..., Awaitable[None]]
+
+
+async def run_hooks(what: str, hooks: Iterable[Hook], *args: Any) -> None:
+    """Run every hook in turn: one that fails is logged (once) and never stops the others,
+    nor the delivery of whatever the caller does next."""
+    for hook in list(hooks):
+        try:
+            await hook(*args)
+        except Exception:
+            log.exception("%s hook %s failed", what, getattr(hook, "__qualname__", hook))
 
 
 class Hub:
@@ -65,6 +77,7 @@ class Hub:
             sio.on("connect", self._connect_handler(name), namespace=name)
             sio.on("disconnect", self._disconnect, namespace=name)
             sio.on("*", self._dispatch_handler(name), namespace=name)
+            sio.declare(name, self.namespaces[name].routes)
 
     @property
     def room(self) -> Namespace:
@@ -119,16 +132,24 @@ class Hub:
         await self.fanout.changes(await leases.expire(self.store))
 
     async def _forgotten(self, event_id: str, identity: str) -> None:
-        for hook in self.on_forget:
-            await hook(event_id, identity)
+        await run_hooks("forget", self.on_forget, event_id, identity)
+
+    async def role_changed(self, event_id: str, person: Person) -> None:
+        await run_hooks("role change", self.on_role_change, event_id, person)
+
+    async def event_ended(self, event_id: str) -> None:
+        await run_hooks("event end", self.on_event_end, event_id)
 
     async def evict(self, eviction: leases.Eviction, forget: bool) -> None:
         """Tell a /room connection why it is closed, then close it. `forget`: drop its
-        session first, so closing it starts no grace period (the room already let go)."""
+        session first, so closing it starts no grace period (the room already let go);
+        what the connection held (its media, its session record) still ends with it, here
+        or, for a connection on another node, in that node's disconnect."""
         await self.fanout.emit_to(eviction.sid, eviction.event, eviction.notice())
-        if forget:
-            self.sessions.pop(eviction.sid, None)
+        session = self.sessions.pop(eviction.sid, None) if forget else None
         await self.sio.disconnect(eviction.sid, namespace=ROOM)
+        if session is not None:
+            await run_hooks("leave", self.on_leave, session, eviction.sid)
 
     # -- connect / disconnect ----------------------------------------------------------
     def _connect_handler(
@@ -195,10 +216,9 @@ class Hub:
                     self.store, session.event_id, session.identity, sid, self.config.grace
                 )
             )
-            for hook in self.on_leave:
-                await hook(session, sid)
         except Exception:
             log.exception("disconnect bookkeeping failed for %s", sid)
+        await run_hooks("leave", self.on_leave, session, sid)
 
     # -- dispatch ------------------------------------------------------------------
     def _dispatch_handler(self, namespace: str) -> Callable[..., Awaitable[Reply]]:

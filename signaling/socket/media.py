@@ -19,6 +19,7 @@ from room.accounts.account import get_account
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event
 from room.permissions import Action
+from room.presence import roster
 from room.records import Person
 from room.stage import Source
 from signaling.config import Config
@@ -102,14 +103,25 @@ class MediaPlane:
             raise TribuneError(Code.STAGE_FULL, str(exc)) from None
 
     async def stop_track(self, event_id: str, identity: str, source: Source) -> None:
+        """Take one of his tracks off this node's SFU; nothing for someone without media."""
         sfu = self.sfus.get(event_id)
         if sfu is not None:
-            await sfu.stop_track(identity, wire(source))
+            with contextlib.suppress(UnknownPeer):  # he never published here
+                await sfu.stop_track(identity, wire(source))
 
     async def unpublish(self, event_id: str, identity: str) -> None:
+        """Close his publish connection on this node; nothing for someone without media."""
         sfu = self.sfus.get(event_id)
         if sfu is not None:
-            await sfu.unpublish(identity)
+            with contextlib.suppress(UnknownPeer):  # he never published here
+                await sfu.unpublish(identity)
+
+    async def unsubscribe(self, event_id: str, sid: str) -> None:
+        """Close the subscribe connection of `sid`; nothing if it never subscribed here."""
+        sfu = self.sfus.get(event_id)
+        if sfu is not None:
+            with contextlib.suppress(UnknownPeer):
+                await sfu.unsubscribe(sid)
 
     async def close_event(self, event_id: str) -> None:
         sfu = self.sfus.pop(event_id, None)
@@ -189,10 +201,14 @@ def register(hub: Hub) -> MediaPlane:
             raise invalid(f"answer refused: {exc}"[:300], "sdp") from None
 
     async def left(session: Session, sid: str) -> None:
-        sfu = plane.sfus.get(session.event_id)
-        if sfu is not None:
-            with contextlib.suppress(UnknownPeer):  # never subscribed
-                await sfu.unsubscribe(sid)
+        # His subscription ends with the connection. His publication lives on the SFU of
+        # his connection's node, this one: it ends too once he left the event for good
+        # (removed), but stays through a reconnect within grace.
+        if session.event_id not in plane.sfus:
+            return
+        await plane.unsubscribe(session.event_id, sid)
+        if await roster.get_person(hub.store, session.event_id, session.identity) is None:
+            await plane.unpublish(session.event_id, session.identity)
 
     async def forgotten(event_id: str, identity: str) -> None:
         # His lease already released his slots (and the room was told): stop his tracks.

@@ -44,8 +44,7 @@ def register(hub: Hub) -> None:
         event, items = await live.end(ctx.store, ctx.event_id)
         await fanout.changes(items)
         if items:
-            for hook in hub.on_event_end:
-                await hook(ctx.event_id)
+            await hub.event_ended(ctx.event_id)
         return EventStateAck(event.state)
 
     @r.route("role.set", RoleSet, Action.SET_ROLE)
@@ -57,8 +56,7 @@ def register(hub: Hub) -> None:
         if target is not None:
             await fanout.set_rooms(target, ctx.event_id, person.role)
         await fanout.changes(items)
-        for hook in hub.on_role_change:
-            await hook(ctx.event_id, person)
+        await hub.role_changed(ctx.event_id, person)
         session = hub.sessions.get(target) if target is not None else None
         if target is not None and session is not None:
             await send_state(Ctx(fanout, target, session, person))

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Container
 from typing import Any
 
 import msgpack
 import socketio
 from aiohttp.web import WebSocketResponse
 from engineio.async_drivers import aiohttp as eio_aiohttp
+from socketio import packet
 from socketio.msgpack_packet import MsgPackPacket
 
 log = logging.getLogger(__name__)
+
+RESERVED = frozenset({"connect", "connect_error", "disconnect", "*"})
+"""Names python-socketio gives a meaning of its own; never a client event of ours."""
 
 
 class BadPacket(ValueError):
@@ -59,12 +64,54 @@ class CompressedWebSocket(PlainWebSocket):
 
 
 class Server(socketio.AsyncServer):  # type: ignore[misc]
-    """AsyncServer that drops a client sending malformed packets without a traceback."""
+    """AsyncServer that drops a client sending malformed packets without a traceback, and
+    lets through only the client events each namespace declares.
+
+    python-socketio looks a client event's name up among the namespace's handlers, so a
+    client sending `connect` or `disconnect` would call the server's own connect and
+    disconnect handlers, and one sending `*` the catch-all with shifted arguments. Here
+    an event whose name is not declared (`declare`) never gets that far: it goes, name
+    unchanged, to the namespace's catch-all handler, which answers it (the hub's
+    dispatch: a rate-limit token, then `invalid`), or is dropped when there is none."""
 
     def __init__(self, *args: Any, ws_compression: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         websocket = CompressedWebSocket if ws_compression else PlainWebSocket
         self.eio._async = dict(self.eio._async, websocket=websocket)
+        self._declared: dict[str, Container[str]] = {}
+
+    def declare(self, namespace: str, events: Container[str]) -> None:
+        """Accept on `namespace` the client events named in `events` (looked up on each
+        event, so a live mapping of routes counts the routes added later)."""
+        self._declared[namespace] = events
+
+    def declared(self, namespace: str, event: Any) -> bool:
+        return (
+            isinstance(event, str)
+            and event not in RESERVED
+            and event in self._declared.get(namespace, ())
+        )
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
+        # A packet's data is [name, *args]; msgpack lets a client send any shape.
+        if not isinstance(data, list) or not data:
+            data = [None]
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _handle_event_internal(
+        self, server: Any, sid: str, eio_sid: str, data: list[Any], namespace: str, id: Any
+    ) -> None:
+        event, args = data[0], data[1:]
+        if self.declared(namespace, event):
+            await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+            return
+        catch_all = self.handlers.get(namespace, {}).get("*")
+        if catch_all is None:
+            return
+        reply = await catch_all(event, sid, *args)
+        if id is not None:
+            ack = self.packet_class(packet.ACK, namespace=namespace, id=id, data=[reply])
+            await self._send_packet(eio_sid, ack)
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:
