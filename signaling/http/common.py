@@ -25,8 +25,12 @@ PAGE_LIMIT = 500
 MB = 1024 * 1024
 
 
-async def body(request: web.Request, schema: type[T]) -> T:
-    """The request's JSON body as `schema`, or `invalid` naming the field at fault."""
+async def body(request: web.Request, schema: type[T], declared: bool = False) -> T:
+    """The request's JSON body as `schema`, or `invalid` naming the field at fault.
+    `declared`: the body must also be sent as `Content-Type: application/json` (what a
+    cross-site form cannot do)."""
+    if declared and request.content_type != "application/json":
+        raise invalid("send the body as Content-Type: application/json")
     raw = await request.read()
     if not raw:
         raise invalid("a JSON body is required")

@@ -4,6 +4,8 @@ who may do what are asked of `signaling.auth`."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from aiohttp import web
 
 from room import keys, ratelimit
@@ -27,8 +29,18 @@ from signaling.schemas.signin import (
 )
 from signaling.socket.audience import audience
 
+T = TypeVar("T")
+
 routes = web.RouteTableDef()
 DASHBOARD = Door.DASHBOARD
+
+
+async def sign_in_form(request: web.Request, schema: type[T]) -> T:
+    """The body of a sign-in route. These routes take no credential, so nothing else stops
+    a cross-site form from signing the visitor into another account (login CSRF): they
+    ask the dashboard's header, and a body declared as JSON."""
+    auth.require_csrf_header(request)
+    return await body(request, schema, declared=True)
 
 
 def me_view(p: Principal) -> Me:
@@ -52,7 +64,7 @@ async def signed_in(request: web.Request, user: users.User) -> web.Response:
 @routes.post("/api/v1/auth/login")
 async def login(request: web.Request) -> web.Response:
     t = tribune(request)
-    form = await body(request, LoginForm)
+    form = await sign_in_form(request, LoginForm)
     email = form.email.strip().lower()
     await ratelimit.slow_down(t.store, keys.login_ip_scope(client_ip(request)), RATES.login_per_ip)
     await ratelimit.slow_down(t.store, keys.login_email_scope(email), RATES.login_per_email)
@@ -64,7 +76,7 @@ async def magic_request(request: web.Request) -> web.Response:
     """Mail a one-time sign-in link. The answer is the same whether or not the address
     has a login, so it tells nobody who has one."""
     t = tribune(request)
-    form = await body(request, MagicRequest)
+    form = await sign_in_form(request, MagicRequest)
     email = form.email.strip().lower()
     await ratelimit.slow_down(t.store, keys.magic_ip_scope(client_ip(request)), RATES.magic_per_ip)
     await ratelimit.slow_down(t.store, keys.magic_email_scope(email), RATES.magic_per_email)
@@ -81,7 +93,7 @@ async def magic_request(request: web.Request) -> web.Response:
 @routes.post("/api/v1/auth/magic/consume")
 async def magic_consume(request: web.Request) -> web.Response:
     t = tribune(request)
-    form = await body(request, MagicConsume)
+    form = await sign_in_form(request, MagicConsume)
     await ratelimit.slow_down(
         t.store, keys.magic_use_ip_scope(client_ip(request)), RATES.magic_use_per_ip
     )
@@ -90,6 +102,7 @@ async def magic_consume(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/auth/logout")
 async def logout(request: web.Request) -> web.Response:
+    auth.require_csrf_header(request)  # a cross-site form may not sign anyone out
     await logins.close_login(tribune(request).store, auth.login_token(request))
     resp = web.json_response({"ok": True})
     auth.clear_login_cookie(resp)

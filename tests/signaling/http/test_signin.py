@@ -28,7 +28,9 @@ async def test_password_login_sets_a_secure_cookie_and_me_answers(server):
         assert status == 200 and body["user"]["email"] == "org@acme.test"
         assert "password_hash" not in body["user"] and PASSWORD not in str(body)
         async with web.session.post(
-            server.url + "/api/v1/auth/login", json={"email": "org@acme.test", "password": PASSWORD}
+            server.url + "/api/v1/auth/login",
+            json={"email": "org@acme.test", "password": PASSWORD},
+            headers={"X-Requested-With": "tribune"},
         ) as r:
             cookie = r.headers["Set-Cookie"]
         assert cookie.startswith("tribune_login=")
@@ -50,7 +52,9 @@ async def test_the_cookie_is_secure_behind_https(make_server):
     web = Web(server.url)
     try:
         async with web.session.post(
-            server.url + "/api/v1/auth/login", json={"email": "org@acme.test", "password": PASSWORD}
+            server.url + "/api/v1/auth/login",
+            json={"email": "org@acme.test", "password": PASSWORD},
+            headers={"X-Requested-With": "tribune"},
         ) as r:
             assert "Secure" in r.headers["Set-Cookie"]
     finally:
@@ -216,3 +220,44 @@ async def test_api_key_creates_dashboard_users(mem_server):
         assert (await web.login("new@acme.test"))[0] == 200
     finally:
         await web.close()
+
+
+async def test_a_cross_site_form_cannot_sign_anyone_in_or_out(mem_server, web):
+    """Login CSRF: a page of another site posts a form (it cannot add headers) to sign the
+    victim into the attacker's account, or out of his own."""
+    await organizer(mem_server)
+    url = mem_server.url + "/api/v1/auth/login"
+    # enctype="text/plain" lets a form send a body that is valid JSON
+    crafted = '{"email": "org@acme.test", "password": "' + PASSWORD + '", "x": "="}'
+    forged = '{"email": "org@acme.test", "password": "' + PASSWORD + '"}'
+    for data, ctype in [
+        (forged, "text/plain"),
+        (crafted, "text/plain"),
+        ("email=org%40acme.test&password=x", "application/x-www-form-urlencoded"),
+        (forged, "application/json"),  # a script without the header
+    ]:
+        async with web.session.post(url, data=data, headers={"Content-Type": ctype}) as r:
+            answer = await r.json()
+            assert r.status == 403 and answer["error"]["code"] == "forbidden", (ctype, answer)
+            assert "Set-Cookie" not in r.headers
+    assert (await web.call("GET", "/api/v1/me"))[0] == 401
+    for path, payload in [
+        ("/api/v1/auth/magic", {"email": "org@acme.test"}),
+        ("/api/v1/auth/magic/consume", {"token": "x" * 40}),
+    ]:
+        status, answer = await web.call("POST", path, payload, csrf=False)
+        assert status == 403 and answer["error"]["code"] == "forbidden", path
+    # the header alone is not enough: the body must be declared JSON
+    async with web.session.post(
+        url, data=forged, headers={"Content-Type": "text/plain", "X-Requested-With": "tribune"}
+    ) as r:
+        answer = await r.json()
+        assert r.status == 400 and answer["error"]["code"] == "invalid"
+        assert "application/json" in answer["error"]["message"]
+    # the page's own requests still work; a forged logout does not end the login
+    assert (await web.login("org@acme.test"))[0] == 200
+    status, answer = await web.call("POST", "/api/v1/auth/logout", csrf=False)
+    assert status == 403 and answer["error"]["code"] == "forbidden"
+    assert (await web.call("GET", "/api/v1/me"))[0] == 200
+    assert (await web.call("POST", "/api/v1/auth/logout"))[0] == 200
+    assert (await web.call("GET", "/api/v1/me"))[0] == 401
