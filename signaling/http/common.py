@@ -15,7 +15,8 @@ from aiohttp import web
 from room.audience import exports as xp
 from room.errors import TribuneError, invalid
 from room.records import Invitation
-from signaling.context import Tribune
+from signaling import forwarded
+from signaling.context import Tribune, tribune
 from signaling.schemas.validation import validate
 
 T = TypeVar("T")
@@ -136,7 +137,11 @@ async def stream_table(
 
 
 def client_ip(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address, which every limit keyed on an address uses: the TCP peer, or
+    behind a trusted proxy (`--trusted-proxy`) the one its X-Forwarded-For names."""
+    peer = request.remote or "unknown"
+    trusted = tribune(request).config.proxy_networks
+    return forwarded.client_address(peer, request.headers.getall(forwarded.HEADER, []), trusted)
 
 
 def join_link(t: Tribune, inv: Invitation) -> str:

@@ -11,6 +11,7 @@ from aiohttp import web
 from room import keys, ratelimit
 from room.accounts import logins, users
 from room.accounts.account import get_account
+from room.audience.registration import normalize_email
 from room.errors import invalid
 from room.permissions import PERMISSIONS, Action
 from room.ratelimit import RATES
@@ -65,10 +66,10 @@ async def signed_in(request: web.Request, user: users.User) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     t = tribune(request)
     form = await sign_in_form(request, LoginForm)
-    email = form.email.strip().lower()
+    email = normalize_email(form.email)  # checked before counting: junk spends no attempt
     await ratelimit.slow_down(t.store, keys.login_ip_scope(client_ip(request)), RATES.login_per_ip)
-    await ratelimit.slow_down(t.store, keys.login_email_scope(email), RATES.login_per_email)
-    return await signed_in(request, await logins.verify_login(t.store, email, form.password))
+    user = await logins.check_password(t.store, email, form.password, t.config.login_backoff)
+    return await signed_in(request, user)
 
 
 @routes.post("/api/v1/auth/magic")
@@ -77,7 +78,7 @@ async def magic_request(request: web.Request) -> web.Response:
     has a login, so it tells nobody who has one."""
     t = tribune(request)
     form = await sign_in_form(request, MagicRequest)
-    email = form.email.strip().lower()
+    email = normalize_email(form.email)
     await ratelimit.slow_down(t.store, keys.magic_ip_scope(client_ip(request)), RATES.magic_per_ip)
     await ratelimit.slow_down(t.store, keys.magic_email_scope(email), RATES.magic_per_email)
     login_url = f"{t.config.base_url}/login"
@@ -122,10 +123,8 @@ async def change_password(request: web.Request) -> web.Response:
         raise invalid("an API key has no password")
     form = await body(request, PasswordChange)
     if p.user.password_hash is not None:
-        await ratelimit.slow_down(
-            t.store, keys.login_email_scope(p.user.email), RATES.login_per_email
-        )
-        await logins.verify_login(t.store, p.user.email, form.current or "")
+        backoff = t.config.login_backoff
+        await logins.check_password(t.store, p.user.email, form.current or "", backoff)
     user = await users.set_password(t.store, p.user, form.password)
     return json({"user": user.view()})
 
