@@ -37,11 +37,39 @@ class Rate:
         return cls(burst=count, every=window / count)
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """Failures slow the next attempts and never refuse them: after `free` recent
+    failures each attempt first waits `first` seconds, doubled with every further
+    failure, at most `cap`. Whoever has the password gets in after that wait, so
+    nobody can lock the owner of an account out by guessing wrong in his name.
+    One failure is forgotten every `forget` seconds."""
+
+    free: int
+    first: float
+    cap: float
+    forget: float
+
+    def delay(self, failures: int) -> float:
+        """The wait before an attempt, with `failures` recent failures."""
+        if failures < self.free:
+            return 0.0
+        return min(self.cap, self.first * 2.0 ** (failures - self.free))
+
+    @property
+    def most(self) -> int:
+        """Failures remembered at most: those that reach `cap`, so that the waits of an
+        attack that stopped shrink again after a few `forget` periods."""
+        return self.free + max(0, math.ceil(math.log2(self.cap / self.first)))
+
+
 class Rates:
     """Every rate limit of the edge, in one place."""
 
     login_per_ip = Rate.per(30, 900)
-    login_per_email = Rate.per(10, 900)
+    login_backoff = Backoff(free=5, first=1.0, cap=20.0, forget=90.0)
+    """Per account (its e-mail): 5 wrong passwords free, then waits of 1, 2, 4, 8, 16,
+    20 s; one failure forgotten every 90 s."""
     magic_per_ip = Rate.per(30, 900)
     magic_per_email = Rate.per(5, 900)
     magic_use_per_ip = Rate.per(60, 900)
@@ -91,3 +119,38 @@ async def slow_down(store: Store, scope: str, rate: Rate) -> None:
         minutes = max(1, math.ceil(wait / 60))
         message = f"too many attempts; try again in {minutes} minute(s)"
         raise TribuneError(Code.RATE_LIMITED, message)
+
+
+# -- failures that slow, never refuse (`Backoff`) -------------------------------------------
+# The failures of a scope are a GCRA bucket too: each one pushes its TAT on by `forget`,
+# so `(TAT - now) / forget` is the count of failures not yet forgotten, kept atomically
+# by `Store.hthrottle` across nodes; the bucket refuses beyond `most`, which caps the count.
+
+
+async def failures(store: Store, scope: str, backoff: Backoff, at: float | None = None) -> int:
+    """The recent failures counted in `scope`."""
+    raw = await store.hget(keys.ATTEMPTS, scope)
+    if raw is None:
+        return 0
+    ahead = float(raw) - (now() if at is None else at)
+    return max(0, math.ceil(ahead / backoff.forget - 1e-9))
+
+
+async def backoff_delay(
+    store: Store, scope: str, backoff: Backoff, at: float | None = None
+) -> float:
+    """The seconds the next attempt in `scope` waits first."""
+    return backoff.delay(await failures(store, scope, backoff, at))
+
+
+async def fail(store: Store, scope: str, backoff: Backoff, at: float | None = None) -> None:
+    """Count one failure in `scope` (beyond `backoff.most` the count stays there)."""
+    tolerance = backoff.forget * (backoff.most - 1)
+    await store.hthrottle(
+        keys.ATTEMPTS, scope, backoff.forget, tolerance, now() if at is None else at
+    )
+
+
+async def forgive(store: Store, scope: str) -> None:
+    """Forget the failures of `scope` (the right password came)."""
+    await store.hdel(keys.ATTEMPTS, scope)

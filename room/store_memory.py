@@ -18,7 +18,7 @@ from typing import Any
 
 import msgpack
 
-from room import tasks
+from room import files, tasks
 from room.store import INF, SlotEntry, Store
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,9 @@ class MemoryStore(Store):
     async def start(self) -> None:
         if self._dir is None:
             return
-        self._dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._dir / LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+        files.private_dir(self._dir)  # the snapshot holds the signing secret
+        files.make_private(self._dir / SNAPSHOT)
+        fd = files.open_private(self._dir / LOCK)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -126,10 +127,7 @@ class MemoryStore(Store):
         }
         data = msgpack.packb(state, use_bin_type=True)
         tmp = self._dir / (SNAPSHOT + ".tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        files.write_private(tmp, data)
         os.replace(tmp, self._dir / SNAPSHOT)
         self._dirty = False
 

@@ -79,6 +79,15 @@ def parser() -> argparse.ArgumentParser:
         help="token signing secret; generated and kept in the store if unset (env TRIBUNE_SECRET)",
     )
     s.add_argument(
+        "--trusted-proxy",
+        action="append",
+        metavar="CIDR",
+        default=[v.strip() for v in str(env("TRUSTED_PROXY", "")).split(",") if v.strip()],
+        help="a reverse proxy's network, repeatable: only requests from these peers have "
+        "their X-Forwarded-For believed, for the client's address that rate limits key on "
+        "(env TRIBUNE_TRUSTED_PROXY, comma-separated; default none)",
+    )
+    s.add_argument(
         "--grace",
         type=float,
         default=float(env("GRACE", 30)),
@@ -190,6 +199,7 @@ def config_from(args: argparse.Namespace) -> Config:
         smtp_url=args.smtp_url,
         mail_from=args.mail_from,
         geoip_path=args.geoip,
+        trusted_proxies=list(args.trusted_proxy or []),
     )
 
 
@@ -209,7 +219,11 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    config = config_from(args)
+    try:
+        config = config_from(args)
+    except ValueError as err:
+        print(f"error (invalid): --trusted-proxy: {err}", file=sys.stderr)
+        return 2
     if config.secret is not None and len(config.secret.encode()) < 32:
         print("error (invalid): --secret must be at least 32 bytes long", file=sys.stderr)
         return 2

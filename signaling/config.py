@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from room.ratelimit import RATES, Backoff
+from signaling.forwarded import Network, networks
+
 
 @dataclass
 class Config:
@@ -35,6 +38,14 @@ class Config:
     geoip_path: str | None = None
     """A MaxMind .mmdb file for the statistics' geography; without it there is none."""
     mail_from: str = "tribune@localhost"
+    trusted_proxies: list[str] = field(default_factory=list)
+    """Networks (CIDR) of reverse proxies whose X-Forwarded-For names the client."""
+    login_backoff: Backoff = RATES.login_backoff
+    """How failed passwords slow the next sign-ins of an account (`room.ratelimit`)."""
+    proxy_networks: tuple[Network, ...] = field(init=False, repr=False, default=())
+
+    def __post_init__(self) -> None:
+        self.proxy_networks = networks(self.trusted_proxies)
 
     @property
     def base_url(self) -> str:

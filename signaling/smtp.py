@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from room import files
 from room.audience.outbox import Transport
 from room.errors import invalid
 from room.records import new_id, now
@@ -31,10 +32,10 @@ class DirectoryTransport:
         await asyncio.to_thread(self._write, message)
 
     def _write(self, message: EmailMessage) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        files.private_dir(self.directory)  # the letters carry sign-in links
         name = f"{now():.6f}-{new_id('mail')}.eml"
         tmp = self.directory / (name + ".tmp")
-        tmp.write_bytes(message.as_bytes())
+        files.write_private(tmp, message.as_bytes(), sync=False)
         tmp.replace(self.directory / name)
 
 

@@ -3,18 +3,20 @@
 A login is a random token kept by the browser in an HTTP-only cookie; the store
 keeps only its SHA-256. A magic link is a one-time secret mailed to the user: it
 is kept as a digest in the store and consuming it deletes it, so a second use is
-refused (a signed token could not be made one-use). Attempts are slowed by the
-edge with `room.ratelimit` (`RATES.login_*`, `RATES.magic_*`).
+refused (a signed token could not be made one-use). Attempts are limited per client
+address by the edge with `room.ratelimit` (`RATES.login_per_ip`, `RATES.magic_*`);
+wrong passwords slow the next attempts of their account (`check_password`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 
 import msgspec
 
-from room import keys
+from room import keys, ratelimit
 from room.accounts import passwords
 from room.accounts.users import User, get_user, set_password, user_by_email
 from room.audience import letters
@@ -51,6 +53,27 @@ async def verify_login(store: Store, email: str, password: str) -> User:
         raise TribuneError(Code.UNAUTHORIZED, "wrong e-mail or password")
     if passwords.needs_rehash(user.password_hash):
         user = await set_password(store, user, password)
+    return user
+
+
+async def check_password(
+    store: Store, email: str, password: str, backoff: ratelimit.Backoff
+) -> User:
+    """`verify_login`, slowed per account and never refused: after a few recent wrong
+    passwords for this e-mail each attempt first waits (`backoff`: growing, capped), then
+    is checked, so the owner still gets in while somebody guesses in his name. The same
+    for an unknown e-mail, which therefore looks like any other. The right password
+    forgets the failures."""
+    scope = keys.login_email_scope(email)
+    wait = await ratelimit.backoff_delay(store, scope, backoff)
+    if wait > 0:
+        await asyncio.sleep(wait)
+    try:
+        user = await verify_login(store, email, password)
+    except TribuneError:
+        await ratelimit.fail(store, scope, backoff)
+        raise
+    await ratelimit.forgive(store, scope)
     return user
 
 

@@ -15,7 +15,8 @@ from aiohttp import web
 from room.audience import exports as xp
 from room.errors import TribuneError, invalid
 from room.records import Invitation
-from signaling.context import Tribune
+from signaling import forwarded
+from signaling.context import Tribune, tribune
 from signaling.schemas.validation import validate
 
 T = TypeVar("T")
@@ -25,8 +26,12 @@ PAGE_LIMIT = 500
 MB = 1024 * 1024
 
 
-async def body(request: web.Request, schema: type[T]) -> T:
-    """The request's JSON body as `schema`, or `invalid` naming the field at fault."""
+async def body(request: web.Request, schema: type[T], declared: bool = False) -> T:
+    """The request's JSON body as `schema`, or `invalid` naming the field at fault.
+    `declared`: the body must also be sent as `Content-Type: application/json` (what a
+    cross-site form cannot do)."""
+    if declared and request.content_type != "application/json":
+        raise invalid("send the body as Content-Type: application/json")
     raw = await request.read()
     if not raw:
         raise invalid("a JSON body is required")
@@ -132,7 +137,11 @@ async def stream_table(
 
 
 def client_ip(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address, which every limit keyed on an address uses: the TCP peer, or
+    behind a trusted proxy (`--trusted-proxy`) the one its X-Forwarded-For names."""
+    peer = request.remote or "unknown"
+    trusted = tribune(request).config.proxy_networks
+    return forwarded.client_address(peer, request.headers.getall(forwarded.HEADER, []), trusted)
 
 
 def join_link(t: Tribune, inv: Invitation) -> str:

@@ -4,11 +4,14 @@ who may do what are asked of `signaling.auth`."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from aiohttp import web
 
 from room import keys, ratelimit
 from room.accounts import logins, users
 from room.accounts.account import get_account
+from room.audience.registration import normalize_email
 from room.errors import invalid
 from room.permissions import PERMISSIONS, Action
 from room.ratelimit import RATES
@@ -27,8 +30,18 @@ from signaling.schemas.signin import (
 )
 from signaling.socket.audience import audience
 
+T = TypeVar("T")
+
 routes = web.RouteTableDef()
 DASHBOARD = Door.DASHBOARD
+
+
+async def sign_in_form(request: web.Request, schema: type[T]) -> T:
+    """The body of a sign-in route. These routes take no credential, so nothing else stops
+    a cross-site form from signing the visitor into another account (login CSRF): they
+    ask the dashboard's header, and a body declared as JSON."""
+    auth.require_csrf_header(request)
+    return await body(request, schema, declared=True)
 
 
 def me_view(p: Principal) -> Me:
@@ -52,11 +65,11 @@ async def signed_in(request: web.Request, user: users.User) -> web.Response:
 @routes.post("/api/v1/auth/login")
 async def login(request: web.Request) -> web.Response:
     t = tribune(request)
-    form = await body(request, LoginForm)
-    email = form.email.strip().lower()
+    form = await sign_in_form(request, LoginForm)
+    email = normalize_email(form.email)  # checked before counting: junk spends no attempt
     await ratelimit.slow_down(t.store, keys.login_ip_scope(client_ip(request)), RATES.login_per_ip)
-    await ratelimit.slow_down(t.store, keys.login_email_scope(email), RATES.login_per_email)
-    return await signed_in(request, await logins.verify_login(t.store, email, form.password))
+    user = await logins.check_password(t.store, email, form.password, t.config.login_backoff)
+    return await signed_in(request, user)
 
 
 @routes.post("/api/v1/auth/magic")
@@ -64,8 +77,8 @@ async def magic_request(request: web.Request) -> web.Response:
     """Mail a one-time sign-in link. The answer is the same whether or not the address
     has a login, so it tells nobody who has one."""
     t = tribune(request)
-    form = await body(request, MagicRequest)
-    email = form.email.strip().lower()
+    form = await sign_in_form(request, MagicRequest)
+    email = normalize_email(form.email)
     await ratelimit.slow_down(t.store, keys.magic_ip_scope(client_ip(request)), RATES.magic_per_ip)
     await ratelimit.slow_down(t.store, keys.magic_email_scope(email), RATES.magic_per_email)
     login_url = f"{t.config.base_url}/login"
@@ -81,7 +94,7 @@ async def magic_request(request: web.Request) -> web.Response:
 @routes.post("/api/v1/auth/magic/consume")
 async def magic_consume(request: web.Request) -> web.Response:
     t = tribune(request)
-    form = await body(request, MagicConsume)
+    form = await sign_in_form(request, MagicConsume)
     await ratelimit.slow_down(
         t.store, keys.magic_use_ip_scope(client_ip(request)), RATES.magic_use_per_ip
     )
@@ -90,6 +103,7 @@ async def magic_consume(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/auth/logout")
 async def logout(request: web.Request) -> web.Response:
+    auth.require_csrf_header(request)  # a cross-site form may not sign anyone out
     await logins.close_login(tribune(request).store, auth.login_token(request))
     resp = web.json_response({"ok": True})
     auth.clear_login_cookie(resp)
@@ -109,10 +123,8 @@ async def change_password(request: web.Request) -> web.Response:
         raise invalid("an API key has no password")
     form = await body(request, PasswordChange)
     if p.user.password_hash is not None:
-        await ratelimit.slow_down(
-            t.store, keys.login_email_scope(p.user.email), RATES.login_per_email
-        )
-        await logins.verify_login(t.store, p.user.email, form.current or "")
+        backoff = t.config.login_backoff
+        await logins.check_password(t.store, p.user.email, form.current or "", backoff)
     user = await users.set_password(t.store, p.user, form.password)
     return json({"user": user.view()})
 

@@ -15,9 +15,13 @@ Password = Annotated[str, msgspec.Meta(max_length=MAX_PASSWORD)]
 TokenText = Annotated[str, msgspec.Meta(max_length=200)]
 
 
+GivenPassword = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD)]
+"""A password typed to sign in: an empty one is refused before it costs an attempt."""
+
+
 class LoginForm(msgspec.Struct, forbid_unknown_fields=True):
     email: EmailText
-    password: Password
+    password: GivenPassword
 
 
 class MagicRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -6,7 +6,7 @@ import pytest
 
 from room import ratelimit
 from room.errors import Code, TribuneError
-from room.ratelimit import Rate, TokenBucket
+from room.ratelimit import RATES, Backoff, Rate, TokenBucket
 from room.store import Store
 
 
@@ -41,3 +41,30 @@ async def test_attempts_beyond_the_rate_are_refused_with_the_wait(store: Store):
 def test_a_connection_bucket_refuses_past_its_burst():
     bucket = TokenBucket(rate=0.001, burst=2)
     assert [bucket.take(), bucket.take(), bucket.take()] == [True, True, False]
+
+
+def test_a_backoff_grows_then_stays_at_its_cap():
+    b = Backoff(free=5, first=1.0, cap=20.0, forget=90.0)
+    assert [b.delay(n) for n in range(12)] == [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 20, 20]
+    assert b.most == 10 and b.delay(b.most) == b.cap
+    assert RATES.login_backoff.delay(RATES.login_backoff.most) == RATES.login_backoff.cap
+
+
+async def test_failures_slow_the_scope_and_are_forgotten_over_time(store: Store):
+    b = Backoff(free=2, first=1.0, cap=8.0, forget=60.0)
+    scope = "login:a@example.org"
+    for _ in range(3):
+        await ratelimit.fail(store, scope, b, at=1000.0)
+    assert await ratelimit.failures(store, scope, b, at=1000.0) == 3
+    assert await ratelimit.backoff_delay(store, scope, b, at=1000.0) == 2.0
+    assert await ratelimit.failures(store, scope, b, at=1060.0) == 2  # one forgotten a minute
+    assert await ratelimit.backoff_delay(store, "login:b@example.org", b, at=1000.0) == 0
+    # an attack piles up no more than `most`: once it stops, the waits shrink soon
+    for _ in range(100):
+        await ratelimit.fail(store, scope, b, at=1000.0)
+    assert await ratelimit.failures(store, scope, b, at=1000.0) == b.most == 5
+    assert await ratelimit.backoff_delay(store, scope, b, at=1000.0) == b.cap
+    assert await ratelimit.failures(store, scope, b, at=1000.0 + 5 * 60.0) == 0
+    await ratelimit.fail(store, scope, b, at=1000.0)
+    await ratelimit.forgive(store, scope)
+    assert await ratelimit.failures(store, scope, b, at=1000.0) == 0

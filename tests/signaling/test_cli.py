@@ -49,15 +49,21 @@ class Serve:
 
 def test_help_documents_every_flag_and_its_env_twin() -> None:
     out = run("serve", "--help").stdout
-    for flag in ("--host", "--port", "--data-dir", "--redis-url", "--demo", "--json", "--grace", "--ws-compression", "--ice-server", "--public-url", "--secret"):
+    for flag in ("--host", "--port", "--data-dir", "--redis-url", "--demo", "--json", "--grace", "--ws-compression", "--ice-server", "--public-url", "--secret", "--trusted-proxy"):
         assert flag in out
-    assert out.count("TRIBUNE_") >= 11
+    assert out.count("TRIBUNE_") >= 12 and "TRIBUNE_TRUSTED_PROXY" in out
     assert "--attendees" in run("account", "create", "--help").stdout
 
 
 def test_short_secret_is_refused(tmp_path: Path) -> None:
     r = run("serve", "--secret", "short", "--data-dir", str(tmp_path))
     assert r.returncode == 2 and "32 bytes" in r.stderr
+
+
+def test_a_trusted_proxy_that_is_no_network_is_refused(tmp_path: Path) -> None:
+    r = run("serve", "--trusted-proxy", "10.0.0.0/33", "--data-dir", str(tmp_path))
+    assert r.returncode == 2 and "--trusted-proxy" in r.stderr
+    assert "'10.0.0.0/33' is not an IP network" in r.stderr
 
 
 async def test_demo_survives_a_restart(tmp_path: Path) -> None:

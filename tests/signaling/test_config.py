@@ -31,3 +31,16 @@ def test_mail_and_geoip_flags(monkeypatch):
         "/geo.mmdb",
         "tribune@localhost",
     )
+
+
+def test_trusted_proxy_flag_and_its_env_twin(monkeypatch):
+    args = parser().parse_args(
+        ["serve", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1"]
+    )
+    config = config_from(args)
+    assert config.trusted_proxies == ["10.0.0.0/8", "::1"]
+    assert [str(n) for n in config.proxy_networks] == ["10.0.0.0/8", "::1/128"]
+    assert config_from(parser().parse_args(["serve"])).proxy_networks == ()
+    monkeypatch.setenv("TRIBUNE_TRUSTED_PROXY", "192.168.0.0/16, 127.0.0.1")
+    config = config_from(parser().parse_args(["serve"]))
+    assert [str(n) for n in config.proxy_networks] == ["192.168.0.0/16", "127.0.0.1/32"]

@@ -7,10 +7,12 @@ import asyncio
 
 import pytest
 
+from room import keys, ratelimit
 from room.accounts import logins, users
 from room.accounts.account import create_account
 from room.accounts.users import UserKind
 from room.errors import Code, TribuneError
+from room.ratelimit import Backoff
 from room.store import Store
 
 PASSWORD = "correct horse battery"
@@ -84,3 +86,17 @@ async def test_a_new_password_replaces_the_old_one(store: Store) -> None:
     assert await logins.verify_login(store, "ada@example.org", "another long password")
     with pytest.raises(TribuneError):
         await logins.verify_login(store, "ada@example.org", PASSWORD)
+
+
+async def test_wrong_passwords_slow_an_account_but_never_shut_out_its_owner(store: Store) -> None:
+    await organizer(store)
+    backoff = Backoff(free=2, first=0.01, cap=0.02, forget=90.0)
+    scope = keys.login_email_scope("ada@example.org")
+    for i in range(12):
+        with pytest.raises(TribuneError) as err:
+            await logins.check_password(store, "ada@example.org", f"guess {i}", backoff)
+        assert err.value.code is Code.UNAUTHORIZED
+    assert await ratelimit.backoff_delay(store, scope, backoff) == backoff.cap
+    user = await logins.check_password(store, "ada@example.org", PASSWORD, backoff)
+    assert user.email == "ada@example.org"
+    assert await ratelimit.failures(store, scope, backoff) == 0

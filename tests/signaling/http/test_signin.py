@@ -6,8 +6,10 @@ import re
 
 import pytest
 
+from room import keys, ratelimit
 from room.accounts import logins, users
 from room.accounts.users import UserKind, create_user
+from room.ratelimit import RATES, Backoff
 from tests.room.audience.helpers import PASSWORD, Web, body_of, organizer, wait_for_mail
 
 
@@ -28,7 +30,9 @@ async def test_password_login_sets_a_secure_cookie_and_me_answers(server):
         assert status == 200 and body["user"]["email"] == "org@acme.test"
         assert "password_hash" not in body["user"] and PASSWORD not in str(body)
         async with web.session.post(
-            server.url + "/api/v1/auth/login", json={"email": "org@acme.test", "password": PASSWORD}
+            server.url + "/api/v1/auth/login",
+            json={"email": "org@acme.test", "password": PASSWORD},
+            headers={"X-Requested-With": "tribune"},
         ) as r:
             cookie = r.headers["Set-Cookie"]
         assert cookie.startswith("tribune_login=")
@@ -50,7 +54,9 @@ async def test_the_cookie_is_secure_behind_https(make_server):
     web = Web(server.url)
     try:
         async with web.session.post(
-            server.url + "/api/v1/auth/login", json={"email": "org@acme.test", "password": PASSWORD}
+            server.url + "/api/v1/auth/login",
+            json={"email": "org@acme.test", "password": PASSWORD},
+            headers={"X-Requested-With": "tribune"},
         ) as r:
             assert "Secure" in r.headers["Set-Cookie"]
     finally:
@@ -66,12 +72,113 @@ async def test_wrong_password_and_unknown_email_look_the_same(mem_server, web):
     assert (await web.call("GET", "/api/v1/me"))[0] == 401
 
 
-async def test_brute_force_is_slowed(mem_server, web):
+FAST = Backoff(free=3, first=0.01, cap=0.05, forget=90.0)
+"""The login backoff of these tests: the real one's shape, with waits a test can afford."""
+
+
+async def login_from(web: Web, address: str, email: str, password: str = PASSWORD):
+    """A password sign-in relayed by a proxy for the client at `address`."""
+    payload = {"email": email, "password": password}
+    return await web.call(
+        "POST", "/api/v1/auth/login", payload, headers={"X-Forwarded-For": address}
+    )
+
+
+async def test_wrong_passwords_in_someone_elses_name_never_lock_him_out(make_server):
+    server = await make_server(trusted_proxies=["127.0.0.1/32"], login_backoff=FAST)
+    await organizer(server)
+    attacker, owner = Web(server.url), Web(server.url)
+    try:
+        codes = [
+            (await login_from(attacker, f"198.51.100.{i}", "org@acme.test", f"guess {i}"))[0]
+            for i in range(20)
+        ]
+        assert codes == [401] * 20  # slowed, never refused
+        assert (await attacker.call("GET", "/api/v1/me"))[0] == 401
+        # the owner's next attempt waits (the backoff is at its cap) ...
+        scope = keys.login_email_scope("org@acme.test")
+        store = server.tribune.store
+        assert await ratelimit.backoff_delay(store, scope, FAST) == FAST.cap
+        # ... and then gets in, which forgets the failures
+        status, me = await login_from(owner, "203.0.113.50", "org@acme.test")
+        assert status == 200 and me["user"]["email"] == "org@acme.test"
+        assert await ratelimit.failures(store, scope, FAST) == 0
+    finally:
+        await attacker.close()
+        await owner.close()
+
+
+async def test_one_address_is_still_limited(make_server):
+    server = await make_server(login_backoff=FAST)
+    await organizer(server)
+    web = Web(server.url)
+    try:
+        codes = [(await web.login(f"guess{i}@acme.test", "wrong password"))[0] for i in range(31)]
+        assert codes[:30] == [401] * 30 and codes[30] == 429
+        status, body = await web.login("org@acme.test")  # this address waits now
+        assert status == 429 and body["error"]["code"] == "rate_limited"
+    finally:
+        await web.close()
+
+
+async def test_a_malformed_login_spends_no_attempt(mem_server, web):
     await organizer(mem_server)
-    codes = [(await web.login("org@acme.test", f"guess number {i}"))[0] for i in range(12)]
-    assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
-    status, body = await web.login("org@acme.test")  # even the right password waits now
-    assert status == 429 and body["error"]["code"] == "rate_limited"
+    malformed = [
+        {"email": "org@acme.test", "password": ""},
+        {"email": "not an address", "password": "a long enough guess"},
+        {"email": "org@acme.test"},
+        {"email": "org@acme.test", "password": 12345678901},
+        {"email": "org@acme.test", "password": "x", "extra": 1},
+    ]
+    for i in range(35):  # more than the 30 attempts an address has
+        status, body = await web.call("POST", "/api/v1/auth/login", malformed[i % 5])
+        assert status == 400 and body["error"]["code"] == "invalid", body
+    status, _ = await web.call(
+        "POST", "/api/v1/auth/login", data="{not json", headers={"Content-Type": "application/json"}
+    )
+    assert status == 400
+    scope = keys.login_email_scope("org@acme.test")
+    assert await ratelimit.failures(mem_server.tribune.store, scope, RATES.login_backoff) == 0
+    assert (await web.login("org@acme.test"))[0] == 200
+
+
+async def test_behind_a_trusted_proxy_each_client_has_its_own_limits(make_server):
+    server = await make_server(trusted_proxies=["127.0.0.0/8"])
+    web = Web(server.url)
+
+    async def ask(address: str, i: int) -> int:
+        payload = {"email": f"n{i}@acme.test"}
+        headers = {"X-Forwarded-For": address}
+        return (await web.call("POST", "/api/v1/auth/magic", payload, headers=headers))[0]
+
+    try:
+        # what the client writes left of the proxy's own entry changes nothing
+        codes = [await ask(f"192.0.2.{i}, 203.0.113.1", i) for i in range(31)]
+        assert codes[:30] == [200] * 30 and codes[30] == 429
+        assert await ask("203.0.113.2", 99) == 200  # another client of the same proxy
+        assert await ask("192.0.2.77, 203.0.113.1", 100) == 429
+    finally:
+        await web.close()
+
+
+async def test_an_untrusted_peers_forwarded_for_is_ignored(make_server):
+    server = await make_server(trusted_proxies=["10.0.0.0/8"])
+    web = Web(server.url)
+    try:
+        codes = [
+            (
+                await web.call(
+                    "POST",
+                    "/api/v1/auth/magic",
+                    {"email": f"n{i}@acme.test"},
+                    headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                )
+            )[0]
+            for i in range(31)
+        ]
+        assert codes[:30] == [200] * 30 and codes[30] == 429
+    finally:
+        await web.close()
 
 
 async def test_magic_link_signs_in_once(mem_server, web):
@@ -216,3 +323,44 @@ async def test_api_key_creates_dashboard_users(mem_server):
         assert (await web.login("new@acme.test"))[0] == 200
     finally:
         await web.close()
+
+
+async def test_a_cross_site_form_cannot_sign_anyone_in_or_out(mem_server, web):
+    """Login CSRF: a page of another site posts a form (it cannot add headers) to sign the
+    victim into the attacker's account, or out of his own."""
+    await organizer(mem_server)
+    url = mem_server.url + "/api/v1/auth/login"
+    # enctype="text/plain" lets a form send a body that is valid JSON
+    crafted = '{"email": "org@acme.test", "password": "' + PASSWORD + '", "x": "="}'
+    forged = '{"email": "org@acme.test", "password": "' + PASSWORD + '"}'
+    for data, ctype in [
+        (forged, "text/plain"),
+        (crafted, "text/plain"),
+        ("email=org%40acme.test&password=x", "application/x-www-form-urlencoded"),
+        (forged, "application/json"),  # a script without the header
+    ]:
+        async with web.session.post(url, data=data, headers={"Content-Type": ctype}) as r:
+            answer = await r.json()
+            assert r.status == 403 and answer["error"]["code"] == "forbidden", (ctype, answer)
+            assert "Set-Cookie" not in r.headers
+    assert (await web.call("GET", "/api/v1/me"))[0] == 401
+    for path, payload in [
+        ("/api/v1/auth/magic", {"email": "org@acme.test"}),
+        ("/api/v1/auth/magic/consume", {"token": "x" * 40}),
+    ]:
+        status, answer = await web.call("POST", path, payload, csrf=False)
+        assert status == 403 and answer["error"]["code"] == "forbidden", path
+    # the header alone is not enough: the body must be declared JSON
+    async with web.session.post(
+        url, data=forged, headers={"Content-Type": "text/plain", "X-Requested-With": "tribune"}
+    ) as r:
+        answer = await r.json()
+        assert r.status == 400 and answer["error"]["code"] == "invalid"
+        assert "application/json" in answer["error"]["message"]
+    # the page's own requests still work; a forged logout does not end the login
+    assert (await web.login("org@acme.test"))[0] == 200
+    status, answer = await web.call("POST", "/api/v1/auth/logout", csrf=False)
+    assert status == 403 and answer["error"]["code"] == "forbidden"
+    assert (await web.call("GET", "/api/v1/me"))[0] == 200
+    assert (await web.call("POST", "/api/v1/auth/logout"))[0] == 200
+    assert (await web.call("GET", "/api/v1/me"))[0] == 401
