@@ -71,7 +71,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--public-url",
         default=env("PUBLIC_URL"),
-        help="base URL used in printed links (env TRIBUNE_PUBLIC_URL)",
+        help="the URL browsers open: used in printed links and as the one origin allowed to "
+        "open Socket.IO connections (env TRIBUNE_PUBLIC_URL; default http://HOST:PORT)",
     )
     s.add_argument(
         "--secret",

@@ -28,6 +28,7 @@ from room.permissions import Action
 from room.records import Event, now
 from signaling.context import KEY, Tribune
 from signaling.geoip import GeoIP
+from signaling.http.common import client_ip
 from signaling.schemas.audience import StatsQuery
 from signaling.schemas.validation import Empty
 from signaling.smtp import transport_for
@@ -109,7 +110,8 @@ class Audience:
     async def _joined(self, ctx: Ctx) -> None:
         environ = self.hub.sio.get_environ(ctx.sid, namespace=ROOM) or {}
         request = environ.get("aiohttp.request")
-        ip = str(getattr(request, "remote", "") or "")
+        # The same address every limit uses: behind a trusted proxy, the one it forwards.
+        ip = client_ip(request) if isinstance(request, web.Request) else ""
         language = sessions.primary_language(str(environ.get("HTTP_ACCEPT_LANGUAGE", "")))
         invitation_id = ctx.session.identity.split(".", 1)[0]
         email = ""

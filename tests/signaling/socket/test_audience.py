@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import pytest
@@ -12,7 +13,9 @@ from tests.helpers import Client, http
 from tests.room.audience.mmdb import write_country_db
 
 
-async def join(server, token: str, language: str, device: str | None = None) -> Client:
+async def join(
+    server, token: str, language: str, device: str | None = None, forwarded_for: str = ""
+) -> Client:
     """A /room client whose browser speaks `language` (sent as Accept-Language)."""
     c = Client(server.url, "/room")
 
@@ -26,7 +29,8 @@ async def join(server, token: str, language: str, device: str | None = None) -> 
         server.url,
         namespaces=["/room"],
         auth={"token": token, "device": device or secrets.token_hex(8)},
-        headers={"Accept-Language": language},
+        headers={"Accept-Language": language}
+        | ({"X-Forwarded-For": forwarded_for} if forwarded_for else {}),
         transports=["websocket"],
         wait_timeout=10,
     )
@@ -146,3 +150,20 @@ async def test_geography_from_a_configured_geoip_database(make_server, tmp_path)
     assert record.country == "FR" and record.language == "it"
     await ann.close()
     await manager.close()
+
+
+async def test_a_session_behind_a_trusted_proxy_records_the_forwarded_address(make_server):
+    server = await make_server(trusted_proxies=["127.0.0.0/8"])
+    s = await server.setup()
+    ann = await join(server, s.tokens["participant"], "fr", forwarded_for="203.0.113.7")
+    rows = []
+    for _ in range(50):
+        status, body = await http(
+            "GET", f"{server.url}/api/v1/events/{s.event.id}/sessions", s.api_key
+        )
+        rows = body.get("sessions", [])
+        if rows:
+            break
+        await asyncio.sleep(0.1)
+    assert status == 200 and [r["ip"] for r in rows] == ["203.0.113.7"]
+    await ann.close()
