@@ -11,6 +11,7 @@ from room import cas, keys, lifecycle
 from room.errors import Code, TribuneError, invalid, not_found
 from room.event_settings import EventSettings, SettingsChange, updated
 from room.permissions import PLACES
+from room.presence import revocation
 from room.records import Account, Event, Invitation, decode, encode, new_id, now
 from room.store import Store
 from room.types import AccessMode, EventKind, EventState, Role
@@ -135,6 +136,7 @@ async def delete_event(store: Store, account: Account, event_id: str) -> None:
     await store.hdel(keys.EVENTS, event_id)
     await store.hdel(keys.account_events(account.id), event_id)
     await store.delete(keys.invitations(event_id))
+    await revocation.revoked(store, event_id)
 
 
 # -- invitations -------------------------------------------------------------------
@@ -185,4 +187,5 @@ async def reissue(store: Store, event: Event, inv_id: str) -> Invitation:
         conflict="the invitation is being changed concurrently",
     )
     await store.hdel(keys.bindings(event.id), inv_id)
+    await revocation.revoked(store, event.id)
     return done.after

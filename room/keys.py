@@ -98,6 +98,17 @@ def bans(event_id: str) -> str:
     return f"ev:{event_id}:bans"
 
 
+def revocations(event_id: str) -> str:
+    """Counter: bumped by every revocation in the event (a link withdrawn or re-issued, a
+    ban, a collaborator removed, the event deleted); connections re-check when it moved."""
+    return f"ev:{event_id}:revoked"
+
+
+def sockets(event_id: str) -> str:
+    """Hash: Socket.IO sid (any namespace, any node) -> `Holder`, swept on a revocation."""
+    return f"ev:{event_id}:socks"
+
+
 def seats(event_id: str, pool: str) -> str:
     """Slot pool: the seats of one `SeatPool`."""
     return f"ev:{event_id}:seats:{pool}"

@@ -35,7 +35,7 @@ from room.accounts.account import account_by_key, get_account
 from room.errors import Code, TribuneError, not_found
 from room.events import load_event, load_invitation
 from room.permissions import API_KEY_ROLE, Action, require
-from room.presence import roster
+from room.presence import revocation, roster
 from room.records import Account, Event, Invitation, Person, now
 from room.store import Store
 from room.types import Role
@@ -354,6 +354,8 @@ async def _staff(request: web.Request, server: Server, header: str) -> Principal
     inv = await link_invitation(
         server.store, server.tokens, credential, request.match_info["event_id"]
     )
+    # The same rule as every socket action: the link holds and its holder is not banned.
+    await revocation.require_current(server.store, inv.event_id, revocation.holder(inv, inv.id, ""))
     event = await load_event(server.store, inv.event_id)
     return Principal(await get_account(server.store, event.account_id), invitation=inv)
 

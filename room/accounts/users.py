@@ -21,6 +21,7 @@ from room.audience.outbox import Outbox
 from room.audience.registration import normalize_email
 from room.errors import Code, TribuneError, invalid, not_found
 from room.permissions import API_KEY_ROLE
+from room.presence import revocation
 from room.records import Account, Event, Invitation, decode, encode, new_id, now
 from room.store import Store
 from room.types import Role
@@ -220,9 +221,16 @@ async def invite_collaborator(
 
 
 async def remove_collaborator(store: Store, event: Event, user_id: str, by: str) -> None:
-    """Take one event away from a collaborator, noted in the event's activity log."""
+    """Take one event away from a collaborator, noted in the event's activity log. His
+    staff link into the event is withdrawn: it opens nothing any more, and his open
+    connections are closed by the edge's sweep (`room.presence.revocation`)."""
     if not await store.hdel(keys.collaborators(event.id), user_id):
         raise not_found("collaborator")
+    link = await store.hget(keys.staff_links(event.id), user_id)
+    if link is not None:
+        await store.hdel(keys.invitations(event.id), link.decode())
+        await store.hdel(keys.staff_links(event.id), user_id)
+    await revocation.revoked(store, event.id)
 
     def apply(u: User) -> None:
         if event.id in u.events:

@@ -11,7 +11,7 @@ from room.changes import Audience, Change
 from room.errors import Code, TribuneError
 from room.events import load_event
 from room.permissions import PLACES, Action, audience_of, can, seat_pool
-from room.presence import leases, roster
+from room.presence import leases, revocation, roster
 from room.records import Account, Event, Invitation, Person, decode, encode, now
 from room.store import Store
 from room.types import AccessMode, SeatPool
@@ -108,10 +108,12 @@ async def remove(
         raise TribuneError(Code.FORBIDDEN, f"a {target.role.value} cannot be removed")
     if ban:
         await store.hset(keys.bans(event_id), target_id, str(now()).encode())
+        await revocation.revoked(store, event_id)
     sid = await leases.connection_of(store, event_id, target_id)
     slots = await store.holder_release(seats.holder(event_id, target_id))
     items = await leases.forget(store, event_id, target_id, slots)
     if sid is None:
         return None, items
+    await revocation.unregister(store, event_id, sid)  # told "removed", not also "revoked"
     eviction = leases.Eviction(sid, "removed", "banned" if ban else "removed", "you were removed")
     return eviction, items

@@ -48,6 +48,12 @@ def invitation_link(t: Tribune, inv: Invitation) -> InvitationLink:
 # -- the events API (the account's API key) ------------------------------------------------
 
 
+async def revoked(t: Tribune, event_id: str) -> None:
+    """After a revocation: close the event's connections that no longer hold, on every node."""
+    assert t.hub is not None
+    await t.hub.revoke(event_id)
+
+
 @routes.get("/api/v1/account")
 async def get_account(request: web.Request) -> web.Response:
     p = await for_account(request, tribune(request), API, Action.MANAGE_ACCOUNT)
@@ -88,6 +94,7 @@ async def delete_event(request: web.Request) -> web.Response:
     t = tribune(request)
     p, event, _ = await for_event(request, t, API, Action.EDIT_EVENT)
     await ev.delete_event(t.store, p.account, event.id)
+    await revoked(t, event.id)
     return web.json_response({"ok": True})
 
 
@@ -111,6 +118,7 @@ async def reissue_invitation(request: web.Request) -> web.Response:
     t = tribune(request)
     _, event, _ = await for_event(request, t, API, Action.EDIT_EVENT)
     inv = await ev.reissue(t.store, event, request.match_info["inv_id"])
+    await revoked(t, event.id)
     return json(invitation_link(t, inv))
 
 
@@ -282,4 +290,5 @@ async def remove_collaborator(request: web.Request) -> web.Response:
     p, event, _ = await for_event(request, t, DASHBOARD, Action.EDIT_EVENT)
     p.require_on_account(Action.MANAGE_ACCOUNT)
     await users.remove_collaborator(t.store, event, request.match_info["user_id"], p.who)
+    await revoked(t, event.id)
     return web.json_response({"ok": True})

@@ -14,7 +14,7 @@ import msgspec
 from moderation.outcome import Outcome
 from room.errors import Code, TribuneError, invalid
 from room.permissions import Action, require
-from room.presence import roster
+from room.presence import revocation, roster
 from room.ratelimit import TokenBucket
 from room.records import Person
 from room.store import Store
@@ -36,6 +36,10 @@ class Session:
     bucket: TokenBucket
     stand_in: Person | None = None
     """For /manage and /screen: the person as the link names him, if not in the roster."""
+    holder: revocation.Holder | None = None
+    """What the connection was admitted as, re-checked before each action."""
+    seen: int = 0
+    """The event's revocation counter when the holder was last checked."""
 
 
 async def person_of(store: Store, session: Session) -> Person | None:
@@ -141,6 +145,14 @@ async def dispatch(
         return fail(TribuneError(Code.UNAUTHORIZED, "not joined"))
     if not session.bucket.take():
         return fail(TribuneError(Code.RATE_LIMITED, "too many requests; slow down"))
+    if session.holder is not None:
+        try:
+            session.seen = await revocation.recheck(
+                fanout.store, session.event_id, session.holder, session.seen
+            )
+        except TribuneError as err:
+            fanout.close_soon(sid, ns.name, err)
+            return fail(err)
     route = ns.routes.get(event) if isinstance(event, str) else None
     if route is None:
         return fail(invalid(f"unknown event {str(event)[:64]!r}", "event"))

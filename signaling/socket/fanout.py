@@ -13,6 +13,7 @@ import msgspec
 from moderation.outcome import Ack, Outcome
 from room import changes
 from room.changes import Audience, Change
+from room.errors import TribuneError
 from room.permissions import audience_of, is_staff
 from room.presence import leases, roster
 from room.store import Store
@@ -128,6 +129,16 @@ class Fanout:
     async def emit_room(self, event_id: str, name: str, payload: Any, namespace: str) -> None:
         """Send to every connection of the event in one namespace."""
         await self.sio.emit(name, wire(payload), room=all_room(event_id), namespace=namespace)
+
+    async def close(self, sid: str, namespace: str, err: TribuneError) -> None:
+        """Tell a connection, wherever it is, that what it was admitted with no longer
+        holds (`revoked {code, message}`), then close it."""
+        await self.emit_to(sid, "revoked", err.to_wire(), namespace)
+        await self.sio.disconnect(sid, namespace=namespace)
+
+    def close_soon(self, sid: str, namespace: str, err: TribuneError) -> None:
+        """`close`, after the ack being sent has gone."""
+        self._background(self.close(sid, namespace, err))
 
     async def notify(self, event_id: str, identity: str, name: str, payload: Any) -> None:
         """Send to one person's room connection, wherever it is, if he is connected."""

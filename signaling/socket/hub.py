@@ -20,7 +20,7 @@ from room.changes import Change
 from room.errors import TribuneError
 from room.events import load_event
 from room.permissions import Action, require
-from room.presence import admission, leases, roster
+from room.presence import admission, leases, revocation, roster
 from room.ratelimit import TokenBucket
 from room.records import Person
 from room.store import Store
@@ -151,6 +151,18 @@ class Hub:
         if session is not None:
             await run_hooks("leave", self.on_leave, session, eviction.sid)
 
+    async def revoke(self, event_id: str) -> None:
+        """After a revocation in the event: close every connection of it, on any node, whose
+        link no longer holds, telling it why (`revoked {code: unauthorized | banned}`)."""
+        for sid, who, err in await revocation.sweep(self.store, event_id):
+            await self.fanout.close(sid, who.namespace, err)
+
+    async def _hold(self, sid: str, who: revocation.Holder, seen: int) -> None:
+        """Remember what the connection was admitted as, here and for every node's sweep."""
+        session = self.sessions[sid]
+        session.holder, session.seen = who, seen
+        await revocation.register(self.store, session.event_id, sid, who)
+
     # -- connect / disconnect ----------------------------------------------------------
     def _connect_handler(
         self, namespace: str
@@ -172,12 +184,16 @@ class Hub:
         a = validate(auth, ConnectAuth)
         inv = await link_invitation(self.store, self.tokens, a.token)
         require(inv.role, ns.admit_action)
+        seen = await revocation.counter(self.store, inv.event_id)  # read before the checks
         bucket = TokenBucket(self.config.rate_per_second, self.config.rate_burst)
         if not ns.takes_seat:
             event = await load_event(self.store, inv.event_id)
             lifecycle.require_open(event, inv.role)
             person = roster.stand_in(inv, a.device, a.name)
+            who = revocation.holder(inv, person.identity, ns.name)
+            await revocation.require_current(self.store, event.id, who)  # bans, too
             self.sessions[sid] = Session(event.id, person.identity, ns.name, bucket, person)
+            await self._hold(sid, who, seen)
             await self.sio.enter_room(sid, all_room(event.id), namespace=ns.name)
             self.background(self._after_connect(ns, sid, []))
             return
@@ -185,6 +201,7 @@ class Hub:
         person, event_id = adm.person, adm.event.id
         replaced = await leases.connect(self.store, event_id, person.identity, sid)
         self.sessions[sid] = Session(event_id, person.identity, ns.name, bucket)
+        await self._hold(sid, revocation.holder(inv, person.identity, ns.name), seen)
         await self.fanout.set_rooms(sid, event_id, person.role)
         if replaced is not None:
             await self.evict(replaced, forget=False)
@@ -208,6 +225,11 @@ class Hub:
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         session = self.sessions.pop(sid, None)
+        if session is not None and session.holder is not None:
+            try:
+                await revocation.unregister(self.store, session.event_id, sid)
+            except Exception:
+                log.exception("unregistering %s failed", sid)
         if session is None or not self.namespaces[session.namespace].takes_seat:
             return
         try:

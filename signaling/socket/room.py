@@ -82,6 +82,8 @@ def register(hub: Hub) -> None:
         eviction, items = await admission.remove(ctx.store, ctx.event_id, p.person, p.ban)
         if eviction is not None:
             await hub.evict(eviction, forget=True)
+        if p.ban:  # his other connections (manager page, second screen) close too
+            await hub.revoke(ctx.event_id)
         await fanout.changes(items)
 
     async def sync(ctx: Ctx, p: Sync) -> Replay | Snapshot:

@@ -33,6 +33,8 @@ BUILT = {
     "hands": "ev:A:hands",
     "public_roster": "ev:A:public",
     "bans": "ev:A:bans",
+    "revocations": "ev:A:revoked",
+    "sockets": "ev:A:socks",
     "seats": "ev:A:seats:B",
     "stage_slots": "ev:A:stage:B",
     "changes": "ev:A:changes",
