@@ -95,7 +95,23 @@ async def user_of_login(store: Store, token: str) -> User | None:
     if login.expires <= now():
         await store.delete(keys.login(_digest(token)))
         return None
-    return await get_user(store, login.user_id)
+    user = await get_user(store, login.user_id)
+    if user is None or login.created < user.logins_after:
+        return None  # ended by a password change
+    return user
+
+
+async def change_password(store: Store, user: User, password: str, current: str) -> User:
+    """Set a new password and end every other login of the user: the one making the change
+    (`current`, its token) stays open."""
+    at = now()
+    key = keys.login(_digest(current))
+    raw = await store.get(key) if current else None
+    if raw is not None:
+        login = decode(raw, LoginSession)
+        if login.user_id == user.id:
+            await store.set(key, encode(LoginSession(user.id, at, login.expires)))
+    return await set_password(store, user, password, end_logins_at=at)
 
 
 async def close_login(store: Store, token: str) -> None:

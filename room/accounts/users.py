@@ -50,6 +50,8 @@ class User(msgspec.Struct):
     events: list[str] = msgspec.field(default_factory=list)
     """For a collaborator: the events he was added to."""
     created: float = 0.0
+    logins_after: float = 0.0
+    """Logins opened before this time are over (a password change ends the others)."""
 
     def view(self) -> UserView:
         return UserView(
@@ -133,11 +135,16 @@ async def _change_user(store: Store, user_id: str, change: Callable[[User], None
     return done.after
 
 
-async def set_password(store: Store, user: User, password: str) -> User:
+async def set_password(
+    store: Store, user: User, password: str, *, end_logins_at: float | None = None
+) -> User:
+    """A new password hash; with `end_logins_at`, every login opened before then ends."""
     hashed = await hash_password(password)
 
     def apply(u: User) -> None:
         u.password_hash = hashed
+        if end_logins_at is not None:
+            u.logins_after = end_logins_at
 
     return await _change_user(store, user.id, apply)
 

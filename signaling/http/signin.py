@@ -125,7 +125,8 @@ async def change_password(request: web.Request) -> web.Response:
     if p.user.password_hash is not None:
         backoff = t.config.login_backoff
         await logins.check_password(t.store, p.user.email, form.current or "", backoff)
-    user = await users.set_password(t.store, p.user, form.password)
+    current = auth.login_token(request)
+    user = await logins.change_password(t.store, p.user, form.password, current)
     return json({"user": user.view()})
 
 

@@ -364,3 +364,24 @@ async def test_a_cross_site_form_cannot_sign_anyone_in_or_out(mem_server, web):
     assert (await web.call("GET", "/api/v1/me"))[0] == 200
     assert (await web.call("POST", "/api/v1/auth/logout"))[0] == 200
     assert (await web.call("GET", "/api/v1/me"))[0] == 401
+
+
+async def test_a_password_change_ends_the_users_other_logins(mem_server):
+    await organizer(mem_server)
+    here, laptop, phone = Web(mem_server.url), Web(mem_server.url), Web(mem_server.url)
+    try:
+        for w in (here, laptop, phone):
+            assert (await w.login("org@acme.test"))[0] == 200
+        status, _ = await here.call(
+            "POST", "/api/v1/me/password", {"current": PASSWORD, "password": "a brand new secret"}
+        )
+        assert status == 200
+        assert (await here.call("GET", "/api/v1/me"))[0] == 200  # the one that changed it
+        for w in (laptop, phone):
+            status, body = await w.call("GET", "/api/v1/me")
+            assert status == 401 and body["error"]["code"] == "unauthorized"
+        assert (await laptop.login("org@acme.test", "a brand new secret"))[0] == 200
+        assert (await laptop.call("GET", "/api/v1/me"))[0] == 200
+    finally:
+        for w in (here, laptop, phone):
+            await w.close()
