@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from room.accounts.account import create_account
+from room.accounts.account import create_account, rotate_key
 from room.errors import TribuneError
 from room.records import Plan
 from room.store_memory import StoreLocked
@@ -182,6 +182,17 @@ def parser() -> argparse.ArgumentParser:
         help="print the account as one JSON line",
     )
     _store_flags(c)
+    r = asub.add_parser(
+        "rotate-key", help="give an account a new API key; the old one stops working at once"
+    )
+    r.add_argument("account_id")
+    r.add_argument(
+        "--json",
+        action="store_true",
+        default=env_flag("JSON"),
+        help="print the new key as one JSON line (env TRIBUNE_JSON)",
+    )
+    _store_flags(r)
     return p
 
 
@@ -284,11 +295,28 @@ async def _create_account(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _rotate_key(args: argparse.Namespace) -> int:
+    store = make_store(Config(data_dir=args.data_dir, redis_url=args.redis_url))
+    await store.start()
+    try:
+        key = await rotate_key(store, args.account_id)
+    finally:
+        await store.close()
+    if args.json:
+        print(json.dumps({"account_id": args.account_id, "api_key": key}))
+    else:
+        print(f"account {args.account_id}: new API key (the old one no longer works)")
+        print(f"API key: {key}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command == "serve":
             return serve(args)
+        if args.account_command == "rotate-key":
+            return asyncio.run(_rotate_key(args))
         return asyncio.run(_create_account(args))
     except TribuneError as err:
         print(f"error ({err.code.value}): {err.message}", file=sys.stderr)

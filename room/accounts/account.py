@@ -31,6 +31,20 @@ async def create_account(store: Store, name: str, plan: Plan | None = None) -> t
     return account, api_key
 
 
+async def rotate_key(store: Store, account_id: str) -> str:
+    """A new API key for the account (shown once, stored hashed); every older key of the
+    account stops working at once. This is also how a leaked key is revoked."""
+    account = await get_account(store, account_id)
+    api_key = "trb_" + secrets.token_urlsafe(24)
+    digest = _digest(api_key)
+    owned = await store.hgetall(keys.API_KEYS)
+    await store.hset(keys.API_KEYS, digest, account.id.encode())
+    for old, owner in owned.items():
+        if owner.decode() == account.id and old != digest:
+            await store.hdel(keys.API_KEYS, old)
+    return api_key
+
+
 async def get_account(store: Store, account_id: str) -> Account:
     raw = await store.hget(keys.ACCOUNTS, account_id)
     if raw is None:

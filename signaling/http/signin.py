@@ -9,6 +9,7 @@ from typing import TypeVar
 from aiohttp import web
 
 from room import keys, ratelimit
+from room.accounts import account as account_keys
 from room.accounts import logins, users
 from room.accounts.account import get_account
 from room.audience.registration import normalize_email
@@ -131,6 +132,14 @@ async def change_password(request: web.Request) -> web.Response:
 
 
 # -- the account's users ---------------------------------------------------------------------
+
+
+@routes.post("/api/v1/account/key")
+async def rotate_key(request: web.Request) -> web.Response:
+    """A new API key for the account; the old one stops working at once."""
+    t = tribune(request)
+    p = await for_account(request, t, DASHBOARD, Action.MANAGE_ACCOUNT)
+    return json({"api_key": await account_keys.rotate_key(t.store, p.account.id)})
 
 
 @routes.post("/api/v1/account/users")

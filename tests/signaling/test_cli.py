@@ -135,3 +135,22 @@ def test_serve_prints_a_table_of_links(tmp_path: Path) -> None:
         assert "/room/" in text and "/screen/" in text
     finally:
         s.stop()
+
+
+async def test_rotate_key_gives_a_new_key_and_the_old_one_stops_working(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    created = run("account", "create", "Leaky Co", "--json", "--data-dir", data)
+    old = json.loads(created.stdout)["api_key"]
+    rotated = run("account", "rotate-key", json.loads(created.stdout)["account_id"], "--json", "--data-dir", data)
+    assert rotated.returncode == 0, rotated.stderr
+    new = json.loads(rotated.stdout)["api_key"]
+    assert new != old and new.startswith("trb_")
+    unknown = run("account", "rotate-key", "acc_nope", "--data-dir", data)
+    assert unknown.returncode == 2 and "not_found" in unknown.stderr
+    s = Serve("--demo", "--json", "--data-dir", data)
+    try:
+        s.json_line()  # printed once the server listens
+        assert (await http("GET", s.url + "/api/v1/account", old))[0] == 401
+        assert (await http("GET", s.url + "/api/v1/account", new))[0] == 200
+    finally:
+        assert s.stop() == 0

@@ -10,6 +10,7 @@ from room import keys, ratelimit
 from room.accounts import logins, users
 from room.accounts.users import UserKind, create_user
 from room.ratelimit import RATES, Backoff
+from tests.helpers import http
 from tests.room.audience.helpers import PASSWORD, Web, body_of, organizer, wait_for_mail
 
 
@@ -385,3 +386,21 @@ async def test_a_password_change_ends_the_users_other_logins(mem_server):
     finally:
         for w in (here, laptop, phone):
             await w.close()
+
+
+async def test_the_owner_rotates_the_api_key_and_the_old_one_stops_at_once(mem_server):
+    _, key, _ = await organizer(mem_server)
+    web = Web(mem_server.url)
+    try:
+        status, body = await http("POST", f"{mem_server.url}/api/v1/account/key", key)
+        assert status == 200 and body["api_key"].startswith("trb_")
+        by_key = body["api_key"]
+        assert (await http("GET", f"{mem_server.url}/api/v1/account", key))[0] == 401
+        assert (await http("GET", f"{mem_server.url}/api/v1/account", by_key))[0] == 200
+        assert (await web.login("org@acme.test"))[0] == 200  # the owner's dashboard login
+        status, body = await web.call("POST", "/api/v1/account/key")
+        assert status == 200
+        assert (await http("GET", f"{mem_server.url}/api/v1/account", by_key))[0] == 401
+        assert (await http("GET", f"{mem_server.url}/api/v1/account", body["api_key"]))[0] == 200
+    finally:
+        await web.close()
