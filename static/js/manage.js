@@ -411,6 +411,9 @@ socket.on("disconnect", () => {
   $("connection").textContent = "reconnecting…";
   $("connection").className = "conn off";
 });
+// Access withdrawn (link re-issued, collaborator removed, banned, event deleted): say why
+// and stay disconnected; reconnecting would only be refused again.
+socket.on("revoked", (d) => { showError(d); socket.disconnect(); });
 socket.on("connect_error", (err) => {
   showError(err.data || { code: "offline", message: err.message });
   if (err.data) socket.disconnect(); // refused: retrying will not help
