@@ -11,8 +11,9 @@ traceback reaches the server log; a passive participant stays connected and can 
 The events are read from the protocol's tables (`| event | who (action) | payload | ack |`),
 each under the nearest heading that names its namespace, so a new event is fuzzed as soon
 as it is documented. The full product is sent: whole-payload cases for every event, and for
-every field the payload column names, that field alone set to each bad value. Nothing is
-sampled (about 6,000 calls per store backend, a few seconds here) because every connection fuzzes in
+every field the payload column names, that field alone set to each bad value, and for
+events on an `id`, a real question, chat message and poll with each other field bad. Nothing
+is sampled (about 7,700 calls per store backend, a few seconds here) because every connection fuzzes in
 parallel with the rate limit raised in the server's config (`rate_limited` would still count
 as a well-formed refusal). `event.end` is fuzzed last, so a payload it accepts (none: it
 takes no fields) does not end the event before the other events had their turn.
@@ -148,12 +149,19 @@ WHOLE: list[Any] = [
 RESERVED_NAMES = ("connect", "disconnect", "*", "connect_error", "no.such." + secrets.token_hex(3))
 
 
-def payloads(fields: list[str]) -> Iterator[Any]:
+def payloads(fields: list[str], ids: list[str]) -> Iterator[Any]:
     yield from WHOLE
     for name in fields:
         for value in BAD_VALUES:
             yield {name: value}
         yield {**{f: "x" for f in fields}, name: 7, "extra": True}
+    if "id" in fields:
+        # a real question, message or poll with each other field bad, to get past the lookup
+        for real in ids:
+            for name in fields:
+                if name != "id":
+                    for value in BAD_VALUES:
+                        yield {"id": real, name: value}
 
 
 def args(payload: Any) -> Any:
@@ -179,13 +187,13 @@ def well_formed(ack: Any) -> bool:
 
 
 async def fuzz(
-    client: Client, role: str, events: dict[str, list[str]], tally: Counter[str]
+    client: Client, role: str, events: dict[str, list[str]], ids: list[str], tally: Counter[str]
 ) -> list[str]:
     """Send the whole corpus on one connection; returns what went wrong."""
     problems: list[str] = []
     ns = client.namespace
     order = [e for e in events if e not in LAST] + [e for e in events if e in LAST]
-    calls: list[tuple[str, Any]] = [(e, p) for e in order for p in payloads(events[e])]
+    calls: list[tuple[str, Any]] = [(e, p) for e in order for p in payloads(events[e], ids)]
     for name in RESERVED_NAMES:
         calls += [(name, p) for p in ({}, None, ({}, {"token": "x", "device": "d" * 16}))]
     # reserved names first, so the forged connect/disconnect come before everything else
@@ -241,11 +249,19 @@ async def test_every_event_every_role_every_namespace_survives_bad_input(
             client = await server.client(s.tokens[role], namespace=ns)
             fuzzers.append((role, client))
     organizer = next(c for r, c in fuzzers if r == "organizer" and c.namespace == "/room")
+    manager = next(c for r, c in fuzzers if r == "organizer" and c.namespace == "/manage")
+    ids = [
+        (await passive.call("question.ask", {"text": "Seed question?"}))["question"]["id"],
+        (await passive.call("chat.send", {"text": "seed message"}))["message"]["id"],
+    ]
+    poll = await manager.call("poll.create", {"question": "Seed?", "options": ["a", "b"]})
+    ids.append(poll["poll"]["id"])
+    assert (await manager.call("poll.open", {"id": ids[-1]}))["ok"]
     before = census((await organizer.call("sync", {"rev": 0, "full": True}))["snapshot"])
 
     tally: Counter[str] = Counter()
     results = await asyncio.gather(
-        *(fuzz(c, role, events[c.namespace], tally) for role, c in fuzzers)
+        *(fuzz(c, role, events[c.namespace], ids, tally) for role, c in fuzzers)
     )
 
     problems = [p for found in results for p in found]
