@@ -12,10 +12,10 @@ The events are read from the protocol's tables (`| event | who (action) | payloa
 each under the nearest heading that names its namespace, so a new event is fuzzed as soon
 as it is documented. The full product is sent: whole-payload cases for every event, and for
 every field the payload column names, that field alone set to each bad value, and for
-events on an `id`, a real question, chat message and poll with each other field bad. Nothing
-is sampled (about 7,700 calls per store backend, a few seconds here) because every connection fuzzes in
-parallel with the rate limit raised in the server's config (`rate_limited` would still count
-as a well-formed refusal). `event.end` is fuzzed last, so a payload it accepts (none: it
+events on an `id`, a real question, chat message and poll with each other field bad.
+Nothing is sampled (about 7,700 calls per store backend, a few seconds here) because every
+connection fuzzes in parallel with the rate limit raised in the server's config
+(`rate_limited` would still count as a well-formed refusal). `event.end` is fuzzed last, so a payload it accepts (none: it
 takes no fields) does not end the event before the other events had their turn.
 """
 
@@ -240,6 +240,10 @@ async def test_every_event_every_role_every_namespace_survives_bad_input(
     events = client_events(PROTOCOL.read_text(encoding="utf-8"))
     redis_url = request.getfixturevalue("redis_url") if backend == "redis" else None
     server = await make_server(redis_url=redis_url, rate_per_second=1e6, rate_burst=1e6)
+    hub = server.tribune.hub
+    assert hub is not None
+    served = {ns: set(hub.namespaces[ns].routes) for ns in events}
+    assert served == {ns: set(e) for ns, e in events.items()}, "document every served event"
     s: Setup = await server.setup()
     passive = await s.join("participant", name="Passive")
     await passive.wait_for("room.state")
