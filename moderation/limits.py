@@ -36,6 +36,8 @@ class Limits:
     slide_render_seconds: float = 120.0
     """Rendering one upload may take this long; the deadline is checked before each page."""
     audit_page: int = 500
+    audit_offset: int = 10**9
+    """The furthest entry a page of the audit trail may start at (the store counts in 64 bits)."""
     export_url_ttl: int = 300
     """Seconds a signed download link from the manager page stays valid."""
 

@@ -131,7 +131,7 @@ class SlidesGoto(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class AuditList(msgspec.Struct, forbid_unknown_fields=True):
-    offset: Index = 0
+    offset: Annotated[int, msgspec.Meta(ge=0, le=LIMITS.audit_offset)] = 0
     limit: Annotated[int, msgspec.Meta(ge=1, le=LIMITS.audit_page)] = 200
 
 
