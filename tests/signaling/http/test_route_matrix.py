@@ -294,10 +294,6 @@ REVOKED = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9 item 2 (revocation): a removed collaborator's staff link stays valid",
-)
 @pytest.mark.parametrize("route", REVOKED)
 async def test_a_removed_collaborators_staff_link_opens_nothing(world: World, route: str) -> None:
     status, body = await ask(world, route, "removed_link")
