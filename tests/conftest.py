@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import socket
@@ -141,3 +142,12 @@ async def mem_server(make_server: ServerFactory) -> Server:
 
 
 os.environ.setdefault("TRIBUNE_TEST", "1")
+
+
+@pytest.fixture
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Fails the test when the server logged a traceback (bad input must never cause one)."""
+    caplog.set_level(logging.WARNING)
+    yield caplog
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert not tracebacks, [r.getMessage() for r in tracebacks]

@@ -14,14 +14,6 @@ from tests.media.conftest import wait_for
 from tests.media.test_stage_wire import WirePublisher, WireViewer
 
 
-@pytest.fixture
-def no_tracebacks(caplog: pytest.LogCaptureFixture):
-    caplog.set_level(logging.WARNING)
-    yield caplog
-    tracebacks = [r for r in caplog.records if r.exc_info]
-    assert not tracebacks, [r.getMessage() for r in tracebacks]
-
-
 async def person_id(client: Client) -> str:
     return str((await client.wait_for("room.state"))["you"]["person"])
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import msgpack
 import pytest
@@ -39,14 +38,6 @@ SAMPLES: dict[str, dict[str, object]] = {
     "person.remove": {"person": "someone"},
     "sync": {"rev": 0},
 }
-
-
-@pytest.fixture
-def no_tracebacks(caplog: pytest.LogCaptureFixture):
-    caplog.set_level(logging.WARNING)
-    yield caplog
-    tracebacks = [r for r in caplog.records if r.exc_info]
-    assert not tracebacks, [r.getMessage() for r in tracebacks]
 
 
 async def test_every_event_refuses_malformed_payloads(mem_server, no_tracebacks) -> None:

@@ -22,7 +22,6 @@ takes no fields) does not end the event before the other events had their turn.
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import re
 import secrets
@@ -221,14 +220,6 @@ def census(state: dict[str, Any]) -> tuple[int, list[tuple[str, str, bool]]]:
 async def healthz(server: Server) -> int:
     async with aiohttp.ClientSession() as s, s.get(server.url + "/healthz") as r:
         return r.status
-
-
-@pytest.fixture
-def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    caplog.set_level(logging.WARNING)
-    yield caplog
-    tracebacks = [r for r in caplog.records if r.exc_info]
-    assert not tracebacks, [r.getMessage() for r in tracebacks]
 
 
 async def test_every_event_every_role_every_namespace_survives_bad_input(

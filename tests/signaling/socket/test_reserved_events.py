@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 from typing import Any
 
@@ -13,14 +12,6 @@ import msgpack
 import pytest
 
 from tests.helpers import Client, Refused
-
-
-@pytest.fixture
-def no_tracebacks(caplog: pytest.LogCaptureFixture):
-    caplog.set_level(logging.WARNING)
-    yield caplog
-    tracebacks = [r for r in caplog.records if r.exc_info]
-    assert not tracebacks, [r.getMessage() for r in tracebacks]
 
 
 def forged_auth(token: str) -> dict[str, str]:
