@@ -2,19 +2,18 @@
 
 Credentials, all resolved here:
 - the account's API key, as `Authorization: Bearer <key>` (scripts);
-- the dashboard's login cookie (HTTP-only, SameSite=Lax, Secure over HTTPS).
-  Requests that change something with the cookie must carry
-  `X-Requested-With: tribune`, which a page of another site cannot add without
-  a CORS grant Tribune never gives;
-- a link token (a JWT naming an invitation of one event): on a socket's
-  connect, and as a Bearer credential on the staff routes of its event.
+- the dashboard's login cookie (HTTP-only, SameSite=Lax, Secure over HTTPS). Requests that
+  change something with the cookie must carry `X-Requested-With: tribune`, which a page of
+  another site cannot add without a CORS grant Tribune never gives;
+- a link token (a JWT naming an invitation of one event): on a socket's connect, and as
+  a Bearer credential on the staff routes of its event.
 
-Each route says which of them it takes (`Door`), and asks the permission table
-(`room.permissions`) about the `Principal` it gets.
+Each route says which it takes (`Door`), and asks `room.permissions` about its `Principal`.
 
-Link tokens, download links and slide links are signed here (HS256). Magic sign-in links
-are not: they must work once, which a signature cannot enforce, so they stay
-random secrets kept as a digest in the store (`room.accounts.logins`).
+Link tokens, identity tokens (a shared link's identity), download links and slide links
+are signed here (HS256). Magic sign-in links are not: they must work once, which a
+signature cannot enforce, so they stay random secrets kept as a digest in the store
+(`room.accounts.logins`).
 """
 
 from __future__ import annotations
@@ -104,6 +103,25 @@ class Tokens:
             raise TribuneError(Code.UNAUTHORIZED, "this link has expired") from None
         except (jwt.InvalidTokenError, ValueError, TypeError, KeyError):
             raise TribuneError(Code.UNAUTHORIZED, "this link is not valid") from None
+
+    def sign_identity(self, event_id: str, invitation: str, identity: str) -> str:
+        """The identity token of a shared link's identity (`room.presence.identities`),
+        as long-lived as a link: the page presents it as `auth.identity` on reconnect."""
+        issued = int(time.time())
+        claims: dict[str, object] = {"use": "identity", "ev": event_id, "inv": invitation}
+        claims |= {"id": identity, "iat": issued, "exp": issued + int(self._ttl)}
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def verify_identity(self, token: str, inv: Invitation) -> str:
+        """The identity an identity token names for the link `inv`, else `unauthorized`."""
+        need = ["exp", "use", "ev", "inv", "id"]
+        try:
+            data = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": need})
+        except jwt.InvalidTokenError:
+            data = {}
+        if (data.get("use"), data.get("ev"), data.get("inv")) != ("identity", inv.event_id, inv.id):
+            raise TribuneError(Code.UNAUTHORIZED, "this identity token is not valid for this link")
+        return str(data["id"])
 
 
 # -- download links: short-lived signatures for one export of one event --------------------
