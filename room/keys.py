@@ -109,6 +109,16 @@ def sockets(event_id: str) -> str:
     return f"ev:{event_id}:socks"
 
 
+def banned_addresses(event_id: str) -> str:
+    """Hash: client address of a banned person -> until when it gets no new identity."""
+    return f"ev:{event_id}:bans:addr"
+
+
+def identity_addresses(event_id: str) -> str:
+    """Hash: identity of a shared link -> the client address it last joined from."""
+    return f"ev:{event_id}:idaddr"
+
+
 def seats(event_id: str, pool: str) -> str:
     """Slot pool: the seats of one `SeatPool`."""
     return f"ev:{event_id}:seats:{pool}"
@@ -243,6 +253,11 @@ def magic_use_ip_scope(ip: str) -> str:
 
 def register_ip_scope(ip: str) -> str:
     return f"register-ip:{ip}"
+
+
+def identity_ip_scope(ip: str) -> str:
+    """Identities issued to shared links from one address (`RATES.identity_per_ip`)."""
+    return f"identity-ip:{ip}"
 
 
 # -- mail idempotency keys: fields of MAIL_KEYS ----------------------------------------------

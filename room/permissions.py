@@ -96,7 +96,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.PRESENTER: frozenset(_STAGE),
     Role.COLLABORATOR: frozenset(_MODERATOR),
     Role.PARTICIPANT: frozenset(_ATTENDEE),
-    Role.SCREEN: frozenset({Action.JOIN, Action.SYNC, Action.VIEW_SCREEN}),
+    Role.SCREEN: frozenset({Action.SYNC, Action.VIEW_SCREEN}),  # /screen only, never /room
 }
 
 STAFF_ROLES: frozenset[Role] = frozenset(

@@ -74,6 +74,9 @@ class Rates:
     magic_per_email = Rate.per(5, 900)
     magic_use_per_ip = Rate.per(60, 900)
     register_per_ip = Rate.per(1000, 600)
+    identity_per_ip = Rate.per(1000, 300)
+    """New identities on shared links per client address: a whole office behind one NAT
+    may join at once, then one more every 0.3 s (`room.presence.identities`)."""
 
 
 RATES = Rates()

@@ -13,13 +13,13 @@ from room.store import Store
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
 from signaling import http
-from signaling.auth import Tokens, load_secret
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.http.errors import errors_middleware
 from signaling.socket import audience, media, moderation, polls, room
 from signaling.socket.hub import Hub
 from signaling.socket.wire import Server, TolerantMsgPackPacket
+from signaling.tokens import Tokens, load_secret
 
 log = logging.getLogger(__name__)
 

@@ -1,35 +1,26 @@
-"""Who is asking: the one resolver of principals, and the one signer of link and download tokens.
+"""Who is asking: the one resolver of principals, for every route and every socket.
 
 Credentials, all resolved here:
 - the account's API key, as `Authorization: Bearer <key>` (scripts);
-- the dashboard's login cookie (HTTP-only, SameSite=Lax, Secure over HTTPS).
-  Requests that change something with the cookie must carry
-  `X-Requested-With: tribune`, which a page of another site cannot add without
-  a CORS grant Tribune never gives;
-- a link token (a JWT naming an invitation of one event): on a socket's
-  connect, and as a Bearer credential on the staff routes of its event.
+- the dashboard's login cookie (HTTP-only, SameSite=Lax, Secure over HTTPS). Requests that
+  change something with the cookie must carry `X-Requested-With: tribune`, which a page of
+  another site cannot add without a CORS grant Tribune never gives;
+- a link token (a JWT naming an invitation of one event): on a socket's connect, and as
+  a Bearer credential on the staff routes of its event.
 
-Each route says which of them it takes (`Door`), and asks the permission table
-(`room.permissions`) about the `Principal` it gets.
+Each route says which it takes (`Door`), and asks `room.permissions` about its `Principal`.
 
-Link tokens, download links and slide links are signed here (HS256). Magic sign-in links
-are not: they must work once, which a signature cannot enforce, so they stay
-random secrets kept as a digest in the store (`room.accounts.logins`).
+Every token is signed and checked by the one signer, `signaling.tokens`.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-import jwt
 from aiohttp import web
 
-from moderation.keys import DOWNLOAD_SECRET
-from room import keys
 from room.accounts import logins, users
 from room.accounts.account import account_by_key, get_account
 from room.errors import Code, TribuneError, not_found
@@ -39,138 +30,7 @@ from room.presence import revocation, roster
 from room.records import Account, Event, Invitation, Person, now
 from room.store import Store
 from room.types import Role
-
-DEFAULT_TTL = 90 * 24 * 3600.0
-MIN_SECRET = 32
-"""HS256 keys shorter than the hash output weaken the signature (RFC 7518 3.2)."""
-
-
-@dataclass(frozen=True)
-class Claims:
-    event_id: str
-    invitation: str
-    role: Role
-    gen: int
-
-
-async def load_secret(store: Store, configured: str | None) -> str:
-    """The configured secret, or one generated once and shared by every node through the store."""
-    if configured:
-        return configured
-    await store.set_nx(keys.LINK_SECRET, secrets.token_urlsafe(32).encode())
-    raw = await store.get(keys.LINK_SECRET)
-    assert raw is not None
-    return raw.decode()
-
-
-class Tokens:
-    def __init__(self, secret: str, ttl: float = DEFAULT_TTL) -> None:
-        if len(secret.encode()) < MIN_SECRET:
-            raise ValueError(f"the token secret must be at least {MIN_SECRET} bytes long")
-        self._secret = secret
-        self._ttl = ttl
-
-    def sign(self, event_id: str, invitation: str, role: Role, gen: int) -> str:
-        issued = int(time.time())
-        payload = {
-            "ev": event_id,
-            "inv": invitation,
-            "role": role.value,
-            "gen": gen,
-            "iat": issued,
-            "exp": issued + int(self._ttl),
-        }
-        return jwt.encode(payload, self._secret, algorithm="HS256")
-
-    def sign_invitation(self, inv: Invitation) -> str:
-        """The token of an invitation's link, for its current generation."""
-        return self.sign(inv.event_id, inv.id, inv.role, inv.gen)
-
-    def verify(self, token: str) -> Claims:
-        try:
-            data = jwt.decode(
-                token,
-                self._secret,
-                algorithms=["HS256"],
-                options={"require": ["exp", "ev", "inv", "role", "gen"]},
-            )
-            return Claims(
-                event_id=str(data["ev"]),
-                invitation=str(data["inv"]),
-                role=Role(data["role"]),
-                gen=int(data["gen"]),
-            )
-        except jwt.ExpiredSignatureError:
-            raise TribuneError(Code.UNAUTHORIZED, "this link has expired") from None
-        except (jwt.InvalidTokenError, ValueError, TypeError, KeyError):
-            raise TribuneError(Code.UNAUTHORIZED, "this link is not valid") from None
-
-
-# -- download links: short-lived signatures for one export of one event --------------------
-
-
-async def _download_secret(store: Store) -> str:
-    await store.set_nx(DOWNLOAD_SECRET, secrets.token_urlsafe(32).encode())
-    raw = await store.get(DOWNLOAD_SECRET)
-    assert raw is not None
-    return raw.decode()
-
-
-async def sign_download(store: Store, event_id: str, dataset: str, who: str, ttl: int) -> str:
-    """A short-lived signature for one export of one event (the manager page's download link)."""
-    issued = int(time.time())
-    claims = {
-        "ev": event_id,
-        "ds": dataset,
-        "by": who,
-        "iat": issued,
-        "exp": issued + ttl,
-    }
-    return jwt.encode(claims, await _download_secret(store), algorithm="HS256")
-
-
-async def check_download(store: Store, event_id: str, dataset: str, sig: str) -> None:
-    """Refuse unless `sig` is a live signature for this export of this event."""
-    try:
-        claims = jwt.decode(
-            sig,
-            await _download_secret(store),
-            algorithms=["HS256"],
-            options={"require": ["exp", "ev", "ds"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise TribuneError(Code.UNAUTHORIZED, "this download link has expired") from None
-    except jwt.InvalidTokenError:
-        raise TribuneError(Code.UNAUTHORIZED, "this download link is not valid") from None
-    if claims["ev"] != event_id or claims["ds"] != dataset:
-        raise TribuneError(Code.FORBIDDEN, "this download link is for another export")
-
-
-# -- slide links: a deck's signature, handed with the slide position --------------------------
-
-
-async def sign_slides(store: Store, event_id: str, deck_id: str) -> str:
-    """The signature of one deck's image links (`/slides/{event}/{deck}/{i}?sig=`). It is
-    handed to everyone the event sends the slide position to, and lives as long as the deck
-    (a new upload is a new deck): what it may read is `moderation.slides.readable`'s rule."""
-    claims = {"use": "slides", "ev": event_id, "deck": deck_id, "iat": int(time.time())}
-    return jwt.encode(claims, await _download_secret(store), algorithm="HS256")
-
-
-async def check_slides(store: Store, event_id: str, deck_id: str, sig: str) -> None:
-    """Refuse unless `sig` is the signature of this deck's image links."""
-    try:
-        claims = jwt.decode(
-            sig,
-            await _download_secret(store),
-            algorithms=["HS256"],
-            options={"require": ["use", "ev", "deck"]},
-        )
-    except jwt.InvalidTokenError:
-        raise TribuneError(Code.UNAUTHORIZED, "this slide link is not valid") from None
-    if claims["use"] != "slides" or claims["ev"] != event_id or claims["deck"] != deck_id:
-        raise TribuneError(Code.FORBIDDEN, "this slide link is for another deck")
-
+from signaling.tokens import Tokens
 
 # -- link tokens -------------------------------------------------------------------------------
 

@@ -96,6 +96,13 @@ def parser() -> argparse.ArgumentParser:
         "(env TRIBUNE_GRACE; default 30)",
     )
     s.add_argument(
+        "--address-ban",
+        type=float,
+        default=float(env("ADDRESS_BAN", 3600)),
+        help="seconds a ban also refuses new identities on shared links to the banned "
+        "person's address; 0 turns it off (env TRIBUNE_ADDRESS_BAN; default 3600)",
+    )
+    s.add_argument(
         "--ws-compression",
         action="store_true",
         default=env_flag("WS_COMPRESSION"),
@@ -205,6 +212,7 @@ def config_from(args: argparse.Namespace) -> Config:
         public_url=args.public_url,
         secret=args.secret,
         grace=args.grace,
+        address_ban=args.address_ban,
         ws_compression=args.ws_compression,
         ice_servers=list(args.ice_server or []),
         media_host=args.media_host,

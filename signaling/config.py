@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from room.ratelimit import RATES, Backoff
+from room.ratelimit import RATES, Backoff, Rate
 from signaling.forwarded import Network, networks
 
 
@@ -42,6 +42,10 @@ class Config:
     """Networks (CIDR) of reverse proxies whose X-Forwarded-For names the client."""
     login_backoff: Backoff = RATES.login_backoff
     """How failed passwords slow the next sign-ins of an account (`room.ratelimit`)."""
+    identity_rate: Rate = RATES.identity_per_ip
+    """New identities a client address may get on shared links (`room.presence.identities`)."""
+    address_ban: float = 3600.0
+    """Seconds a ban also refuses new identities to the banned person's address (0: never)."""
     proxy_networks: tuple[Network, ...] = field(init=False, repr=False, default=())
 
     def __post_init__(self) -> None:

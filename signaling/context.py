@@ -10,8 +10,8 @@ from aiohttp import web
 from room.permissions import page_of
 from room.records import Invitation
 from room.store import Store
-from signaling.auth import Tokens
 from signaling.config import Config
+from signaling.tokens import Tokens
 
 if TYPE_CHECKING:
     from signaling.socket.hub import Hub

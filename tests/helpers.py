@@ -71,11 +71,17 @@ class Server:
         return Setup(self, account, key, event, tokens)
 
     async def client(
-        self, token: str, namespace: str = "/room", device: str | None = None, name: str = ""
+        self,
+        token: str,
+        namespace: str = "/room",
+        device: str | None = None,
+        name: str = "",
+        identity: str | None = None,
     ) -> Client:
+        """A connected client; `identity`: a shared link's identity token to present."""
         c = Client(self.url, namespace)
         self.clients.append(c)
-        await c.connect(token, device or secrets.token_hex(8), name)
+        await c.connect(token, device or secrets.token_hex(8), name, identity)
         return c
 
 
@@ -87,8 +93,12 @@ class Setup:
     event: Event
     tokens: dict[str, str]
 
-    async def join(self, role: str, device: str | None = None, name: str = "") -> Client:
-        return await self.server.client(self.tokens[role], device=device, name=name)
+    async def join(
+        self, role: str, device: str | None = None, name: str = "", identity: str | None = None
+    ) -> Client:
+        return await self.server.client(
+            self.tokens[role], device=device, name=name, identity=identity
+        )
 
 
 async def start_server(**config: Any) -> Server:
@@ -123,7 +133,9 @@ class Client:
     _cond: asyncio.Condition = field(default_factory=asyncio.Condition)
     refused: Any = None
 
-    async def connect(self, token: str, device: str, name: str = "") -> None:
+    async def connect(
+        self, token: str, device: str, name: str = "", identity: str | None = None
+    ) -> None:
         ns = self.namespace
 
         async def any_event(event: str, data: Any = None) -> None:
@@ -139,6 +151,8 @@ class Client:
         auth = {"token": token, "device": device}
         if name:
             auth["name"] = name
+        if identity is not None:
+            auth["identity"] = identity
         try:
             await self.sio.connect(
                 self.url, namespaces=[ns], auth=auth, transports=["websocket"], wait_timeout=10
@@ -176,6 +190,10 @@ class Client:
                     pass
                 found = find()
             return found
+
+    async def identity(self) -> str:
+        """The identity token the server issued to this shared-link connection."""
+        return str((await self.wait_for("identity.issued"))["token"])
 
     def last(self, event: str) -> Any:
         items = self.received.get(event)

@@ -11,7 +11,7 @@ from room.changes import Audience, Change
 from room.errors import Code, TribuneError
 from room.events import load_event
 from room.permissions import PLACES, Action, audience_of, can, seat_pool
-from room.presence import leases, revocation, roster
+from room.presence import identities, leases, revocation, roster
 from room.records import Account, Event, Invitation, Person, decode, encode, now
 from room.store import Store
 from room.types import AccessMode, SeatPool
@@ -33,14 +33,21 @@ async def admit(
     device: str,
     name: str,
     lease_ttl: float,
+    identity: str | None = None,
+    address: str = "",
 ) -> Admission:
-    """Seat an identity in its event, or refuse with a code (R-SEAT-1, R-ROLE-4)."""
+    """Seat an identity in its event, or refuse with a code (R-SEAT-1, R-ROLE-4).
+    `identity`: the one the server issued to a shared link (`identities`); `address`:
+    where the person joins from, kept for an address ban."""
     event = await load_event(store, inv.event_id)
     lifecycle.require_open(event)
     await _check_access(store, event, inv)
-    identity = roster.identity_of(inv, device)
+    if identity is None:
+        identity = roster.identity_of(inv, device)
     if await store.hget(keys.bans(event.id), identity) is not None:
         raise TribuneError(Code.BANNED, "you were removed from this event")
+    if inv.shared:
+        await identities.seen(store, event.id, identity, address)
     if PLACES[inv.role].bound and not inv.shared:
         bound = await store.hsetnx(keys.bindings(event.id), inv.id, device.encode())
         if not bound and await store.hget(keys.bindings(event.id), inv.id) != device.encode():
@@ -100,15 +107,17 @@ def _guest_name(identity: str) -> str:
 
 
 async def remove(
-    store: Store, event_id: str, target_id: str, ban: bool
+    store: Store, event_id: str, target_id: str, ban: bool, address_ban: float = 0.0
 ) -> tuple[leases.Eviction | None, list[Change]]:
-    """Remove a person now (and ban him from this event); returns his connection to close."""
+    """Remove a person now (and ban him from this event); returns his connection to close.
+    A ban also refuses new identities to his address for `address_ban` seconds."""
     target = await roster.require_person(store, event_id, target_id)
     if can(target.role, Action.BE_PROTECTED):
         raise TribuneError(Code.FORBIDDEN, f"a {target.role.value} cannot be removed")
     if ban:
         await store.hset(keys.bans(event_id), target_id, str(now()).encode())
         await revocation.revoked(store, event_id)
+        await identities.ban_address(store, event_id, target_id, address_ban)
     sid = await leases.connection_of(store, event_id, target_id)
     slots = await store.holder_release(seats.holder(event_id, target_id))
     items = await leases.forget(store, event_id, target_id, slots)

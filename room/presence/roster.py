@@ -19,7 +19,9 @@ from room.types import EventKind, EventState, Role
 
 
 def identity_of(inv: Invitation, device: str) -> str:
-    """A personal link is one identity; a shared link is one identity per device."""
+    """A personal link is one identity. A shared link is one identity per device only
+    where no seat is taken (a stand-in on /manage or /screen): on /room the server issues
+    a shared link's identities (`room.presence.identities`)."""
     if not inv.shared:
         return inv.id
     return inv.id + "." + hashlib.sha256(device.encode()).hexdigest()[:16]

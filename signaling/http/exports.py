@@ -11,7 +11,7 @@ from room.errors import invalid, not_found
 from room.events import load_event
 from room.permissions import Action
 from room.records import now
-from signaling import auth
+from signaling import tokens
 from signaling.auth import Door, for_event
 from signaling.context import tribune
 from signaling.http.common import query_time, stream_table
@@ -71,7 +71,7 @@ async def moderation_export(request: web.Request) -> web.StreamResponse:
     t = tribune(request)
     sig = request.query.get("sig")
     if sig is not None:
-        await auth.check_download(t.store, event_id, dataset.value, sig)
+        await tokens.check_download(t.store, event_id, dataset.value, sig)
         event = await load_event(t.store, event_id)
     else:
         _, event, _ = await for_event(request, t, Door.STAFF, EXPORT_ACTION[dataset])

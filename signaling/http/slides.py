@@ -13,7 +13,7 @@ from room.errors import Code, TribuneError, invalid
 from room.events import load_event
 from room.permissions import Action
 from room.types import Role
-from signaling import auth
+from signaling import auth, tokens
 from signaling.auth import Door, for_event, person_of
 from signaling.context import tribune
 from signaling.http.common import MB, json, read_body, read_limited
@@ -58,7 +58,7 @@ async def upload_slides(request: web.Request) -> web.Response:
     who = await person_of(t.store, p, event, role)
 
     async def sign(deck_id: str) -> str:
-        return await auth.sign_slides(t.store, event.id, deck_id)
+        return await tokens.sign_slides(t.store, event.id, deck_id)
 
     out = await slides.replace_deck(t.store, event.id, who, images, names, sign)
     assert t.hub is not None
@@ -76,7 +76,7 @@ async def slide_image(request: web.Request) -> web.Response:
     role: Role | None = None
     sig = request.query.get("sig")
     if sig is not None:
-        await auth.check_slides(t.store, event_id, deck_id, sig)
+        await tokens.check_slides(t.store, event_id, deck_id, sig)
     else:
         p = await auth.principal(request, t, Door.STAFF)
         try:

@@ -23,6 +23,8 @@ class ConnectAuth(msgspec.Struct, forbid_unknown_fields=True):
     device: Device
     name: Name = ""
     rev: Rev | None = None
+    identity: Token | None = None
+    """A shared link's identity token (`identity.issued`); `device` no longer chooses it."""
 
 
 class RoleSet(msgspec.Struct, forbid_unknown_fields=True):

@@ -11,30 +11,42 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from room import lifecycle, tasks
 from room.changes import Change
-from room.errors import TribuneError
+from room.errors import Code, TribuneError
 from room.events import load_event
 from room.permissions import Action, require
-from room.presence import admission, leases, revocation, roster
+from room.presence import admission, identities, leases, revocation, roster
 from room.ratelimit import TokenBucket
-from room.records import Person
+from room.records import Invitation, Person
 from room.store import Store
-from signaling.auth import Tokens, link_invitation
+from signaling.auth import link_invitation
 from signaling.config import Config
+from signaling.http.common import client_ip
 from signaling.schemas.room import ConnectAuth
 from signaling.schemas.validation import validate
 from signaling.socket.dispatch import Ctx, Namespace, Reply, Session, dispatch, person_of
 from signaling.socket.fanout import MANAGE, ROOM, SCREEN, Fanout, all_room
 from signaling.socket.wire import Server
+from signaling.tokens import Tokens
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """Where a /room connection comes from, and the identity token issued to it, if any."""
+
+    address: str
+    token: str = ""
 
 
 async def run_hooks(what: str, hooks: Iterable[Hook], *args: Any) -> None:
@@ -170,7 +182,7 @@ class Hub:
         # `environ` is python-socketio's request environ, free-form by its contract.
         async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
             try:
-                await self._connect(self.namespaces[namespace], sid, auth)
+                await self._connect(self.namespaces[namespace], sid, auth, environ)
             except TribuneError as err:
                 # Sent as the CONNECT_ERROR packet's data: the JS client exposes
                 # `message` as err.message and `data` as err.data.
@@ -180,7 +192,9 @@ class Hub:
 
         return connect
 
-    async def _connect(self, ns: Namespace, sid: str, auth: Any) -> None:
+    async def _connect(self, ns: Namespace, sid: str, auth: Any, environ: dict[str, Any]) -> None:
+        if sid in self.sessions:  # one socket holds at most one identity
+            raise TribuneError(Code.INVALID, "this connection is already joined")
         a = validate(auth, ConnectAuth)
         inv = await link_invitation(self.store, self.tokens, a.token)
         require(inv.role, ns.admit_action)
@@ -197,7 +211,10 @@ class Hub:
             await self.sio.enter_room(sid, all_room(event.id), namespace=ns.name)
             self.background(self._after_connect(ns, sid, []))
             return
-        adm = await admission.admit(self.store, inv, a.device, a.name, self.config.lease_ttl)
+        identity, issued = await self._identity(inv, a, environ)
+        adm = await admission.admit(
+            self.store, inv, a.device, a.name, self.config.lease_ttl, identity, issued.address
+        )
         person, event_id = adm.person, adm.event.id
         replaced = await leases.connect(self.store, event_id, person.identity, sid)
         self.sessions[sid] = Session(event_id, person.identity, ns.name, bucket)
@@ -206,14 +223,36 @@ class Hub:
         if replaced is not None:
             await self.evict(replaced, forget=False)
         # The CONNECT packet is queued after this handler returns; snapshot after it.
-        self.background(self._after_connect(ns, sid, adm.changes))
+        self.background(self._after_connect(ns, sid, adm.changes, issued.token))
 
-    async def _after_connect(self, ns: Namespace, sid: str, items: list[Change]) -> None:
+    async def _identity(
+        self, inv: Invitation, a: ConnectAuth, environ: dict[str, Any]
+    ) -> tuple[str | None, Issued]:
+        """The identity a /room connection takes: a personal link's own (None: the room
+        knows it), the one a shared link's identity token names, or a new one issued by
+        the server (`identities.issue`) with its token for the page to keep."""
+        request = environ.get("aiohttp.request")
+        address = client_ip(request) if isinstance(request, web.Request) else ""
+        if not inv.shared:
+            return None, Issued(address)
+        if a.identity is not None:
+            return self.tokens.verify_identity(a.identity, inv), Issued(address)
+        identity = await identities.issue(self.store, inv, address, self.config.identity_rate)
+        token = self.tokens.sign_identity(inv.event_id, inv.id, identity)
+        return identity, Issued(address, token)
+
+    async def _after_connect(
+        self, ns: Namespace, sid: str, items: list[Change], issued: str = ""
+    ) -> None:
         await asyncio.sleep(0)
         try:
             session = self.sessions.get(sid)
             if session is None:
                 return
+            if issued:
+                await self.fanout.emit_to(
+                    sid, "identity.issued", {"token": issued, "event": session.event_id}
+                )
             person = await person_of(self.store, session)
             if person is not None:
                 ctx = Ctx(self.fanout, sid, session, person)

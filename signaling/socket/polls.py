@@ -9,7 +9,7 @@ from moderation import audit, polls, slides
 from moderation.limits import LIMITS
 from moderation.outcome import Outcome
 from room.permissions import Action, require
-from signaling import auth
+from signaling import tokens
 from signaling.schemas.moderation import (
     EXPORT_ACTION,
     AuditList,
@@ -122,7 +122,7 @@ def register(hub: Hub) -> None:
     async def export_link(ctx: Ctx, p: ExportLink) -> ExportLinkAck:
         # The route admits every manager; the dataset decides which permission it asks.
         require(ctx.person.role, EXPORT_ACTION[p.dataset])
-        sig = await auth.sign_download(
+        sig = await tokens.sign_download(
             ctx.store, ctx.event_id, p.dataset.value, ctx.person.identity, LIMITS.export_url_ttl
         )
         path = f"/api/v1/events/{ctx.event_id}/{p.dataset.value}.{p.format.value}"

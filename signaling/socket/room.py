@@ -79,7 +79,9 @@ def register(hub: Hub) -> None:
 
     async def remove_person(ctx: Ctx, p: PersonRemove) -> None:
         """Remove (and maybe ban) someone: he is told, disconnected, and the room hears it."""
-        eviction, items = await admission.remove(ctx.store, ctx.event_id, p.person, p.ban)
+        eviction, items = await admission.remove(
+            ctx.store, ctx.event_id, p.person, p.ban, hub.config.address_ban
+        )
         if eviction is not None:
             await hub.evict(eviction, forget=True)
         if p.ban:  # his other connections (manager page, second screen) close too

@@ -110,6 +110,7 @@ socket.on("role.changed", async (d) => {
 socket.on("hand.queue", (d) => { seen(d); state.hands = d.queue; render(); });
 socket.on("replaced", (d) => showError(d));
 socket.on("removed", (d) => showError(d));
+socket.on("revoked", (d) => { showError(d); socket.disconnect(); });
 socket.on("connect_error", (err) => {
   showError(err.data || { code: "offline", message: err.message });
   if (err.data) socket.disconnect(); // refused: retrying will not help

@@ -1,4 +1,5 @@
-// Shared client helpers: token from the link, a stable device id, the Socket.IO connection.
+// Shared client helpers: token from the link, a stable device id, the Socket.IO connection
+// (which keeps the identity the server issues to a shared link).
 /* global io */
 
 export function tokenFromLink() {
@@ -24,14 +25,37 @@ export function eventFromPath() {
   return parts.length >= 2 ? parts[1] : "";
 }
 
+/** Where the page keeps a shared link's identity token for one event. */
+function identityKey(event) {
+  return `tribune.identity.${event}`;
+}
+
 export function connect(namespace, extra = {}) {
   const token = tokenFromLink();
   const device = deviceId();
-  return io(namespace, {
+  const event = eventFromPath();
+  const room = namespace === "/room";
+  const socket = io(namespace, {
     transports: ["websocket"],
-    query: { event: eventFromPath() }, // lets a load balancer keep an event on one node
-    auth: (cb) => cb({ token, device, ...extra }),
+    query: { event }, // lets a load balancer keep an event on one node
+    auth: (cb) => {
+      // On a shared link the server chooses the identity: present the one it issued.
+      const identity = room ? localStorage.getItem(identityKey(event)) : null;
+      cb({ token, device, ...(identity ? { identity } : {}), ...extra });
+    },
   });
+  if (room) {
+    socket.on("identity.issued", (d) => localStorage.setItem(identityKey(d.event), d.token));
+    socket.on("connect_error", (err) => {
+      // A kept token the server refuses (another shared link of the event): forget it and
+      // try once more without it (the page's own handler has stopped retrying by then).
+      if (err.data && err.data.code === "unauthorized" && localStorage.getItem(identityKey(event))) {
+        localStorage.removeItem(identityKey(event));
+        setTimeout(() => socket.connect(), 0);
+      }
+    });
+  }
+  return socket;
 }
 
 /** Send an event and resolve with its ack ({ok, ...} or {ok:false, error}). */

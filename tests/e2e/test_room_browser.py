@@ -47,3 +47,31 @@ async def test_refused_link_shows_the_reason(mem_server, browser: Browser) -> No
     await page.goto(f"{mem_server.url}/room/{s.event.id}#t=forged.token.value")
     await expect(page.get_by_test_id("error")).to_contain_text("unauthorized")
     await page.close()
+
+
+async def test_a_shared_link_keeps_its_identity_across_a_reload(mem_server, browser: Browser) -> None:
+    s = await mem_server.setup()
+    base = f"{mem_server.url}/room/{s.event.id}#t="
+    org_ctx = await browser.new_context()
+    part_ctx = await browser.new_context()
+    org = await org_ctx.new_page()
+    part = await part_ctx.new_page()
+    errors: list[str] = []
+    for page in (org, part):
+        page.on("pageerror", lambda e: errors.append(str(e)))
+    await org.goto(base + s.tokens["organizer"])
+    await part.goto(base + s.tokens["participant"])
+    await expect(part.get_by_test_id("my-role")).to_have_text("participant")
+    await expect(org.get_by_test_id("roster-count")).to_have_text("2")
+    row = org.get_by_test_id("roster-item").filter(has_text="participant")
+    await row.get_by_test_id("promote").click()
+    await expect(part.get_by_test_id("my-role")).to_have_text("presenter")
+    kept = await part.evaluate(f"localStorage.getItem('tribune.identity.{s.event.id}')")
+    assert kept and kept.count(".") == 2  # the identity token the server issued
+
+    await part.reload()  # the server knows him again: same identity, same role
+    await expect(part.get_by_test_id("my-role")).to_have_text("presenter")
+    await expect(org.get_by_test_id("roster-count")).to_have_text("2")
+    assert errors == []
+    await org_ctx.close()
+    await part_ctx.close()

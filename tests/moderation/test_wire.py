@@ -74,7 +74,7 @@ async def test_a_second_node_shares_the_rate_limit(make_server, redis_url):
         for i in range(5):
             ok(await p1.call("question.ask", {"text": f"q{i}"}))
         await p1.close()
-        p2 = await b.client(s.tokens["participant"], device="device-one-1234")
+        p2 = await b.client(s.tokens["participant"], identity=await p1.identity())
         assert error(await p2.call("question.ask", {"text": "from node b"}))[0] == "rate_limited"
         await p2.close()
     finally:
@@ -133,7 +133,7 @@ async def test_visibility_all_votes_and_author_status(server):
 async def test_chat_delete_mute_and_ban(server):
     s = await server.setup()
     org = await server.client(s.tokens["organizer"], namespace="/manage")
-    troll = await s.join("participant", device="troll-device-1", name="Troll")
+    troll = await s.join("participant", name="Troll")
     fan = await s.join("participant", name="Fan")
     try:
         state = await troll.wait_for("moderation.state")
@@ -154,7 +154,7 @@ async def test_chat_delete_mute_and_ban(server):
         removed = await troll.wait_for("removed")
         assert removed["code"] == "banned"
         with pytest.raises(Refused) as err:
-            await s.join("participant", device="troll-device-1")
+            await s.join("participant", identity=await troll.identity())
         assert err.value.code == "banned"
         entries = ok(await org.call("audit.list"))["entries"]
         assert [e["action"] for e in entries] == ["chat.delete", "chat.mute"]

@@ -49,9 +49,10 @@ class Serve:
 
 def test_help_documents_every_flag_and_its_env_twin() -> None:
     out = run("serve", "--help").stdout
-    for flag in ("--host", "--port", "--data-dir", "--redis-url", "--demo", "--json", "--grace", "--ws-compression", "--ice-server", "--public-url", "--secret", "--trusted-proxy"):
+    for flag in ("--host", "--port", "--data-dir", "--redis-url", "--demo", "--json", "--grace", "--ws-compression", "--ice-server", "--public-url", "--secret", "--trusted-proxy", "--address-ban"):
         assert flag in out
-    assert out.count("TRIBUNE_") >= 12 and "TRIBUNE_TRUSTED_PROXY" in out
+    assert out.count("TRIBUNE_") >= 13 and "TRIBUNE_TRUSTED_PROXY" in out
+    assert "TRIBUNE_ADDRESS_BAN" in out
     assert "--attendees" in run("account", "create", "--help").stdout
 
 

@@ -44,3 +44,10 @@ def test_trusted_proxy_flag_and_its_env_twin(monkeypatch):
     monkeypatch.setenv("TRIBUNE_TRUSTED_PROXY", "192.168.0.0/16, 127.0.0.1")
     config = config_from(parser().parse_args(["serve"]))
     assert [str(n) for n in config.proxy_networks] == ["192.168.0.0/16", "127.0.0.1/32"]
+
+
+def test_address_ban_flag_and_its_env_twin(monkeypatch):
+    assert config_from(parser().parse_args(["serve"])).address_ban == 3600.0
+    assert config_from(parser().parse_args(["serve", "--address-ban", "0"])).address_ban == 0.0
+    monkeypatch.setenv("TRIBUNE_ADDRESS_BAN", "600")
+    assert config_from(parser().parse_args(["serve"])).address_ban == 600.0

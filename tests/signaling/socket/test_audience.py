@@ -14,7 +14,12 @@ from tests.room.audience.mmdb import write_country_db
 
 
 async def join(
-    server, token: str, language: str, device: str | None = None, forwarded_for: str = ""
+    server,
+    token: str,
+    language: str,
+    device: str | None = None,
+    forwarded_for: str = "",
+    identity: str | None = None,
 ) -> Client:
     """A /room client whose browser speaks `language` (sent as Accept-Language)."""
     c = Client(server.url, "/room")
@@ -28,7 +33,8 @@ async def join(
     await c.sio.connect(
         server.url,
         namespaces=["/room"],
-        auth={"token": token, "device": device or secrets.token_hex(8)},
+        auth={"token": token, "device": device or secrets.token_hex(8)}
+        | ({"identity": identity} if identity else {}),
         headers={"Accept-Language": language}
         | ({"X-Forwarded-For": forwarded_for} if forwarded_for else {}),
         transports=["websocket"],
@@ -57,8 +63,9 @@ async def test_connections_become_sessions_and_statistics_are_pushed_live(server
     bob = await join(server, s.tokens["participant"], "en-GB", device="device-bob-0001")
     await ann.close()
     await manager.wait_for("stats.live", live(lambda st: st["visitors"] == 2 and st["online"] == 1))
-    # Ann comes back on the same device: the same identity, one visitor, a second session
-    ann = await join(server, s.tokens["participant"], "fr", device="device-ann-0001")
+    # Ann comes back with her identity token: the same identity, one visitor, a second session
+    ann_identity = await ann.identity()
+    ann = await join(server, s.tokens["participant"], "fr", identity=ann_identity)
     pushed = await manager.wait_for(
         "stats.live", live(lambda st: st["sessions"] == 3 and st["online"] == 2)
     )

@@ -117,7 +117,7 @@ async def test_malformed_auth_is_refused_with_invalid(mem_server, no_tracebacks)
 
 
 async def test_expired_and_reissued_tokens_are_refused(mem_server, no_tracebacks) -> None:
-    from signaling.auth import Tokens
+    from signaling.tokens import Tokens
 
     s = await mem_server.setup()
     t = mem_server.tribune

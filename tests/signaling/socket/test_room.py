@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 
 import pytest
 
@@ -90,9 +89,9 @@ async def test_hand_queue_in_order_raised(server):
 async def test_remove_with_ban(server):
     s = await server.setup()
     org = await s.join("organizer")
-    device = secrets.token_hex(8)
-    p = await s.join("participant", device=device)
+    p = await s.join("participant")
     pid = (await p.wait_for("room.state"))["you"]["person"]
+    identity = await p.identity()
     assert (await org.call("person.remove", {"person": pid, "ban": True}))["ok"]
     removed = await p.wait_for("removed")
     assert removed["code"] == "banned"
@@ -103,7 +102,7 @@ async def test_remove_with_ban(server):
         await asyncio.sleep(0.05)
     assert not p.connected
     with pytest.raises(Refused) as err:
-        await s.join("participant", device=device)
+        await s.join("participant", identity=identity)
     assert err.value.code == "banned"
     org_id = (await org.wait_for("room.state"))["you"]["person"]
     pres = await s.join("presenter")
@@ -116,9 +115,9 @@ async def test_reconnect_within_grace_keeps_seat_role_and_hand(make_server):
     server = await make_server(grace=30.0)
     s = await server.setup(attendees=1)
     org = await s.join("organizer")
-    device = secrets.token_hex(8)
-    p = await s.join("participant", device=device)
+    p = await s.join("participant")
     pid = (await p.wait_for("room.state"))["you"]["person"]
+    identity = await p.identity()
     assert (await org.call("role.set", {"person": pid, "role": "presenter"}))["ok"]
     await p.wait_for("room.state", lambda d: d["you"]["role"] == "presenter")
     await p.close()
@@ -128,7 +127,7 @@ async def test_reconnect_within_grace_keeps_seat_role_and_hand(make_server):
     with pytest.raises(Refused) as err:  # the only seat is still his
         await s.join("participant")
     assert err.value.code == "room_full"
-    back = await s.join("participant", device=device)
+    back = await s.join("participant", identity=identity)
     state = await back.wait_for("room.state")
     assert state["you"]["person"] == pid and state["you"]["role"] == "presenter"
     await org.close()
@@ -151,10 +150,9 @@ async def test_grace_expiry_frees_the_seat(make_server):
 
 async def test_same_identity_twice_replaces_the_older_connection(server):
     s = await server.setup()
-    device = secrets.token_hex(8)
-    first = await s.join("participant", device=device)
+    first = await s.join("participant")
     await first.wait_for("room.state")
-    second = await s.join("participant", device=device)
+    second = await s.join("participant", identity=await first.identity())
     await second.wait_for("room.state")
     assert (await first.wait_for("replaced"))["code"] == "replaced"
     for _ in range(100):
