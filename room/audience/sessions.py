@@ -18,7 +18,8 @@ from enum import StrEnum
 
 import msgspec
 
-from room import keys
+from room import keys, lifecycle
+from room.events import load_event
 from room.permissions import ATTENDEE_ROLE
 from room.records import new_id, now
 from room.store import Store
@@ -173,6 +174,16 @@ async def close_identity(
             if closed is not None:
                 out.append(closed)
     return out
+
+
+async def close_if_ended(store: Store, event_id: str, connection: str) -> bool:
+    """A session opened while the event was ending (its connection was admitted just before
+    the end, and recorded just after `close_all` ran) closes at the event's end, like the
+    others; True when it was closed."""
+    event = await load_event(store, event_id)
+    if not lifecycle.is_ended(event):
+        return False
+    return await close_connection(store, event_id, connection, event.ended_at) is not None
 
 
 async def close_all(store: Store, event_id: str, at: float | None = None) -> int:

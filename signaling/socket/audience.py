@@ -131,6 +131,8 @@ class Audience:
         )
         if ctx.sid not in self.hub.sessions:  # it dropped while we were writing
             await sessions.close_connection(ctx.store, ctx.event_id, ctx.sid)
+        else:
+            await sessions.close_if_ended(ctx.store, ctx.event_id, ctx.sid)
         await access.mark_connected(ctx.store, ctx.event_id, invitation_id, now())
         self.stats_soon(ctx.event_id)
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from room import events as ev
+from room import live
+from room.accounts.account import create_account
 from room.audience import sessions
 from room.audience import stats as st
 from room.audience.sessions import SessionKind, SessionRecord
 from room.errors import TribuneError
+from room.records import now
 
 
 def rec(identity, start, end, lang="en", fmt=SessionKind.LIVE, country=""):
@@ -153,3 +157,21 @@ async def test_sessions_open_close_and_page_in_order(store):
         [("a", 30.0, 40.0)],
     ]
     assert await sessions.count(store, "ev1") == 3
+
+
+async def test_a_session_recorded_after_the_end_closes_at_the_end(store):
+    # A connection admitted just before event.end has its session written in the
+    # background; when that lands after close_all ran, it must still close at the end.
+    account, _ = await create_account(store, "Acme")
+    event = await ev.create_event(store, account, ev.EventCreate(title="Late"))
+    await live.start(store, event.id)
+    await sessions.open_session(store, event.id, "sid-early", "a", at=now() - 5)
+    assert not await sessions.close_if_ended(store, event.id, "sid-early")  # still live
+    await live.end(store, event.id)
+    ended = await ev.load_event(store, event.id)
+    assert await sessions.close_all(store, event.id, at=ended.ended_at) == 1
+    await sessions.open_session(store, event.id, "sid-late", "b")
+    assert await sessions.close_if_ended(store, event.id, "sid-late")
+    seen = {v.identity: v for v in await sessions.visits(store, event.id)}
+    assert seen["a"].end == ended.ended_at
+    assert seen["b"].end == seen["b"].start  # it began after the end: it lasted nothing
