@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -129,19 +130,23 @@ async def sign_download(store: Store, event_id: str, dataset: str, who: str, ttl
     return jwt.encode(claims, await _download_secret(store), algorithm="HS256")
 
 
-async def check_download(store: Store, event_id: str, dataset: str, sig: str) -> None:
-    """Refuse unless `sig` is a live signature for this export of this event."""
+async def _verify_link(store: Store, sig: str, required: list[str], what: str) -> dict[str, Any]:
+    """The claims of a download or slide link signed with the download secret, or
+    `unauthorized` naming `what` (expired, forged, or missing a claim)."""
     try:
-        claims = jwt.decode(
-            sig,
-            await _download_secret(store),
-            algorithms=["HS256"],
-            options={"require": ["exp", "ev", "ds"]},
+        claims: dict[str, Any] = jwt.decode(
+            sig, await _download_secret(store), algorithms=["HS256"], options={"require": required}
         )
     except jwt.ExpiredSignatureError:
-        raise TribuneError(Code.UNAUTHORIZED, "this download link has expired") from None
+        raise TribuneError(Code.UNAUTHORIZED, f"this {what} has expired") from None
     except jwt.InvalidTokenError:
-        raise TribuneError(Code.UNAUTHORIZED, "this download link is not valid") from None
+        raise TribuneError(Code.UNAUTHORIZED, f"this {what} is not valid") from None
+    return claims
+
+
+async def check_download(store: Store, event_id: str, dataset: str, sig: str) -> None:
+    """Refuse unless `sig` is a live signature for this export of this event."""
+    claims = await _verify_link(store, sig, ["exp", "ev", "ds"], "download link")
     if claims["ev"] != event_id or claims["ds"] != dataset:
         raise TribuneError(Code.FORBIDDEN, "this download link is for another export")
 
@@ -159,14 +164,6 @@ async def sign_slides(store: Store, event_id: str, deck_id: str) -> str:
 
 async def check_slides(store: Store, event_id: str, deck_id: str, sig: str) -> None:
     """Refuse unless `sig` is the signature of this deck's image links."""
-    try:
-        claims = jwt.decode(
-            sig,
-            await _download_secret(store),
-            algorithms=["HS256"],
-            options={"require": ["use", "ev", "deck"]},
-        )
-    except jwt.InvalidTokenError:
-        raise TribuneError(Code.UNAUTHORIZED, "this slide link is not valid") from None
+    claims = await _verify_link(store, sig, ["use", "ev", "deck"], "slide link")
     if claims["use"] != "slides" or claims["ev"] != event_id or claims["deck"] != deck_id:
         raise TribuneError(Code.FORBIDDEN, "this slide link is for another deck")
