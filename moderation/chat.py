@@ -109,6 +109,9 @@ async def send(
             store, keys.chat_throttle(event_id), who.identity, limits.chat_rate
         ):
             raise TribuneError(Code.RATE_LIMITED, "you are sending messages too fast")
+    if await store.zcard(keys.chat_order(event_id)) >= limits.chat_per_event:
+        cap = limits.chat_per_event
+        raise TribuneError(Code.CONFLICT, f"this event has reached its limit of {cap} messages")
     m = ChatMessage(
         id=new_id("m"),
         seq=await store.incr(keys.chat_seq(event_id)),

@@ -7,6 +7,8 @@ tests/moderation/test_keys.py pins each one. Per-event keys share the room's
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 DOWNLOAD_SECRET = "moderation:download-secret"
 """The secret that signs short-lived export download links."""
 
@@ -110,3 +112,27 @@ def slides(event_id: str) -> str:
 def slide_images(event_id: str, deck_id: str) -> str:
     """Hash: slide number -> JPEG image of one deck."""
     return f"ev:{event_id}:slides:{deck_id}"
+
+
+# -- everything one event owns --------------------------------------------------------------
+
+
+def event_keys(
+    event_id: str,
+    *,
+    identities: Iterable[str] = (),
+    poll_ids: Iterable[str] = (),
+    deck_ids: Iterable[str] = (),
+) -> list[str]:
+    """Every moderation key one event owns (each per-event builder above; the identities,
+    polls and slide decks named): deleting the event deletes them. A new per-event key is
+    listed here too (tests/moderation/test_keys.py fails otherwise)."""
+    e = event_id
+    return [
+        *(audit(e), questions(e), push_seq(e), question_throttle(e), screen_link(e)),
+        *(chat(e), chat_order(e), chat_seq(e), chat_muted(e), chat_asked(e), chat_throttle(e)),
+        *(polls(e), polls_meta(e), slides(e)),
+        *(k for i in identities for k in (questions_by(e, i), votes_by(e, i))),
+        *(ballots(e, p) for p in poll_ids),
+        *(slide_images(e, d) for d in deck_ids),
+    ]

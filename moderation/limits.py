@@ -17,6 +17,10 @@ class Limits:
     chat_length: int = 1000
     chat_burst: int = 5
     chat_every: float = 1.0
+    questions_per_event: int = 10_000
+    """Questions one event keeps at most; beyond, asking is refused (`conflict`)."""
+    chat_per_event: int = 50_000
+    """Chat messages one event keeps at most; beyond, sending is refused (`conflict`)."""
     chat_history: int = 100
     """Messages a page receives when it connects."""
     poll_question_length: int = 300

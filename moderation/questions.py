@@ -162,6 +162,9 @@ async def ask(
         store, keys.question_throttle(event_id), who.identity, limits.questions_rate
     ):
         raise TribuneError(Code.RATE_LIMITED, "you are asking too fast; wait a little")
+    if await store.hlen(keys.questions(event_id)) >= limits.questions_per_event:
+        cap = limits.questions_per_event
+        raise TribuneError(Code.CONFLICT, f"this event has reached its limit of {cap} questions")
     q = Question(
         id=new_id("q"),
         text=text,

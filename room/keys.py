@@ -10,6 +10,8 @@ sends a mail again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 # -- global ----------------------------------------------------------------------------------
 
 EVENTS = "events"
@@ -226,6 +228,34 @@ def certificate_image(event_id: str, kind: str) -> str:
 def followed_up(event_id: str) -> str:
     """Set once the after-event work (thank-you mails, certificates) is done."""
     return f"ev:{event_id}:followed"
+
+
+# -- everything one event owns --------------------------------------------------------------
+
+
+def event_keys(
+    event_id: str,
+    *,
+    pools: Iterable[str] = (),
+    sources: Iterable[str] = (),
+    image_kinds: Iterable[str] = (),
+) -> list[str]:
+    """Every key of the room domain that one event owns (each per-event builder above; the
+    pools, stage sources and certificate images named): deleting the event deletes them.
+    A new per-event key is listed here too (tests/room/test_keys.py fails otherwise)."""
+    e = event_id
+    return [
+        *(invitations(e), bindings(e), roster(e), connections(e), hands(e), public_roster(e)),
+        *(bans(e), revocations(e), sockets(e), banned_addresses(e), identity_addresses(e)),
+        *(changes(e), changes(e) + ":rev", changes(e) + ":log", collaborators(e)),
+        *(staff_links(e), registrations(e), registration_order(e), guests(e), guest_order(e)),
+        *(guests_by_invitation(e), activity(e), direct_link(e), sessions(e), session_order(e)),
+        *(open_sessions(e), visits(e), certificates(e), certificates_by_email(e)),
+        followed_up(e),
+        *(seats(e, p) for p in pools),
+        *(stage_slots(e, s) for s in sources),
+        *(certificate_image(e, k) for k in image_kinds),
+    ]
 
 
 # -- rate-limit scopes: fields of ATTEMPTS ---------------------------------------------------

@@ -107,6 +107,11 @@ def sniff_image(data: bytes) -> str:
     return kind
 
 
+def image_keys(event_id: str) -> list[str]:
+    """The keys of the event's certificate images (deleted with the event)."""
+    return [keys.certificate_image(event_id, kind.value) for kind in ImageKind]
+
+
 async def set_image(store: Store, event_id: str, kind: ImageKind, data: bytes) -> None:
     await asyncio.to_thread(sniff_image, data)
     await store.set(keys.certificate_image(event_id, kind.value), data)

@@ -285,3 +285,9 @@ def attendances(records: Iterable[SessionRecord], until: float) -> dict[str, Att
         ident: Attendance(ident, first[ident].name, first[ident].email, merge(s))
         for ident, s in spans.items()
     }
+
+
+async def identities(store: Store, event_id: str) -> set[str]:
+    """Everyone who ever connected to the event (its recorded sessions)."""
+    raws = (await store.hgetall(keys.sessions(event_id))).values()
+    return {_dec.decode(raw).identity for raw in raws}

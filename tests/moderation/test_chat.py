@@ -120,3 +120,13 @@ async def test_chat_to_question_once(store: Store, event: Event):
     [entry] = await audit.entries(store, event.id)
     assert entry.action == "chat.to_question" and entry.target == f"message:{mid}"
     assert entry.after["question"] == q["id"]
+
+
+async def test_an_events_chat_is_capped(store: Store, event: Event):
+    limits = Limits(chat_per_event=3)
+    for i in range(3):
+        await chat.send(store, event.id, person(), f"m{i}", limits)
+    for who in (person(), person(Role.ORGANIZER)):  # staff too: the store's room is bounded
+        with pytest.raises(TribuneError) as err:
+            await chat.send(store, event.id, who, "one more", limits)
+        assert err.value.code is Code.CONFLICT and "limit of 3 messages" in err.value.message

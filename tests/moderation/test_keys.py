@@ -34,9 +34,17 @@ def build(fn):
 
 
 def test_every_key_is_pinned_and_distinct():
-    builders = {n: f for n, f in vars(keys).items() if inspect.isfunction(f)}
+    builders = {n: f for n, f in vars(keys).items() if inspect.isfunction(f) and n != "event_keys"}
     assert set(builders) == set(PINNED)
     built = {n: build(f) for n, f in builders.items()}
     assert built == PINNED
     assert len(set(built.values())) == len(built)
     assert keys.DOWNLOAD_SECRET == "moderation:download-secret"
+
+
+def test_every_per_event_key_is_listed_for_deletion():
+    """Deleting an event deletes `keys.event_keys`: a per-event builder missing there would
+    leave its data behind forever."""
+    listed = set(keys.event_keys("E", identities=["I"], poll_ids=["I"], deck_ids=["I"]))
+    assert {n for n, v in PINNED.items() if v not in listed} == set()
+    assert all(k.startswith("ev:E:") for k in listed)

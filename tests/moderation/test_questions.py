@@ -349,3 +349,12 @@ async def test_participants_stop_when_the_event_ends(store: Store, event: Event)
     # staff still moderate and read everything afterwards
     await questions.answer(store, event.id, org, qid)
     await chat.send(store, event.id, org, "thanks for coming")
+
+
+async def test_an_events_questions_are_capped(store: Store, event: Event):
+    limits = Limits(questions_per_event=2)
+    for i in range(2):
+        await questions.ask(store, event.id, person(), f"Question {i}?", limits=limits)
+    with pytest.raises(TribuneError) as err:
+        await questions.ask(store, event.id, person(), "One more?", limits=limits)
+    assert err.value.code is Code.CONFLICT and "limit of 2 questions" in err.value.message

@@ -77,7 +77,7 @@ def test_every_key_is_pinned():
     constants = {n: v for n, v in vars(keys).items() if n.isupper()}
     assert constants == CONSTANTS
     builders = {
-        n: f for n, f in vars(keys).items() if inspect.isfunction(f) and n != "is_stage_slots"
+        n: f for n, f in vars(keys).items() if inspect.isfunction(f) and n not in ("is_stage_slots", "event_keys")
     }
     assert set(builders) == set(BUILT)
     for name, fn in builders.items():
@@ -89,3 +89,13 @@ def test_stage_slot_pools_are_told_from_seat_pools():
     assert keys.is_stage_slots(keys.stage_slots("e1", "camera"))
     assert not keys.is_stage_slots(keys.seats("e1", "attendee"))
     assert not keys.is_stage_slots(keys.live_events("a1"))
+
+
+def test_every_per_event_key_is_listed_for_deletion():
+    """Deleting an event deletes `keys.event_keys`: a per-event builder missing there would
+    leave its data behind forever."""
+    listed = set(keys.event_keys("A", pools=["B"], sources=["B"], image_kinds=["B"]))
+    per_event = {n: v for n, v in BUILT.items() if v.startswith("ev:A:")}
+    assert len(per_event) > 30
+    assert {n for n, v in per_event.items() if v not in listed} == set()
+    assert all(k.startswith("ev:A:") for k in listed)
