@@ -11,9 +11,8 @@ from aiohttp import web
 from moderation import question_settings
 from moderation import retention as moderation_retention
 from room import events as ev
-from room import retention
 from room.accounts import users
-from room.audience import access, certificates, registration, sessions
+from room.audience import access, registration, sessions
 from room.audience import settings as audience_settings
 from room.errors import invalid
 from room.event_settings import SettingsChange
@@ -96,11 +95,8 @@ async def delete_event(request: web.Request) -> web.Response:
     t = tribune(request)
     p, event, _ = await for_event(request, t, API, Action.EDIT_EVENT)
     await ev.delete_event(t.store, p.account, event.id)
-    await revoked(t, event.id)
-    people = await sessions.identities(t.store, event.id)
-    owned = await moderation_retention.owned_keys(t.store, event.id, people)
-    owned += certificates.image_keys(event.id)
-    await retention.purge_event(t.store, event.id, people, owned)
+    await revoked(t, event.id)  # closes its connections first: they are listed in its keys
+    await moderation_retention.purge(t.store, event.id)
     return web.json_response({"ok": True})
 
 
