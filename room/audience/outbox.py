@@ -3,8 +3,13 @@
 `Outbox.enqueue` takes an idempotency key (`registered:<event>:<email>`,
 `thanks:<event>:<email>`, ...): a key already used enqueues nothing, so a
 retried job or a second node never mails anyone twice. A worker on every node
-claims due messages with `zpopmin` (one claimant each), pushes the claim's
-deadline back while sending, and on failure reschedules with back-off.
+takes a due message as a *lease*: a compare-and-set on the message record sets
+`claimed_until` (one claimant each), then the message's time in the due set moves
+to that deadline. It leaves the due set only once it was sent (or given up), and a
+failure reschedules it with back-off. Nothing is ever popped: a worker that dies at
+any point leaves the message due again when its lease ends, and another node (or
+the restarted one) sends it. Only a death between handing the message to the
+transport and recording it as sent can send it twice.
 
 The network is not the domain's: a `Transport` is passed in by the edge
 (`signaling.smtp`: SMTP, or `.eml` files in a directory). What each message
@@ -54,6 +59,8 @@ class MailMessage(msgspec.Struct):
     sent_at: float | None = None
     failed: bool = False
     last_error: str = ""
+    claimed_until: float = 0.0
+    """The end of the lease of the worker sending it (0: nobody holds it)."""
 
 
 class Transport(Protocol):
@@ -75,6 +82,7 @@ class Outbox:
         backoff: tuple[float, ...] = BACKOFF,
         max_attempts: int = MAX_ATTEMPTS,
         poll: float = 1.0,
+        claim: float = CLAIM,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -83,6 +91,7 @@ class Outbox:
         self.backoff = backoff
         self.max_attempts = max_attempts
         self.poll = poll
+        self.claim_for = claim
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -154,31 +163,42 @@ class Outbox:
         sent = 0
         started = now()  # a message retried during this pass waits for the next one
         while not self._stopping:
-            head = await self.store.zrange(keys.MAIL_DUE, 0, 0)
-            if not head or head[0][1] > started:
+            msg = await self.claim(started)
+            if msg is None:
                 return sent
-            popped = await self.store.zpopmin(keys.MAIL_DUE)
-            if popped is None:
-                return sent
-            msg_id, due = popped
-            if due > started:  # another node took the one we saw; this one is not due yet
-                await self.store.zadd(keys.MAIL_DUE, msg_id, due, nx=True)
-                return sent
-            # Claimed: if this node dies while sending, the message comes back after CLAIM.
-            await self.store.zadd(keys.MAIL_DUE, msg_id, now() + CLAIM)
-            if await self._deliver(msg_id):
+            if await self._deliver(msg):
                 sent += 1
         return sent
 
-    async def _deliver(self, msg_id: str) -> bool:
-        raw = await self.store.hget(keys.MAIL_MESSAGES, msg_id)
-        if raw is None:
-            await self.store.zrem(keys.MAIL_DUE, msg_id)
-            return False
-        msg = decode(raw, MailMessage)
-        if msg.sent_at is not None or msg.failed:
-            await self.store.zrem(keys.MAIL_DUE, msg_id)
-            return False
+    async def claim(self, due_by: float | None = None) -> MailMessage | None:
+        """Take the first message due by `due_by` (default: now) as a lease of `claim` seconds:
+        until then no other worker takes it; after, it is due again unless it was sent."""
+        due_by = now() if due_by is None else due_by
+        while not self._stopping:
+            head = await self.store.zrange(keys.MAIL_DUE, 0, 0)
+            if not head or head[0][1] > due_by:
+                return None
+            msg_id = head[0][0]
+            raw = await self.store.hget(keys.MAIL_MESSAGES, msg_id)
+            msg = None if raw is None else decode(raw, MailMessage)
+            if raw is None or msg is None or msg.sent_at is not None or msg.failed:
+                await self.store.zrem(keys.MAIL_DUE, msg_id)  # done: a leftover entry
+                continue
+            at = now()
+            if msg.claimed_until > at:  # held by a worker that has not moved it yet
+                await self.store.zadd(keys.MAIL_DUE, msg_id, msg.claimed_until)
+                continue
+            msg.claimed_until = at + self.claim_for
+            if not await self.store.hcas(keys.MAIL_MESSAGES, msg_id, raw, encode(msg)):
+                continue  # another worker took it (or it changed): look again
+            await self.store.zadd(keys.MAIL_DUE, msg_id, msg.claimed_until)
+            return msg
+        return None
+
+    async def _deliver(self, msg: MailMessage) -> bool:
+        """Send a claimed message; record the outcome, then release the lease."""
+        msg_id = msg.id
+        msg.claimed_until = 0.0
         try:
             attachments = await self.attach(msg) if self.attach and msg.certificate else []
             await self.transport.send(compose(msg, self.mail_from, attachments))
@@ -187,10 +207,12 @@ class Outbox:
             msg.last_error = f"{type(exc).__name__}: {exc}"[:500]
             if msg.attempts >= self.max_attempts:
                 msg.failed = True
+                await self.store.hset(keys.MAIL_MESSAGES, msg_id, encode(msg))
                 await self.store.zrem(keys.MAIL_DUE, msg_id)
                 log.error("giving up mail %s to %s: %s", msg.key, msg.to, msg.last_error)
             else:
                 delay = self.backoff[min(msg.attempts, len(self.backoff)) - 1]
+                await self.store.hset(keys.MAIL_MESSAGES, msg_id, encode(msg))
                 await self.store.zadd(keys.MAIL_DUE, msg_id, now() + delay)
                 log.warning(
                     "mail %s to %s failed (attempt %d), retrying in %ss: %s",
@@ -200,7 +222,6 @@ class Outbox:
                     delay,
                     msg.last_error,
                 )
-            await self.store.hset(keys.MAIL_MESSAGES, msg_id, encode(msg))
             return False
         msg.attempts += 1
         msg.sent_at = now()

@@ -67,3 +67,64 @@ async def test_without_smtp_mail_is_written_to_the_outbox_directory(store, tmp_p
     assert await outbox.deliver_due() == 1
     [path] = list((tmp_path / "outbox").glob("*.eml"))
     assert b"Subject: Subject" in path.read_bytes()
+
+
+class Crash(BaseException):
+    """The worker's process dies here (not an Exception: nothing may catch it)."""
+
+
+class CrashingStore:
+    """The real store, until the process dies just before its call number `after` + 1."""
+
+    def __init__(self, inner, after: int) -> None:
+        self.inner, self.after, self.calls = inner, after, 0
+
+    def __getattr__(self, name):
+        method = getattr(self.inner, name)
+
+        async def call(*args, **kwargs):
+            self.calls += 1
+            if self.calls > self.after:
+                raise Crash
+            return await method(*args, **kwargs)
+
+        return call
+
+
+async def test_a_worker_dying_anywhere_in_a_delivery_loses_no_mail(store, tmp_path):
+    """Kill the worker before each store call of one delivery in turn; a new outbox on the same
+    store then sends the message, and only if the dead worker had not recorded it as sent."""
+    import asyncio
+
+    from signaling.smtp import DirectoryTransport
+
+    dead_dir, live_dir = tmp_path / "dead", tmp_path / "live"
+    counter = CrashingStore(store, after=10**6)
+    probe = Outbox(counter, DirectoryTransport(dead_dir), "t@x.org", claim=0.2)
+    await Outbox(store, DirectoryTransport(dead_dir), "t@x.org").enqueue("probe", "a@b.org", "S", "T")
+    assert await probe.deliver_due() == 1
+    steps = counter.calls
+    for n in range(steps):
+        key = f"k{n}"
+        await Outbox(store, DirectoryTransport(dead_dir), "t@x.org").enqueue(key, "a@b.org", key, "T")
+        dying = Outbox(CrashingStore(store, after=n), DirectoryTransport(dead_dir), "t@x.org", claim=0.2)
+        try:
+            await dying.deliver_due()
+        except Crash:
+            pass
+        recorded = (await probe.get(key)).sent_at is not None  # (probe's store is the real one)
+        live = Outbox(store, DirectoryTransport(live_dir), "t@x.org", claim=0.2)
+        for _ in range(200):
+            if (await live.get(key)).sent_at is not None:
+                break
+            await live.deliver_due()
+            await asyncio.sleep(0.05)
+        assert (await live.get(key)).sent_at is not None, f"mail lost after a crash at step {n}"
+        sent_by_live = [p for p in live_dir.glob("*.eml") if f"Subject: {key}\n" in p.read_text()]
+        assert len(sent_by_live) == (0 if recorded else 1), f"crash at step {n}"
+    for _ in range(200):  # a sent message's leftover entry is dropped once its lease ended
+        if await store.zcard(MAIL_DUE) == 0:
+            break
+        assert await live.deliver_due() == 0
+        await asyncio.sleep(0.05)
+    assert await store.zcard(MAIL_DUE) == 0
