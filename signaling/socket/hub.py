@@ -77,6 +77,8 @@ class Hub:
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self.outage = leases.Outage(config.lease_ttl)
+        """Whether the store is reachable, and so whether sweeping may expire leases."""
         self.on_forget: list[Callable[[str, str], Awaitable[None]]] = []
         """Hooks run when an identity leaves an event for good (media takes it off stage)."""
         self.on_role_change: list[Callable[[str, Person], Awaitable[None]]] = []
@@ -138,10 +140,40 @@ class Hub:
             for s in self.sessions.values()
             if self.namespaces[s.namespace].takes_seat
         ]
-        await leases.renew(self.store, connected, self.config.lease_ttl)
+        try:
+            await leases.renew(self.store, connected, self.config.lease_ttl)
+        except Exception:
+            if await self.store.ping():
+                raise  # the store answers: a real failure, logged by the loop
+            self._store_failed()
+            return
+        if self.outage.answered():
+            log.info(
+                "the store answers again: leases renewed, sweeping resumes in %.0f s",
+                self.config.lease_ttl,
+            )
 
     async def _sweep(self) -> None:
-        await self.fanout.changes(await leases.expire(self.store))
+        """Expire lapsed leases, unless the store is (or just was) unreachable: while it is
+        down, probe it and renew at once when it answers (the catch-up)."""
+        if self.outage.down:
+            if await self.store.ping():
+                await self._renew()
+            return
+        if not self.outage.may_sweep():
+            return
+        try:
+            expired = await leases.expire(self.store)
+        except Exception:
+            if await self.store.ping():
+                raise
+            self._store_failed()
+            return
+        await self.fanout.changes(expired)
+
+    def _store_failed(self) -> None:
+        if self.outage.failed():
+            log.warning("the store is unreachable: leases are kept and nobody is swept")
 
     async def _forgotten(self, event_id: str, identity: str) -> None:
         await run_hooks("forget", self.on_forget, event_id, identity)
