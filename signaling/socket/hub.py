@@ -140,12 +140,8 @@ class Hub:
             for s in self.sessions.values()
             if self.namespaces[s.namespace].takes_seat
         ]
-        try:
-            await leases.renew(self.store, connected, self.config.lease_ttl)
-        except Exception:
-            if await self.store.ping():
-                raise  # the store answers: a real failure, logged by the loop
-            self._store_failed()
+        ttl = self.config.lease_ttl
+        if not await self._reaching(lambda: leases.renew(self.store, connected, ttl)):
             return
         if self.outage.answered():
             log.info(
@@ -162,14 +158,28 @@ class Hub:
             return
         if not self.outage.may_sweep():
             return
+        expired: list[Change] = []
+
+        async def expire() -> None:
+            expired.extend(await leases.expire(self.store))
+
+        if await self._reaching(expire):
+            await self.fanout.changes(expired)
+
+    async def _reaching(self, call: Callable[[], Awaitable[None]], retry: bool = True) -> bool:
+        """Run a lease call; False when the store is unreachable (the outage is noted, no
+        traceback). A failure while the store answers is retried once (a pooled
+        connection the store closed when it restarted), then raised."""
         try:
-            expired = await leases.expire(self.store)
+            await call()
+            return True
         except Exception:
-            if await self.store.ping():
+            if not await self.store.ping():
+                self._store_failed()
+                return False
+            if not retry:
                 raise
-            self._store_failed()
-            return
-        await self.fanout.changes(expired)
+        return await self._reaching(call, retry=False)
 
     def _store_failed(self) -> None:
         if self.outage.failed():
