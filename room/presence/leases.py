@@ -3,6 +3,7 @@ closes, renewal while connected, and what expiry releases."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 import msgspec
@@ -15,6 +16,37 @@ from room.store import SlotEntry, Store
 
 RENEW_BATCH = 1000
 """Holders renewed per store call: a node with many connections sends several small calls."""
+
+
+class Outage:
+    """Whether this node may sweep: a store outage never evicts connected people.
+
+    Nodes cannot renew while the store is unreachable, so every lease looks lapsed when it
+    comes back. Sweeping therefore pauses while the store is unreachable and for one full
+    lease period after it answered again (by then every node has renewed its live
+    connections). Times are this process's monotonic clock; `at` is for tests."""
+
+    def __init__(self, lease_ttl: float) -> None:
+        self.lease_ttl = lease_ttl
+        self.down = False
+        self._hold_until = 0.0
+
+    def failed(self) -> bool:
+        """The store did not answer. True when this starts an outage."""
+        started = not self.down
+        self.down = True
+        return started
+
+    def answered(self, at: float | None = None) -> bool:
+        """The store answered. True when this ends an outage."""
+        if not self.down:
+            return False
+        self.down = False
+        self._hold_until = (time.monotonic() if at is None else at) + self.lease_ttl
+        return True
+
+    def may_sweep(self, at: float | None = None) -> bool:
+        return not self.down and (time.monotonic() if at is None else at) >= self._hold_until
 
 
 class Eviction(msgspec.Struct):

@@ -77,6 +77,8 @@ class Hub:
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self.outage = leases.Outage(config.lease_ttl)
+        """Whether the store is reachable, and so whether sweeping may expire leases."""
         self.on_forget: list[Callable[[str, str], Awaitable[None]]] = []
         """Hooks run when an identity leaves an event for good (media takes it off stage)."""
         self.on_role_change: list[Callable[[str, Person], Awaitable[None]]] = []
@@ -138,10 +140,50 @@ class Hub:
             for s in self.sessions.values()
             if self.namespaces[s.namespace].takes_seat
         ]
-        await leases.renew(self.store, connected, self.config.lease_ttl)
+        ttl = self.config.lease_ttl
+        if not await self._reaching(lambda: leases.renew(self.store, connected, ttl)):
+            return
+        if self.outage.answered():
+            log.info(
+                "the store answers again: leases renewed, sweeping resumes in %.0f s",
+                self.config.lease_ttl,
+            )
 
     async def _sweep(self) -> None:
-        await self.fanout.changes(await leases.expire(self.store))
+        """Expire lapsed leases, unless the store is (or just was) unreachable: while it is
+        down, probe it and renew at once when it answers (the catch-up)."""
+        if self.outage.down:
+            if await self.store.ping():
+                await self._renew()
+            return
+        if not self.outage.may_sweep():
+            return
+        expired: list[Change] = []
+
+        async def expire() -> None:
+            expired.extend(await leases.expire(self.store))
+
+        if await self._reaching(expire):
+            await self.fanout.changes(expired)
+
+    async def _reaching(self, call: Callable[[], Awaitable[None]], retry: bool = True) -> bool:
+        """Run a lease call; False when the store is unreachable (the outage is noted, no
+        traceback). A failure while the store answers is retried once (a pooled
+        connection the store closed when it restarted), then raised."""
+        try:
+            await call()
+            return True
+        except Exception:
+            if not await self.store.ping():
+                self._store_failed()
+                return False
+            if not retry:
+                raise
+        return await self._reaching(call, retry=False)
+
+    def _store_failed(self) -> None:
+        if self.outage.failed():
+            log.warning("the store is unreachable: leases are kept and nobody is swept")
 
     async def _forgotten(self, event_id: str, identity: str) -> None:
         await run_hooks("forget", self.on_forget, event_id, identity)
