@@ -132,6 +132,11 @@ class MediaPlane:
         for event_id in list(self.sfus):
             await self.close_event(event_id)
 
+    async def stop_source(self, event_id: str, identity: str, source: Source) -> None:
+        """Stop one of `identity`'s sources: its stage slot in the store and its SFU track."""
+        await self.hub.fanout.changes(await stage.leave(self.hub.store, event_id, identity, source))
+        await self.stop_track(event_id, identity, source)
+
     async def take_off_stage(self, event_id: str, identity: str) -> None:
         """Stop everything `identity` publishes (slots in the store and tracks in the SFU)."""
         await self.hub.fanout.changes(await stage.leave_all(self.hub.store, event_id, identity))
@@ -163,9 +168,7 @@ def register(hub: Hub) -> MediaPlane:
 
     @r.route("media.stop", Stop, Action.PUBLISH_IN_MEETING)
     async def stop(ctx: Ctx, p: Stop) -> None:
-        identity = ctx.person.identity
-        await fanout.changes(await stage.leave(ctx.store, ctx.event_id, identity, p.source))
-        await plane.stop_track(ctx.event_id, identity, p.source)
+        await plane.stop_source(ctx.event_id, ctx.person.identity, p.source)
 
     @r.route("media.stop_other", StopOther, Action.STOP_OTHERS_MEDIA)
     async def stop_other(ctx: Ctx, p: StopOther) -> None:
@@ -173,8 +176,7 @@ def register(hub: Hub) -> MediaPlane:
         if p.source is None:
             await plane.take_off_stage(ctx.event_id, p.person)
         else:
-            await fanout.changes(await stage.leave(ctx.store, ctx.event_id, p.person, p.source))
-            await plane.stop_track(ctx.event_id, p.person, p.source)
+            await plane.stop_source(ctx.event_id, p.person, p.source)
         await plane.stopped(ctx.event_id, p.person, p.source, by=ctx.person.name)
 
     @r.route("media.subscribe", Subscribe, Action.SUBSCRIBE)

@@ -179,7 +179,7 @@ def register(hub: Hub) -> None:
     async def screen_link(ctx: Ctx, _: Empty) -> ScreenLinkAck:
         event = await load_event(ctx.store, ctx.event_id)
         inv = await screen.invitation(ctx.store, event)
-        token = hub.tokens.sign(inv.event_id, inv.id, inv.role, inv.gen)
+        token = hub.tokens.sign_invitation(inv)
         return ScreenLinkAck(path=f"/screen/{event.id}#t={token}", token=token)
 
     # -- chat: participants on /room, staff on both --
