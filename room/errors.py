@@ -20,6 +20,8 @@ class Code(StrEnum):
     LINK_BOUND = "link_bound"
     BANNED = "banned"
     EVENT_ENDED = "event_ended"
+    LIMIT_REACHED = "limit_reached"
+    UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
 
@@ -38,6 +40,8 @@ HTTP_STATUS: dict[Code, int] = {
     Code.LINK_BOUND: 403,
     Code.BANNED: 403,
     Code.EVENT_ENDED: 410,
+    Code.LIMIT_REACHED: 409,
+    Code.UNAVAILABLE: 503,
     Code.INTERNAL: 500,
 }
 

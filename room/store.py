@@ -30,6 +30,14 @@ SlotEntry = tuple[str, str]
 """(pool, member)"""
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be reached (connection refused, reset or timed out).
+
+    Backends raise this instead of their client library's errors, so that the
+    edge can answer ``unavailable`` without knowing which backend runs.
+    """
+
+
 class Store(abc.ABC):
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> None:  # noqa: B027 - optional hook
