@@ -32,6 +32,10 @@ MAIL_MESSAGES = "mail:msgs"
 """Hash: message id -> `MailMessage`."""
 MAIL_DUE = "mail:due"
 """Sorted set: message ids by when they are due."""
+NODES = "nodes"
+"""Hash: node id -> `nodes.Node` (the heartbeat: media address and deadline)."""
+MEDIA_EVENTS = "media:events"
+"""Hash: event id -> b"" for every event whose media has an owner (watched for failover)."""
 LINK_SECRET = "secret"
 """The secret that signs link tokens, generated once when none is configured."""
 DEMO = "demo"
@@ -225,6 +229,11 @@ def certificate_image(event_id: str, kind: str) -> str:
     return f"ev:{event_id}:cert:{kind}"
 
 
+def media_owner(event_id: str) -> str:
+    """Hash: "owner" -> `nodes.Owner`, the node that runs the event's media."""
+    return f"ev:{event_id}:media"
+
+
 def followed_up(event_id: str) -> str:
     """Set once the after-event work (thank-you mails, certificates) is done."""
     return f"ev:{event_id}:followed"
@@ -252,6 +261,7 @@ def event_keys(
         *(guests_by_invitation(e), activity(e), direct_link(e), sessions(e), session_order(e)),
         *(open_sessions(e), visits(e), certificates(e), certificates_by_email(e)),
         followed_up(e),
+        media_owner(e),
         *(seats(e, p) for p in pools),
         *(stage_slots(e, s) for s in sources),
         *(certificate_image(e, k) for k in image_kinds),

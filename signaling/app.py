@@ -88,6 +88,7 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
         polls.register(t.hub)
         t.media = plane = media.register(t.hub)
         t.hub.start()
+        await plane.start()
         yield
         await plane.close()
         await t.hub.stop()

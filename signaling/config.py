@@ -32,6 +32,10 @@ class Config:
     ice_servers: list[str] = field(default_factory=list)
     media_host: str | None = None
     """Interface for media (ICE host candidates); defaults to --host unless that is a wildcard."""
+    media_lease: float = 3.0
+    """Seconds a node's heartbeat and its media ownership last unless renewed."""
+    media_every: float = 1.0
+    """Seconds between heartbeats (and checks for events whose owner died)."""
     snapshot_every: float = 5.0
     smtp_url: str | None = None
     """Send mail through this SMTP server; without it, mail is written to <data-dir>/outbox."""

@@ -15,7 +15,7 @@ from signaling.tokens import Tokens
 
 if TYPE_CHECKING:
     from signaling.socket.hub import Hub
-    from signaling.socket.media import MediaPlane
+    from signaling.socket.media_plane import MediaPlane
 
 
 @dataclass

@@ -70,12 +70,22 @@ class SubscribeAck(msgspec.Struct):
     slots: list[SlotView]
     tracks: list[TrackView]
     ice_servers: list[IceServerView]
+    epoch: str = ""
+    """The media owner's term: another value than last time means the media moved to
+    another node, and a publishing page must publish again on a new connection."""
 
 
 class Tracks(msgspec.Struct):
     """`media.tracks`: what is on stage now."""
 
     tracks: list[TrackView]
+
+
+class Restart(msgspec.Struct):
+    """`media.restart`: the event's media moved to another node (a failover or a drain);
+    pages subscribe again, and publish again if they were publishing."""
+
+    epoch: str
 
 
 class Stopped(msgspec.Struct):

@@ -10,6 +10,7 @@ let sub = null;
 let pub = null; // {pc, senders: {source: RTCRtpTransceiver}, local: {source: MediaStreamTrack}}
 const active = new Set();
 let iceServers = [];
+let epoch = null; // the media owner's term: another one means the media moved to another node
 // Every change to what this page publishes (start, stop, re-offer) runs here, one at a time:
 // two offer/answer exchanges on one RTCPeerConnection must never overlap (a second answer
 // would arrive in state "stable"). Each task decides from the state it finds when it runs.
@@ -128,7 +129,9 @@ async function subscribe() {
   sub = null;
   slots.clear();
   const ack = await call(socket, "media.subscribe");
-  if (!ack.ok) return;
+  if (!ack.ok) return false;
+  const moved = epoch !== null && ack.epoch !== epoch;
+  epoch = ack.epoch;
   iceServers = ack.ice_servers || [];
   const pc = new RTCPeerConnection({ iceServers });
   sub = pc;
@@ -144,6 +147,36 @@ async function subscribe() {
   if (!answered.ok) showError(answered.error);
   tracks = ack.tracks;
   render();
+  return moved;
+}
+
+// The media moved to another node (its owner died or drained): what this page sends goes
+// to the new owner on a new connection, with the same local tracks.
+async function republish() {
+  if (!pub) return;
+  const old = pub;
+  pub = { pc: new RTCPeerConnection({ iceServers }), senders: {}, local: old.local };
+  window.tribune.publisher = pub.pc;
+  old.pc.close();
+  for (const source of active) {
+    const track = old.local[source];
+    if (track) pub.senders[source] = pub.pc.addTransceiver(track, { direction: "sendonly" });
+  }
+  if (active.size) await offer();
+}
+
+// Subscribe again; then publish again: anew if the media moved, else on the same
+// connection (back after a blip).
+let subscribing = Promise.resolve(); // one subscribe at a time (room.state and media.restart may meet)
+function resume() {
+  const run = subscribing.then(subscribe);
+  subscribing = run.catch(() => null);
+  run
+    .then((moved) => {
+      if (!active.size || !pub) return;
+      serial(() => (active.size ? (moved ? republish() : offer()) : null));
+    })
+    .catch((err) => message(`Media unavailable: ${err.message}`));
 }
 
 async function capture(source) {
@@ -216,9 +249,11 @@ for (const source of ["camera", "mic", "screen"]) {
 }
 
 socket.on("room.state", () => {
-  subscribe().catch((err) => message(`Media unavailable: ${err.message}`));
-  if (active.size && pub) serial(() => (active.size ? offer() : null)); // back after a blip: keep publishing
+  resume();
   render();
+});
+socket.on("media.restart", (d) => {
+  if (d.epoch !== epoch) resume();
 });
 socket.on("role.changed", () => setTimeout(render, 0));
 socket.on("event.status", () => render());

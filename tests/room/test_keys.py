@@ -18,6 +18,8 @@ CONSTANTS = {
     "MAIL_DUE": "mail:due",
     "LINK_SECRET": "secret",
     "DEMO": "demo",
+    "NODES": "nodes",
+    "MEDIA_EVENTS": "media:events",
 }
 
 BUILT = {
@@ -57,6 +59,7 @@ BUILT = {
     "certificates_by_email": "ev:A:certs:email",
     "certificate_image": "ev:A:cert:B",
     "followed_up": "ev:A:followed",
+    "media_owner": "ev:A:media",
     "login_ip_scope": "login-ip:A",
     "login_email_scope": "login:A",
     "magic_ip_scope": "magic-ip:A",

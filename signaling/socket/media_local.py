@@ -1,0 +1,146 @@
+"""The SFUs this node runs: one per event it owns the media of (`media_plane` decides).
+
+Every operation takes and returns plain values (strings, lists, dicts), so that the
+same call can arrive from this node's sockets or, over the media bus, from another
+node's. The SFU's refusals become the wire's codes here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from media import IceServer, InvalidDescription, NoFreeSlot, Sfu, StageTrack, UnknownPeer
+from room.accounts.account import get_account
+from room.errors import Code, TribuneError, invalid
+from room.events import load_event
+from room.store import Store
+from signaling.config import Config
+
+TracksListener = Callable[[str, list[list[str]]], Awaitable[None]]
+"""Called with (event id, tracks) after every change of an event's stage."""
+
+
+def host_candidates(config: Config) -> list[str] | None:
+    """ICE host candidates on the configured interface; every interface for a wildcard."""
+    if config.media_host:
+        return [config.media_host]
+    try:
+        ip = ipaddress.ip_address(config.host)
+    except ValueError:
+        return None
+    return None if ip.is_unspecified else [str(ip)]
+
+
+def tracks_list(tracks: tuple[StageTrack, ...]) -> list[list[str]]:
+    """[[person, source, kind, mid], ...]: a stage as plain values."""
+    return [[t.publisher_id, t.source, t.kind, t.mid] for t in tracks]
+
+
+class LocalMedia:
+    def __init__(
+        self,
+        store: Store,
+        ice: list[IceServer],
+        on_tracks: TracksListener,
+        background: Callable[[Awaitable[None]], None],
+    ) -> None:
+        self.store = store
+        self.ice = ice
+        self.on_tracks = on_tracks
+        self.background = background
+        self.sfus: dict[str, Sfu] = {}
+
+    async def sfu(self, event_id: str) -> Sfu:
+        existing = self.sfus.get(event_id)
+        if existing is not None:
+            return existing
+        event = await load_event(self.store, event_id)
+        plan = (await get_account(self.store, event.account_id)).plan
+        if event_id not in self.sfus:  # checked again: the awaits above may have raced
+            self.sfus[event_id] = Sfu(
+                video_slots=plan.stage_cameras + plan.stage_screens,
+                audio_slots=plan.stage_mics,
+                ice_servers=self.ice,
+                on_stage_change=lambda tracks: self.background(
+                    self.on_tracks(event_id, tracks_list(tracks))
+                ),
+            )
+        return self.sfus[event_id]
+
+    async def run(self, op: str, event_id: str, args: dict[str, Any]) -> Any:
+        """One operation by name (what the media bus carries)."""
+        if op == "publish":
+            return await self.publish(event_id, args["identity"], args["sdp"], args["sources"])
+        if op == "subscribe":
+            return await self.subscribe(event_id, args["sid"], args["skip"])
+        if op == "answer":
+            return await self.answer(event_id, args["sid"], args["sdp"])
+        if op == "stop_track":
+            return await self.stop_track(event_id, args["identity"], args["source"])
+        if op == "unpublish":
+            return await self.unpublish(event_id, args["identity"])
+        if op == "unsubscribe":
+            return await self.unsubscribe(event_id, args["sid"])
+        if op == "close":
+            return await self.close_event(event_id)
+        raise invalid(f"unknown media operation {op!r}")
+
+    async def publish(self, event_id: str, identity: str, sdp: str, sources: dict[str, str]) -> str:
+        sfu = await self.sfu(event_id)
+        try:
+            return await sfu.publish(identity, sdp, sources)  # type: ignore[arg-type]
+        except InvalidDescription as exc:
+            raise invalid(f"offer refused: {exc}"[:300], "sdp") from None
+        except NoFreeSlot as exc:
+            raise TribuneError(Code.STAGE_FULL, str(exc)) from None
+
+    async def subscribe(self, event_id: str, sid: str, skip: str) -> dict[str, Any]:
+        sfu = await self.sfu(event_id)
+        offer = await sfu.subscribe(sid, skip_publisher=skip)
+        return {
+            "sdp": offer.sdp,
+            "slots": [[s.mid, s.kind] for s in offer.slots],
+            "tracks": tracks_list(sfu.stage()),
+        }
+
+    async def answer(self, event_id: str, sid: str, sdp: str) -> None:
+        sfu = self.sfus.get(event_id)
+        if sfu is None:
+            raise TribuneError(Code.NOT_FOUND, "subscribe first")
+        try:
+            await sfu.answer(sid, sdp)
+        except UnknownPeer:
+            raise TribuneError(Code.NOT_FOUND, "subscribe first") from None
+        except InvalidDescription as exc:
+            raise invalid(f"answer refused: {exc}"[:300], "sdp") from None
+
+    async def stop_track(self, event_id: str, identity: str, source: str) -> None:
+        """Take one of his tracks off; nothing for someone without media."""
+        sfu = self.sfus.get(event_id)
+        if sfu is not None:
+            with contextlib.suppress(UnknownPeer):  # he never published here
+                await sfu.stop_track(identity, source)  # type: ignore[arg-type]
+
+    async def unpublish(self, event_id: str, identity: str) -> None:
+        sfu = self.sfus.get(event_id)
+        if sfu is not None:
+            with contextlib.suppress(UnknownPeer):
+                await sfu.unpublish(identity)
+
+    async def unsubscribe(self, event_id: str, sid: str) -> None:
+        sfu = self.sfus.get(event_id)
+        if sfu is not None:
+            with contextlib.suppress(UnknownPeer):
+                await sfu.unsubscribe(sid)
+
+    async def close_event(self, event_id: str) -> None:
+        sfu = self.sfus.pop(event_id, None)
+        if sfu is not None:
+            await sfu.close()
+
+    async def close(self) -> None:
+        for event_id in list(self.sfus):
+            await self.close_event(event_id)

@@ -1,0 +1,204 @@
+"""Where an event's media runs: one owner node per event, every call routed to it.
+
+Any node accepts `media.*` calls. The plane claims the event for this node when it
+has no owner in office (`room.nodes`), runs the call on its own SFU when it is the
+owner, and otherwise sends it to the owner over the media bus: signaling lands
+anywhere, media always goes to the owner, whose answers carry its own addresses.
+
+Every `owner_every` seconds the plane renews this node's heartbeat and its events'
+leases, and takes over the events whose owner lapsed (its node died). Whoever takes
+an event over tells the room `media.restart` with the new owner's epoch: the pages
+subscribe again and publishers publish again, on the new owner. On drain, the node
+hands each of its events to another live node the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from media import IceServer
+from media.rtc import restrict_host_addresses
+from room import nodes, tasks
+from room.errors import Code, TribuneError
+from room.store import Store, StoreUnavailable
+from signaling.schemas.media import Restart, Tracks, TrackView
+from signaling.socket.fanout import ROOM
+from signaling.socket.hub import Hub
+from signaling.socket.media_bus import MediaBus
+from signaling.socket.media_local import LocalMedia, host_candidates
+
+log = logging.getLogger(__name__)
+
+
+def track_views(tracks: list[list[str]]) -> list[TrackView]:
+    return [TrackView(*t) for t in tracks]
+
+
+class MediaPlane:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.store: Store = hub.store
+        config = hub.config
+        self.node_id = secrets.token_hex(6)
+        self.media_host = ",".join(host_candidates(config) or [config.host])
+        self.ttl = config.media_lease
+        self.every = config.media_every
+        self.ice = [IceServer.parse(u) for u in config.ice_servers]
+        restrict_host_addresses(host_candidates(config))
+        self.local = LocalMedia(self.store, self.ice, self._tracks, hub.background)
+        self.bus = (
+            MediaBus(config.redis_url, self.node_id, self._serve) if config.redis_url else None
+        )
+        self.owned: dict[str, nodes.Owner] = {}
+        """The events this node owns the media of, with the lease it renews."""
+        self._loop: asyncio.Task[None] | None = None
+        self._down = False
+        self._back_at = 0.0
+        """When the store last answered again: no takeover for two leases after it, so that
+        owners cut off by the same outage renew first."""
+
+    @property
+    def sfus(self) -> dict[str, Any]:
+        return self.local.sfus
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self.bus is not None:
+            await self.bus.start()
+        try:
+            await self._tick()
+        except Exception:  # the loop retries; a store outage at start-up must not stop us
+            log.warning("media plane: first heartbeat failed; retrying", exc_info=True)
+        self._loop = asyncio.create_task(self._every())
+
+    async def close(self) -> None:
+        if self._loop is not None:
+            await tasks.stop(self._loop)
+        await self.local.close()
+        try:  # the others take this node's events over at once, not after the lease
+            await nodes.leave(self.store, self.node_id)
+        except Exception:
+            log.warning("media plane: could not leave the registry")
+        if self.bus is not None:
+            await self.bus.stop()
+
+    def now(self) -> float:
+        return time.time()
+
+    async def _every(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            try:
+                await self._tick()
+            except asyncio.CancelledError:
+                raise
+            except (StoreUnavailable, RedisError, OSError):
+                if not self._down:  # one line per state change, not one per beat
+                    log.warning("media plane: the store is unreachable; owners are kept")
+                    self._down = True
+                continue
+            except Exception:
+                log.exception("media plane: heartbeat failed")
+                continue
+            if self._down:
+                log.warning("media plane: the store answers again")
+                self._down = False
+                self._back_at = time.monotonic()
+
+    async def _tick(self) -> None:
+        now = self.now()
+        await nodes.heartbeat(self.store, self.node_id, self.media_host, self.ttl, now)
+        for event_id, mine in list(self.owned.items()):
+            renewed = await nodes.renew(self.store, event_id, mine, self.ttl, now)
+            if renewed is None:
+                log.warning("media plane: event %s is owned by another node now", event_id)
+                self.owned.pop(event_id, None)
+                await self.local.close_event(event_id)
+            else:
+                self.owned[event_id] = renewed
+        if time.monotonic() - self._back_at < 2 * self.ttl:
+            return
+        for event_id in await nodes.orphaned(self.store, now):
+            await self._claim(event_id)
+
+    # -- ownership ---------------------------------------------------------------------------
+    async def _claim(self, event_id: str) -> nodes.Owner:
+        claimed = await nodes.claim(self.store, event_id, self.node_id, self.ttl, self.now())
+        found = claimed.owner
+        if found.node == self.node_id and self.owned.get(event_id) != found:
+            self.owned[event_id] = found
+            if claimed.took_over:
+                log.info("media plane: took event %s over (epoch %s)", event_id, found.epoch)
+                await self.restart(event_id, found.epoch)
+        return found
+
+    async def restart(self, event_id: str, epoch: str) -> None:
+        """Tell the room that the media moved: pages subscribe and publish again."""
+        await self.hub.fanout.emit_room(event_id, "media.restart", Restart(epoch), ROOM)
+
+    async def epoch(self, event_id: str) -> str:
+        return (await self._claim(event_id)).epoch
+
+    async def hand_over_all(self) -> None:
+        """Drain: give every event this node owns to another live node."""
+        others = [n for n in await nodes.live_nodes(self.store, self.now()) if n.id != self.node_id]
+        for i, (event_id, mine) in enumerate(list(self.owned.items())):
+            if not others:
+                log.warning("media plane: no other node to hand event %s to", event_id)
+                continue
+            to = others[i % len(others)]
+            theirs = await nodes.hand_over(self.store, event_id, mine, to.id, self.ttl, self.now())
+            self.owned.pop(event_id, None)
+            await self.local.close_event(event_id)
+            if theirs is not None:
+                log.info("media plane: handed event %s to node %s", event_id, to.id)
+                await self.restart(event_id, theirs.epoch)
+
+    # -- routing -----------------------------------------------------------------------------
+    async def call(self, event_id: str, op: str, **args: Any) -> Any:
+        """Run `op` on the event's owner: here, or over the bus."""
+        found = await self._claim(event_id)
+        if found.node == self.node_id:
+            return await self._run(op, event_id, args)
+        if self.bus is None:
+            raise TribuneError(Code.UNAVAILABLE, "the event's media runs on another node")
+        return await self.bus.call(found.node, op, {"event_id": event_id, **args})
+
+    async def call_if_owned(self, event_id: str, op: str, **args: Any) -> None:
+        """`call` for clean-up: nothing when the event has no media owner at all."""
+        if await nodes.owner(self.store, event_id) is not None:
+            await self.call(event_id, op, **args)
+
+    async def _serve(self, op: str, args: dict[str, Any]) -> Any:
+        """A call routed here by another node: run it if this node still owns the event."""
+        event_id = str(args.pop("event_id"))
+        found = await self._claim(event_id)
+        if found.node != self.node_id:
+            raise TribuneError(Code.UNAVAILABLE, "the event's media moved; try again")
+        return await self._run(op, event_id, args)
+
+    async def _run(self, op: str, event_id: str, args: dict[str, Any]) -> Any:
+        if op == "subscribe":
+            offer = await self.local.run(op, event_id, args)
+            mine = self.owned.get(event_id)
+            return {**offer, "epoch": mine.epoch if mine is not None else ""}
+        if op != "close":
+            return await self.local.run(op, event_id, args)
+        await self.local.close_event(event_id)  # the event ended: give it up
+        mine = self.owned.pop(event_id, None)
+        if mine is not None:
+            await nodes.release(self.store, event_id, mine)
+        return None
+
+    async def _tracks(self, event_id: str, tracks: list[list[str]]) -> None:
+        await self.hub.fanout.emit_room(event_id, "media.tracks", Tracks(track_views(tracks)), ROOM)
+
+    async def close_event(self, event_id: str) -> None:
+        """The event ended: its owner closes the SFU and gives the event up."""
+        await self.call_if_owned(event_id, "close")
