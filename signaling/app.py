@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-import socketio
 from aiohttp import web
 
 from room.store import Store
@@ -18,6 +17,7 @@ from signaling.context import KEY, Tribune
 from signaling.http.errors import errors_middleware
 from signaling.socket import audience, media, moderation, polls, room
 from signaling.socket.hub import Hub
+from signaling.socket.relay import RedisRelay
 from signaling.socket.wire import Server, TolerantMsgPackPacket
 from signaling.tokens import Tokens, load_secret
 
@@ -58,7 +58,7 @@ def make_sio(config: Config) -> Server:
     manager = None
     if config.redis_url:
         # Emits fan out to every node through Redis pub/sub.
-        manager = socketio.AsyncRedisManager(config.redis_url, channel="tribune-sio")
+        manager = RedisRelay(config.redis_url, channel="tribune-sio")
     return Server(
         async_mode="aiohttp",
         client_manager=manager,

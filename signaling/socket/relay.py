@@ -1,0 +1,81 @@
+"""python-socketio's Redis manager (emits fan out to every node), with the outage
+behaviour a live event needs.
+
+The stock manager logs an error for every emit that meets a store outage, and after
+an outage of 25 s it waits up to 31 s more before it listens again (its retry delay
+doubles up to 60 s), so chat between nodes stays cut long after Redis is back. This one
+retries every `RETRY` seconds and logs one line when the link drops and one when it is
+back. It overrides two private methods of python-socketio's `AsyncRedisManager`, so
+that package is pinned in pyproject.toml (as aiortc is); tests/signaling/socket/
+test_faults.py checks that chat crosses nodes again soon after an outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import socketio
+
+log = logging.getLogger(__name__)
+
+RETRY = 0.5
+"""Seconds between attempts to reach Redis again."""
+
+
+class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
+    connected: bool
+
+    def __init__(self, url: str, channel: str) -> None:
+        super().__init__(url, channel=channel)
+        self.down = False
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        if not self.down:
+            log.warning("fan-out between nodes is cut (%s: %s); retrying", what, exc)
+            self.down = True
+
+    def _answered(self) -> None:
+        if self.down:
+            log.warning("fan-out between nodes works again")
+            self.down = False
+
+    def _reconnect(self) -> None:
+        old = getattr(self, "redis", None)
+        self._redis_connect()
+        if old is not None:  # the stock manager drops its old client unclosed
+            task = asyncio.ensure_future(old.aclose())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _publish(self, data: Any) -> Any:
+        for _ in range(2):
+            try:
+                if not self.connected:
+                    self._reconnect()
+                result = await self.redis.publish(self.channel, self.json.dumps(data))
+            except Exception as exc:
+                self.connected = False
+                self._failed("publish", exc)
+                continue
+            self._answered()
+            return result
+        return None
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        while True:
+            try:
+                self._reconnect()
+                await self.pubsub.subscribe(self.channel)
+                self._answered()
+                async for message in self.pubsub.listen():
+                    yield message
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._failed("listen", exc)
+                with contextlib.suppress(Exception):
+                    await self.pubsub.aclose()
+                await asyncio.sleep(RETRY)
