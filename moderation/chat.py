@@ -10,7 +10,7 @@ from moderation.items import ChatMessage
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Notice, Outcome, Removed
 from moderation.text import clean
-from room import changes, lifecycle, ratelimit
+from room import changes, client_ids, lifecycle, ratelimit
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, forbidden, not_found
 from room.events import load_event
@@ -96,24 +96,48 @@ async def is_muted(store: Store, event_id: str, identity: str) -> bool:
     return await store.hget(keys.chat_muted(event_id), identity) is not None
 
 
+async def _sent_before(store: Store, event_id: str, mid: str) -> Outcome | None:
+    """The answer to a retried send whose message exists: that message, nothing new (put
+    in the chat's order if the first try died before it could)."""
+    raw = await store.hget(keys.chat(event_id), mid)
+    if raw is None:
+        return None
+    m = _dec.decode(raw)
+    await store.zadd(keys.chat_order(event_id), m.id, m.seq, nx=True)
+    return Outcome(ack=MessageAck(public_view(m)))
+
+
 async def send(
-    store: Store, event_id: str, who: Person, text: str, limits: Limits = LIMITS
+    store: Store,
+    event_id: str,
+    who: Person,
+    text: str,
+    limits: Limits = LIMITS,
+    cid: str | None = None,
 ) -> Outcome:
+    """Send a message (at most `chat_per_event` in the event, staff's too). A retry with
+    the same client id `cid` answers the message the first try sent (`room.client_ids`)."""
     text = clean(text, limits.chat_length, "text", "message")
     moderator = can(who.role, Action.MODERATE_CHAT)
     if not moderator:
         lifecycle.require_open(await load_event(store, event_id))
         if await is_muted(store, event_id, who.identity):
             raise forbidden("a moderator muted your chat")
-        if not await ratelimit.take(
+    mid, first = await client_ids.claim(
+        store, keys.chat_cids(event_id), cid, who.identity, new_id("m")
+    )
+    if not first and (again := await _sent_before(store, event_id, mid)) is not None:
+        return again
+    if (
+        first  # a retry's message was counted by its first try
+        and not moderator
+        and not await ratelimit.take(
             store, keys.chat_throttle(event_id), who.identity, limits.chat_rate
-        ):
-            raise TribuneError(Code.RATE_LIMITED, "you are sending messages too fast")
-    if await store.zcard(keys.chat_order(event_id)) >= limits.chat_per_event:
-        cap = limits.chat_per_event
-        raise TribuneError(Code.CONFLICT, f"this event has reached its limit of {cap} messages")
+        )
+    ):
+        raise TribuneError(Code.RATE_LIMITED, "you are sending messages too fast")
     m = ChatMessage(
-        id=new_id("m"),
+        id=mid,
         seq=await store.incr(keys.chat_seq(event_id)),
         author=who.identity,
         name=who.name,
@@ -121,7 +145,17 @@ async def send(
         at=now(),
         staff=is_staff(who.role),
     )
-    await store.hset(keys.chat(event_id), m.id, _enc.encode(m))
+    cap = limits.chat_per_event
+    added = await store.hsetnx_capped(keys.chat(event_id), m.id, _enc.encode(m), cap)
+    if added is None:
+        raise TribuneError(
+            Code.LIMIT_REACHED, f"this event has reached its limit of {cap} messages"
+        )
+    if not added:  # a concurrent retry of the same client id wrote it first
+        again = await _sent_before(store, event_id, mid)
+        if again is None:  # and a moderator deleted it since
+            raise not_found("message")
+        return again
     await store.zadd(keys.chat_order(event_id), m.id, m.seq)
     change = await changes.record(
         store,
@@ -195,7 +229,9 @@ async def mute(store: Store, event_id: str, who: Person, target: str, on: bool =
     return out
 
 
-async def to_question(store: Store, event_id: str, who: Person, mid: str) -> Outcome:
+async def to_question(
+    store: Store, event_id: str, who: Person, mid: str, limits: Limits = LIMITS
+) -> Outcome:
     """Turn a chat message into a question in one action (once per message)."""
     m = await get(store, event_id, mid)
     event = await load_event(store, event_id)
@@ -203,7 +239,15 @@ async def to_question(store: Store, event_id: str, who: Person, mid: str) -> Out
         raise TribuneError(Code.CONFLICT, "this message is already a question", "id")
     try:
         return await questions.create_from(
-            store, event, who, m.author, m.name, m.text, "chat.to_question", f"message:{mid}"
+            store,
+            event,
+            who,
+            m.author,
+            m.name,
+            m.text,
+            "chat.to_question",
+            f"message:{mid}",
+            limits,
         )
     except BaseException:
         await store.hdel(keys.chat_asked(event_id), mid)

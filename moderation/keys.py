@@ -36,6 +36,17 @@ def votes_by(event_id: str, identity: str) -> str:
     return f"ev:{event_id}:q:voted:{identity}"
 
 
+def vote_counts(event_id: str) -> str:
+    """Hash: question id -> the votes counted with their marks (`votes_by`) in one atomic
+    step; a question's votes are its record's `votes` (counted before) plus this."""
+    return f"ev:{event_id}:q:votes"
+
+
+def question_cids(event_id: str) -> str:
+    """Hash: "{cid}:{identity}" -> the id of the question that client id asked for."""
+    return f"ev:{event_id}:q:cid"
+
+
 def push_seq(event_id: str) -> str:
     """Counter: the order in which questions were pushed to the second screen."""
     return f"ev:{event_id}:q:pushseq"
@@ -66,6 +77,11 @@ def chat_order(event_id: str) -> str:
 
 def chat_seq(event_id: str) -> str:
     return f"ev:{event_id}:chat:seq"
+
+
+def chat_cids(event_id: str) -> str:
+    """Hash: "{cid}:{identity}" -> the id of the message that client id sent."""
+    return f"ev:{event_id}:chat:cid"
 
 
 def chat_muted(event_id: str) -> str:
@@ -130,6 +146,7 @@ def event_keys(
     e = event_id
     return [
         *(audit(e), questions(e), push_seq(e), question_throttle(e), screen_link(e)),
+        *(vote_counts(e), question_cids(e), chat_cids(e)),
         *(chat(e), chat_order(e), chat_seq(e), chat_muted(e), chat_asked(e), chat_throttle(e)),
         *(polls(e), polls_meta(e), slides(e)),
         *(k for i in identities for k in (questions_by(e, i), votes_by(e, i))),

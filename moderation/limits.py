@@ -18,9 +18,11 @@ class Limits:
     chat_burst: int = 5
     chat_every: float = 1.0
     questions_per_event: int = 10_000
-    """Questions one event keeps at most; beyond, asking is refused (`conflict`)."""
+    """Questions one event keeps at most; beyond, asking is refused (`limit_reached`); the
+    server sets it with `--max-questions-per-event`."""
     chat_per_event: int = 50_000
-    """Chat messages one event keeps at most; beyond, sending is refused (`conflict`)."""
+    """Chat messages one event keeps at most; beyond, sending is refused (`limit_reached`);
+    the server sets it with `--max-chat-per-event`."""
     chat_history: int = 100
     """Messages a page receives when it connects."""
     poll_question_length: int = 300

@@ -1,4 +1,5 @@
-"""Questions (R-QA): asking, voting and the moderators' transitions.
+"""Questions (R-QA): asking and the moderators' transitions (votes: `moderation.votes`;
+what each page lists: `moderation.question_lists`).
 
 A question is one record (`Question`) in the event's question hash, changed only
 with compare-and-set so that several moderators can act at once. Each transition
@@ -12,30 +13,21 @@ from collections.abc import Callable
 
 import msgspec
 
-from moderation import audit, keys, question_views
+from moderation import audit, keys, question_views, votes
 from moderation.items import Origin, Question, QuestionKind
 from moderation.limits import LIMITS, Limits
 from moderation.outcome import Outcome, Removed
-from moderation.question_settings import QuestionSettings, settings_of
+from moderation.question_settings import settings_of
 from moderation.question_views import (
-    AuthorQuestion,
-    PublicQuestion,
     QuestionAck,
-    ScreenQuestion,
-    StaffQuestion,
-    VoteAck,
-    audience_sees,
     author_view,
-    public_view,
-    screen_view,
     staff_view,
 )
 from moderation.text import clean
-from room import cas, lifecycle, ratelimit
+from room import cas, client_ids, lifecycle, ratelimit
 from room.errors import Code, TribuneError, forbidden, not_found
-from room.event_settings import Visibility
 from room.events import load_event
-from room.permissions import Action, can, is_staff
+from room.permissions import Action, can
 from room.records import Event, Person, new_id, now, to_wire
 from room.store import Store
 
@@ -44,69 +36,35 @@ _dec = msgspec.msgpack.Decoder(Question)
 
 
 # -- reading -------------------------------------------------------------------------
+# Every question read here carries its votes (`votes.counted`); records are written only
+# from their stored form, never from a counted copy.
+
+
+async def find(store: Store, event_id: str, qid: str) -> Question | None:
+    raw = await store.hget(keys.questions(event_id), qid)
+    return None if raw is None else (await votes.counted(store, event_id, [_dec.decode(raw)]))[0]
 
 
 async def get(store: Store, event_id: str, qid: str) -> Question:
-    raw = await store.hget(keys.questions(event_id), qid)
-    if raw is None:
+    q = await find(store, event_id, qid)
+    if q is None:
         raise not_found("question")
-    return _dec.decode(raw)
+    return q
 
 
 async def all_questions(store: Store, event_id: str) -> list[Question]:
     qs = [_dec.decode(r) for r in (await store.hgetall(keys.questions(event_id))).values()]
-    return sorted(qs, key=lambda q: (q.created, q.id))
+    return sorted(await votes.counted(store, event_id, qs), key=lambda q: (q.created, q.id))
+
+
+async def _asked_ids(store: Store, event_id: str, identity: str) -> list[str]:
+    ids = await store.lrange(keys.questions_by(event_id, identity))
+    return list(dict.fromkeys(i.decode() for i in ids))  # a repaired entry may repeat
 
 
 async def asked_by(store: Store, event_id: str, identity: str) -> list[Question]:
-    ids = [i.decode() for i in await store.lrange(keys.questions_by(event_id, identity))]
-    raws = await store.hmget(keys.questions(event_id), ids)
-    return [_dec.decode(r) for r in raws if r is not None]
-
-
-async def voted_by(store: Store, event_id: str, identity: str) -> list[str]:
-    return sorted(await store.hgetall(keys.votes_by(event_id, identity)))
-
-
-async def staff_list(store: Store, event_id: str) -> list[StaffQuestion]:
-    return [staff_view(q) for q in await all_questions(store, event_id)]
-
-
-async def screen_list(store: Store, event_id: str) -> list[ScreenQuestion]:
-    """What a second screen shows: pushed, not answered, not hidden, in push order."""
-    shown = [q for q in await all_questions(store, event_id) if q.on_screen]
-    shown.sort(key=lambda q: (q.pushed or 0, q.id))
-    return [screen_view(q) for q in shown]
-
-
-class AudienceQuestions(msgspec.Struct):
-    """A participant's part of the snapshot."""
-
-    settings: QuestionSettings
-    questions: list[PublicQuestion]
-    mine: list[AuthorQuestion]
-    votes: list[str]
-    """The ids of the questions he voted for."""
-
-
-async def audience_state(store: Store, event: Event, viewer: Person) -> AudienceQuestions:
-    """A participant's part of the snapshot: settings, visible questions, his own, his votes.
-    Staff see no public list here: they run the questions from the manager page."""
-    s = settings_of(event)
-    visible: list[PublicQuestion] = []
-    if s.visibility is not Visibility.NONE and not is_staff(viewer.role):
-        visible = [
-            public_view(q)
-            for q in await all_questions(store, event.id)
-            if audience_sees(q, s.visibility)
-        ]
-    mine = await asked_by(store, event.id, viewer.identity)
-    return AudienceQuestions(
-        settings=s,
-        questions=visible,
-        mine=[author_view(q, s.visibility) for q in mine],
-        votes=await voted_by(store, event.id, viewer.identity),
-    )
+    raws = await store.hmget(keys.questions(event_id), await _asked_ids(store, event_id, identity))
+    return await votes.counted(store, event_id, [_dec.decode(r) for r in raws if r is not None])
 
 
 async def _changed(
@@ -120,8 +78,8 @@ async def _update(
     store: Store, event_id: str, qid: str, apply: cas.Mutation[Question]
 ) -> cas.Updated[Question]:
     """Compare-and-set one question: `apply` changes a copy (it may raise: a stale edit
-    raises `conflict`) or returns `cas.DELETE`."""
-    return await cas.update(
+    raises `conflict`) or returns `cas.DELETE`). Both sides carry their votes."""
+    before, after = await cas.update(
         store,
         keys.questions(event_id),
         qid,
@@ -131,14 +89,42 @@ async def _update(
         conflict="the question is being changed too often; try again",
         attempts=100,
     )
+    await votes.counted(store, event_id, [before, after])
+    return cas.Updated(before, after)
 
 
-async def _create(store: Store, event: Event, q: Question) -> Outcome:
-    await store.hset(keys.questions(event.id), q.id, _enc.encode(q))
+async def _create(store: Store, event: Event, q: Question, limits: Limits) -> Outcome | None:
+    """Write a new question (at most `questions_per_event` in the event); None when a
+    question with its id is there already (a retry of the same client id wrote it)."""
+    cap = limits.questions_per_event
+    added = await store.hsetnx_capped(keys.questions(event.id), q.id, _enc.encode(q), cap)
+    if added is None:
+        raise TribuneError(
+            Code.LIMIT_REACHED, f"this event has reached its limit of {cap} questions"
+        )
+    if not added:
+        return None
     await store.rpush(keys.questions_by(event.id, q.author), q.id.encode())
     out = await _changed(store, event, q.id, None, q)
     out.ack = QuestionAck(staff_view(q))
     return out
+
+
+async def _created(store: Store, event: Event, q: Question, limits: Limits) -> Outcome:
+    out = await _create(store, event, q, limits)
+    assert out is not None, "a fresh question id is never taken"
+    return out
+
+
+async def _asked_before(store: Store, event: Event, who: Person, qid: str) -> Outcome | None:
+    """The answer to a retried ask whose question exists: its record, nothing new (the
+    asker's list gets it if the first try died before listing it)."""
+    q = await find(store, event.id, qid)
+    if q is None:
+        return None
+    if qid not in await _asked_ids(store, event.id, who.identity):
+        await store.rpush(keys.questions_by(event.id, who.identity), qid.encode())
+    return Outcome(ack=QuestionAck(author_view(q, settings_of(event).visibility)))
 
 
 # -- participants ----------------------------------------------------------------------
@@ -151,56 +137,43 @@ async def ask(
     text: str,
     anonymous: bool = False,
     limits: Limits = LIMITS,
+    cid: str | None = None,
 ) -> Outcome:
-    """A participant (or a presenter) asks a question (R-QA-1)."""
+    """A participant (or a presenter) asks a question (R-QA-1). A retry with the same
+    client id `cid` answers the question the first try asked (`room.client_ids`)."""
     event = await load_event(store, event_id)
     lifecycle.require_open(event)
     text = clean(text, limits.question_length, "text", "question")
     if anonymous and not settings_of(event).anonymous:
         raise forbidden("this event does not accept anonymous questions")
-    if not can(who.role, Action.MODERATE_QUESTIONS) and not await ratelimit.take(
-        store, keys.question_throttle(event_id), who.identity, limits.questions_rate
+    qid, first = await client_ids.claim(
+        store, keys.question_cids(event_id), cid, who.identity, new_id("q")
+    )
+    if not first and (again := await _asked_before(store, event, who, qid)) is not None:
+        return again
+    if (
+        first  # a retry's question was counted by its first try
+        and not can(who.role, Action.MODERATE_QUESTIONS)
+        and not await ratelimit.take(
+            store, keys.question_throttle(event_id), who.identity, limits.questions_rate
+        )
     ):
         raise TribuneError(Code.RATE_LIMITED, "you are asking too fast; wait a little")
-    if await store.hlen(keys.questions(event_id)) >= limits.questions_per_event:
-        cap = limits.questions_per_event
-        raise TribuneError(Code.CONFLICT, f"this event has reached its limit of {cap} questions")
     q = Question(
-        id=new_id("q"),
+        id=qid,
         text=text,
         author=who.identity,
         name="" if anonymous else who.name,
         created=now(),
         anonymous=anonymous,
     )
-    out = await _create(store, event, q)
+    out = await _create(store, event, q, limits)
+    if out is None:  # a concurrent retry of the same client id wrote it first
+        again = await _asked_before(store, event, who, qid)
+        if again is None:  # and a moderator deleted it since
+            raise not_found("question")
+        return again
     out.ack = QuestionAck(author_view(q, settings_of(event).visibility))
-    return out
-
-
-async def vote(store: Store, event_id: str, who: Person, qid: str, up: bool = True) -> Outcome:
-    """Upvote (or take back the vote on) a question the voter can see; once per person."""
-    event = await load_event(store, event_id)
-    lifecycle.require_open(event)
-    q = await get(store, event_id, qid)
-    if not audience_sees(q, settings_of(event).visibility):
-        raise not_found("question")
-    if q.author == who.identity:
-        raise forbidden("you cannot vote for your own question")
-    key = keys.votes_by(event_id, who.identity)
-    if up:
-        counted = await store.hsetnx(key, qid, b"1")
-    else:
-        counted = await store.hcas(key, qid, b"1", None)
-    if not counted:
-        return Outcome(ack=VoteAck(q.votes, up))
-
-    def apply(q: Question) -> None:
-        q.votes = max(0, q.votes + (1 if up else -1))
-
-    before, after = await _update(store, event_id, qid, apply)
-    out = await _changed(store, event, qid, before, after)
-    out.ack = VoteAck(after.votes, up)
     return out
 
 
@@ -228,9 +201,10 @@ async def add(
         source=Origin.STAFF,
         approved=True,
     )
+    out = await _created(store, event, q, limits)
     added = {"text": q.text, "kind": q.kind.value}
     await audit.record(store, event_id, who, "question.add", f"question:{q.id}", None, added)
-    return await _create(store, event, q)
+    return out
 
 
 async def create_from(
@@ -242,6 +216,7 @@ async def create_from(
     text: str,
     action: str,
     source_ref: str,
+    limits: Limits = LIMITS,
 ) -> Outcome:
     """A question on someone's behalf (a chat message turned into a question)."""
     q = Question(
@@ -253,10 +228,11 @@ async def create_from(
         source=Origin.CHAT,
         approved=True,
     )
+    out = await _created(store, event, q, limits)
     await audit.record(
         store, event.id, who, action, source_ref, None, {"question": q.id, "text": q.text}
     )
-    return await _create(store, event, q)
+    return out
 
 
 async def _moderate(
@@ -378,6 +354,7 @@ async def delete(store: Store, event_id: str, who: Person, qid: str) -> Outcome:
     """Delete permanently; the audit trail keeps what it was."""
     event = await load_event(store, event_id)
     before, _ = await _update(store, event_id, qid, lambda _: cas.DELETE)
+    await store.hdel(keys.vote_counts(event_id), qid)
     was = to_wire(staff_view(before))
     await audit.record(store, event_id, who, "question.delete", f"question:{qid}", was, None)
     out = await _changed(store, event, qid, before, None)

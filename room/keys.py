@@ -170,6 +170,11 @@ def registration_order(event_id: str) -> str:
     return f"ev:{event_id}:regs:order"
 
 
+def registration_cids(event_id: str) -> str:
+    """Hash: "{cid}:{email}" -> the id of the registration that client id made."""
+    return f"ev:{event_id}:regs:cid"
+
+
 def guests(event_id: str) -> str:
     """Hash: e-mail -> `Guest` of the access list."""
     return f"ev:{event_id}:guests"
@@ -257,7 +262,8 @@ def event_keys(
         *(invitations(e), bindings(e), roster(e), connections(e), hands(e), public_roster(e)),
         *(bans(e), revocations(e), sockets(e), banned_addresses(e), identity_addresses(e)),
         *(changes(e), changes(e) + ":rev", changes(e) + ":log", collaborators(e)),
-        *(staff_links(e), registrations(e), registration_order(e), guests(e), guest_order(e)),
+        *(staff_links(e), registrations(e), registration_order(e), registration_cids(e)),
+        *(guests(e), guest_order(e)),
         *(guests_by_invitation(e), activity(e), direct_link(e), sessions(e), session_order(e)),
         *(open_sessions(e), visits(e), certificates(e), certificates_by_email(e)),
         followed_up(e),

@@ -98,6 +98,19 @@ class Store(abc.ABC):
         allowed (the time moves on by `every`), else the seconds until one would be."""
 
     @abc.abstractmethod
+    async def hsetnx_capped(self, key: str, field: str, value: bytes, cap: int) -> bool | None:
+        """Set `field` only if it is absent and the hash has fewer than `cap` fields: True
+        when this call set it, False when the field was there, None when the hash is full."""
+
+    @abc.abstractmethod
+    async def hmark(
+        self, key: str, field: str, on: bool, count_key: str, count_field: str
+    ) -> tuple[bool, int]:
+        """Set (`on`) or delete the mark `field` of hash `key` and, only when that changed
+        it, add 1 (or -1) to the integer in `count_key`'s `count_field`: one atomic step.
+        Returns whether the mark changed and the count after (0 when never counted)."""
+
+    @abc.abstractmethod
     async def hgetall(self, key: str) -> dict[str, bytes]: ...
 
     @abc.abstractmethod

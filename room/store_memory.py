@@ -19,7 +19,8 @@ from typing import Any
 import msgpack
 
 from room import files, tasks
-from room.store import INF, SlotEntry, Store
+from room.store import INF, SlotEntry
+from room.store_marks import MemoryMarks
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class _ZSet:
         return True
 
 
-class MemoryStore(Store):
+class MemoryStore(MemoryMarks):
     def __init__(self, data_dir: str | os.PathLike[str] | None = None, snapshot_every: float = 5.0):
         self._dir = Path(data_dir) if data_dir is not None else None
         self._every = snapshot_every

@@ -9,6 +9,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from room.store import INF, SlotEntry, Store
+from room.store_marks import HMARK, HSETNX_CAPPED
 from room.store_memory import entries_since
 
 _HSWAP = """
@@ -149,6 +150,8 @@ class RedisStore(Store):
         self._release_one: Any = r.register_script(_RELEASE_ONE)
         self._expire: Any = r.register_script(_EXPIRE)
         self._release_holder: Any = r.register_script(_RELEASE_HOLDER)
+        self._hsetnx_capped: Any = r.register_script(HSETNX_CAPPED)
+        self._hmark: Any = r.register_script(HMARK)
 
     def k(self, key: str) -> str:
         return self._prefix + key
@@ -221,6 +224,17 @@ class RedisStore(Store):
     ) -> float:
         args = [field, repr(every), repr(tolerance), repr(at)]
         return float(await self._throttle(keys=[self.k(key)], args=args))
+
+    async def hsetnx_capped(self, key: str, field: str, value: bytes, cap: int) -> bool | None:
+        done = int(await self._hsetnx_capped(keys=[self.k(key)], args=[field, value, cap]))
+        return None if done < 0 else bool(done)
+
+    async def hmark(
+        self, key: str, field: str, on: bool, count_key: str, count_field: str
+    ) -> tuple[bool, int]:
+        keys = [self.k(key), self.k(count_key)]
+        changed, count = await self._hmark(keys=keys, args=[field, int(on), count_field])
+        return bool(changed), int(count)
 
     async def hdel(self, key: str, field: str) -> bool:
         return bool(await self.redis.hdel(self.k(key), field))

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from moderation.limits import LIMITS
 from room.accounts.account import create_account, rotate_key
 from room.errors import TribuneError
 from room.records import Plan
@@ -101,6 +102,21 @@ def parser() -> argparse.ArgumentParser:
         default=float(env("ADDRESS_BAN", 3600)),
         help="seconds a ban also refuses new identities on shared links to the banned "
         "person's address; 0 turns it off (env TRIBUNE_ADDRESS_BAN; default 3600)",
+    )
+    s.add_argument(
+        "--max-questions-per-event",
+        type=int,
+        default=int(env("MAX_QUESTIONS_PER_EVENT", LIMITS.questions_per_event)),
+        help="questions one event keeps at most; past it, asking is refused with "
+        "limit_reached (env TRIBUNE_MAX_QUESTIONS_PER_EVENT; "
+        f"default {LIMITS.questions_per_event})",
+    )
+    s.add_argument(
+        "--max-chat-per-event",
+        type=int,
+        default=int(env("MAX_CHAT_PER_EVENT", LIMITS.chat_per_event)),
+        help="chat messages one event keeps at most; past it, sending is refused with "
+        f"limit_reached (env TRIBUNE_MAX_CHAT_PER_EVENT; default {LIMITS.chat_per_event})",
     )
     s.add_argument(
         "--ws-compression",
@@ -213,6 +229,8 @@ def config_from(args: argparse.Namespace) -> Config:
         secret=args.secret,
         grace=args.grace,
         address_ban=args.address_ban,
+        max_questions_per_event=args.max_questions_per_event,
+        max_chat_per_event=args.max_chat_per_event,
         ws_compression=args.ws_compression,
         ice_servers=list(args.ice_server or []),
         media_host=args.media_host,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from moderation.limits import LIMITS, Limits
 from room.ratelimit import RATES, Backoff, Rate
 from signaling.forwarded import Network, networks
 
@@ -50,10 +51,23 @@ class Config:
     """New identities a client address may get on shared links (`room.presence.identities`)."""
     address_ban: float = 3600.0
     """Seconds a ban also refuses new identities to the banned person's address (0: never)."""
+    max_questions_per_event: int = LIMITS.questions_per_event
+    """Questions one event keeps at most; past it, asking is refused (`limit_reached`)."""
+    max_chat_per_event: int = LIMITS.chat_per_event
+    """Chat messages one event keeps at most; past it, sending is refused (`limit_reached`)."""
     proxy_networks: tuple[Network, ...] = field(init=False, repr=False, default=())
 
     def __post_init__(self) -> None:
         self.proxy_networks = networks(self.trusted_proxies)
+
+    @property
+    def limits(self) -> Limits:
+        """Moderation's numbers, with the caps these flags set."""
+        return replace(
+            LIMITS,
+            questions_per_event=self.max_questions_per_event,
+            chat_per_event=self.max_chat_per_event,
+        )
 
     @property
     def base_url(self) -> str:

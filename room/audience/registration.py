@@ -3,7 +3,9 @@
 The fields live in `event.settings.registration_fields`; a registration
 gives the registrant a personal participant invitation (his join link), which
 `register_and_mail` mails him. The store's `hsetnx` on the e-mail makes "one
-per e-mail" hold under any concurrency, on every backend.
+per e-mail" hold under any concurrency, on every backend. A form sent with a client id
+(`cid`) and sent again (a lost answer, a double click) answers the registration the
+first try made (`room.client_ids`) instead of `conflict`.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET
 
+from room import client_ids, keys, lifecycle
 from room import events as ev
-from room import keys, lifecycle
 from room.audience import letters
 from room.audience.listing import ordered_pages
 from room.audience.outbox import Outbox
+from room.client_ids import Cid
 from room.errors import Code, TribuneError, invalid
 from room.event_settings import FieldKind, RegistrationField
 from room.permissions import REGISTRANT_ROLE
@@ -43,6 +46,8 @@ class RegistrationForm(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     name: PersonName
     answers: dict[str, str | bool] = msgspec.field(default_factory=dict)
+    cid: Cid | None = None
+    """The page's id for this registration: sent again, it answers the first try's."""
 
 
 class Registration(msgspec.Struct):
@@ -142,7 +147,8 @@ def public_form(event: Event) -> PublicForm:
 async def register(
     store: Store, event: Event, form: RegistrationForm
 ) -> tuple[Registration, Invitation]:
-    """Register one person; a second registration with the same e-mail is `conflict`."""
+    """Register one person; a second registration with the same e-mail is `conflict`,
+    unless it is a retry (the same `cid`): that answers the first registration."""
     if event.access_mode is not AccessMode.REGISTRATION:
         raise TribuneError(Code.FORBIDDEN, "this event does not take registrations")
     lifecycle.require_open(event)
@@ -151,13 +157,23 @@ async def register(
     if not name:
         raise invalid("your name is required", "name")
     answers = check_answers(fields_of(event), form.answers)
+    cids = keys.registration_cids(event.id)
+    if form.cid is not None and (reserved := await store.hget(cids, f"{form.cid}:{email}")):
+        if (first := await _made(store, event, email, reserved.decode())) is not None:
+            return first
     if await store.hget(keys.registrations(event.id), email) is not None:
         raise already_registered()
+    # The order entry goes first and names the registration: a loser's or a crashed
+    # writer's entry matches no record and is skipped when listing. A retry's id is the
+    # first try's (reserved after that try's entry), so a retry needs no entry of its own.
+    fresh = new_id("reg")
+    await store.rpush(keys.registration_order(event.id), f"{email}\n{fresh}".encode())
+    reg_id, _ = await client_ids.claim(store, cids, form.cid, email, fresh)
     inv = await ev.invite(
         store, event, ev.InvitationCreate(role=REGISTRANT_ROLE, name=name, email=email)
     )
     reg = Registration(
-        id=new_id("reg"),
+        id=reg_id,
         event_id=event.id,
         email=email,
         name=name,
@@ -165,13 +181,22 @@ async def register(
         invitation_id=inv.id,
         created=now(),
     )
-    # The order entry goes first and names the registration: a loser's or a crashed
-    # writer's entry matches no record and is skipped when listing.
-    await store.rpush(keys.registration_order(event.id), f"{email}\n{reg.id}".encode())
     if not await store.hsetnx(keys.registrations(event.id), email, encode(reg)):
         await store.hdel(keys.invitations(event.id), inv.id)
+        if (first := await _made(store, event, email, reg_id)) is not None:
+            return first  # a simultaneous retry made it
         raise already_registered()
     return reg, inv
+
+
+async def _made(
+    store: Store, event: Event, email: str, reg_id: str
+) -> tuple[Registration, Invitation] | None:
+    """The registration of `email` if it is the one with id `reg_id`, and its invitation."""
+    reg = await get(store, event.id, email)
+    if reg is None or reg.id != reg_id:
+        return None
+    return reg, await ev.load_invitation(store, event.id, reg.invitation_id)
 
 
 async def register_and_mail(

@@ -12,11 +12,12 @@ from moderation.chat import PublicLine, StaffLine
 from moderation.items import AuditEntry, QuestionKind
 from moderation.limits import LIMITS
 from moderation.poll_views import BallotPoll, StaffPoll
+from moderation.question_lists import AudienceQuestions
 from moderation.question_settings import QuestionSettings as QuestionSettingsView
 from moderation.question_views import ScreenQuestion, StaffQuestion
-from moderation.questions import AudienceQuestions
 from moderation.slides import SlidesView
 from room.audience.exports import FileFormat
+from room.client_ids import Cid
 from room.event_settings import Visibility
 from room.permissions import Action
 from room.presence.roster import EventView, YouView
@@ -44,6 +45,8 @@ class Ref(msgspec.Struct, forbid_unknown_fields=True):
 class QuestionAsk(msgspec.Struct, forbid_unknown_fields=True):
     text: QText
     anonymous: bool = False
+    cid: Cid | None = None
+    """The page's id for this question: a retry with it answers the first try's question."""
 
 
 class QuestionAdd(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,6 +95,8 @@ class QuestionSettings(msgspec.Struct, forbid_unknown_fields=True):
 
 class ChatSend(msgspec.Struct, forbid_unknown_fields=True):
     text: ChatText
+    cid: Cid | None = None
+    """The page's id for this message: a retry with it answers the first try's message."""
 
 
 class ChatMute(msgspec.Struct, forbid_unknown_fields=True):

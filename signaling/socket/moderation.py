@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from msgspec.structs import asdict
 
-from moderation import chat, polls, question_settings, questions, screen, slides
+from moderation import (
+    chat,
+    polls,
+    question_lists,
+    question_settings,
+    questions,
+    screen,
+    slides,
+    votes,
+)
 from moderation.outcome import Outcome
 from room import changes
 from room.events import load_event
@@ -54,7 +63,7 @@ async def manage_state(ctx: Ctx) -> ManageState:
         event=roster.event_view(event),
         you=roster.you(ctx.person),
         settings=question_settings.settings_of(event),
-        questions=await questions.staff_list(store, event_id),
+        questions=await question_lists.staff_list(store, event_id),
         chat=await chat.recent(store, event_id, ctx.person),
         muted=await chat.muted(store, event_id),
         polls=await polls.staff_list(store, event_id),
@@ -68,7 +77,7 @@ async def moderation_state(ctx: Ctx) -> ModerationState:
     store, event_id = ctx.store, ctx.event_id
     rev = await changes.current_rev(store, event_id)
     event = await load_event(store, event_id)
-    q = await questions.audience_state(store, event, ctx.person)
+    q = await question_lists.audience_state(store, event, ctx.person)
     return ModerationState(
         **asdict(q),
         chat=await chat.recent(store, event_id, ctx.person),
@@ -81,7 +90,8 @@ async def moderation_state(ctx: Ctx) -> ModerationState:
 
 async def screen_state(ctx: Ctx) -> ScreenState:
     rev = await changes.current_rev(ctx.store, ctx.event_id)
-    return ScreenState(questions=await questions.screen_list(ctx.store, ctx.event_id), rev=rev)
+    shown = await question_lists.screen_list(ctx.store, ctx.event_id)
+    return ScreenState(questions=shown, rev=rev)
 
 
 async def send_moderation_state(ctx: Ctx) -> None:
@@ -101,6 +111,7 @@ async def send_screen_state(ctx: Ctx) -> None:
 
 def register(hub: Hub) -> None:
     room, manage, scr = hub.room, hub.manage, hub.screen
+    limits = hub.config.limits
     room.on_connect.append(send_moderation_state)
     manage.on_connect.append(send_manage_state)
     scr.on_connect.append(send_screen_state)
@@ -125,18 +136,20 @@ def register(hub: Hub) -> None:
     @room.route("question.ask", QuestionAsk, Action.ASK_QUESTION)
     @delivered
     async def ask(ctx: Ctx, p: QuestionAsk) -> Outcome:
-        return await questions.ask(ctx.store, ctx.event_id, ctx.person, p.text, p.anonymous)
+        return await questions.ask(
+            ctx.store, ctx.event_id, ctx.person, p.text, p.anonymous, limits, p.cid
+        )
 
     @room.route("question.vote", QuestionVote, Action.VOTE_QUESTION)
     @delivered
     async def vote(ctx: Ctx, p: QuestionVote) -> Outcome:
-        return await questions.vote(ctx.store, ctx.event_id, ctx.person, p.id, p.up)
+        return await votes.vote(ctx.store, ctx.event_id, ctx.person, p.id, p.up)
 
     # -- questions: staff on /manage --
     @manage.route("question.add", QuestionAdd, Action.MODERATE_QUESTIONS)
     @delivered
     async def q_add(ctx: Ctx, p: QuestionAdd) -> Outcome:
-        return await questions.add(ctx.store, ctx.event_id, ctx.person, p.text, p.kind)
+        return await questions.add(ctx.store, ctx.event_id, ctx.person, p.text, p.kind, limits)
 
     @manage.route("question.hide", QuestionHide, Action.MODERATE_QUESTIONS)
     @delivered
@@ -185,7 +198,7 @@ def register(hub: Hub) -> None:
     # -- chat: participants on /room, staff on both --
     @delivered
     async def chat_send(ctx: Ctx, p: ChatSend) -> Outcome:
-        return await chat.send(ctx.store, ctx.event_id, ctx.person, p.text)
+        return await chat.send(ctx.store, ctx.event_id, ctx.person, p.text, limits, p.cid)
 
     @delivered
     async def chat_delete(ctx: Ctx, p: Ref) -> Outcome:
@@ -203,4 +216,4 @@ def register(hub: Hub) -> None:
     @manage.route("chat.to_question", Ref, Action.MODERATE_QUESTIONS)
     @delivered
     async def c_to_question(ctx: Ctx, p: Ref) -> Outcome:
-        return await chat.to_question(ctx.store, ctx.event_id, ctx.person, p.id)
+        return await chat.to_question(ctx.store, ctx.event_id, ctx.person, p.id, limits)

@@ -129,4 +129,4 @@ async def test_an_events_chat_is_capped(store: Store, event: Event):
     for who in (person(), person(Role.ORGANIZER)):  # staff too: the store's room is bounded
         with pytest.raises(TribuneError) as err:
             await chat.send(store, event.id, who, "one more", limits)
-        assert err.value.code is Code.CONFLICT and "limit of 3 messages" in err.value.message
+        assert err.value.code is Code.LIMIT_REACHED and "limit of 3 messages" in err.value.message

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from moderation import audit, question_settings, questions
+from moderation import audit, question_lists, question_settings, questions, votes
 from moderation.items import QuestionKind
 from moderation.limits import Limits
 from moderation.question_views import VoteAck
@@ -38,7 +38,7 @@ async def test_ask_reaches_staff_and_author_only_by_default(store: Store, event:
     assert notice.payload.question.status == "received"
     assert notice.payload.rev == change.rev
     assert out.ack.question.id == staff["id"]
-    assert [q.text for q in await questions.staff_list(store, event.id)] == ["How do I join?"]
+    assert [q.text for q in await question_lists.staff_list(store, event.id)] == ["How do I join?"]
     mine = await questions.asked_by(store, event.id, alice.identity)
     assert [q.id for q in mine] == [staff["id"]]
 
@@ -122,17 +122,17 @@ async def test_approved_queue(store: Store, event: Event):
     qid = out.ack.question.id
     assert out.ack.question.status == "pending"
     assert Audience.AUDIENCE not in out.changes[0].payloads
-    state = await questions.audience_state(store, await _event(store, event), bob)
+    state = await question_lists.audience_state(store, await _event(store, event), bob)
     assert state.questions == [] and state.settings.visibility == "approved"
     with pytest.raises(TribuneError) as err:
-        await questions.vote(store, event.id, bob, qid)
+        await votes.vote(store, event.id, bob, qid)
     assert err.value.code is Code.NOT_FOUND  # participants cannot see (or vote) it yet
     out = await questions.approve(store, event.id, mod, qid)
     assert only(out).payloads[Audience.AUDIENCE]["question"]["text"] == "Queued?"
     assert out.notices[0].payload.question.status == "approved"
-    state = await questions.audience_state(store, await _event(store, event), bob)
+    state = await question_lists.audience_state(store, await _event(store, event), bob)
     assert [q.id for q in state.questions] == [qid]
-    await questions.vote(store, event.id, bob, qid)
+    await votes.vote(store, event.id, bob, qid)
     out = await questions.approve(store, event.id, mod, qid, approved=False)
     assert only(out).payloads[Audience.AUDIENCE]["question"] is None
     [entry] = [e for e in await audit.entries(store, event.id) if e.action == "question.approve"]
@@ -150,20 +150,20 @@ async def test_votes_once_per_person_and_never_on_own(store: Store, event: Event
     await set_visibility(store, event, "all")
     alice, bob, carol = person(), person(), person()
     qid = (await questions.ask(store, event.id, alice, "Vote me")).ack.question.id
-    out = await questions.vote(store, event.id, bob, qid)
+    out = await votes.vote(store, event.id, bob, qid)
     assert out.ack == VoteAck(votes=1, voted=True)
     assert only(out).payloads[Audience.AUDIENCE]["question"]["votes"] == 1
     assert out.notices[0].identity == alice.identity  # the author sees his votes
-    again = await questions.vote(store, event.id, bob, qid)
+    again = await votes.vote(store, event.id, bob, qid)
     assert again.changes == [] and again.ack.votes == 1
-    await questions.vote(store, event.id, carol, qid)
+    await votes.vote(store, event.id, carol, qid)
     assert (await questions.get(store, event.id, qid)).votes == 2
-    assert await questions.voted_by(store, event.id, bob.identity) == [qid]
-    out = await questions.vote(store, event.id, bob, qid, up=False)
+    assert await votes.voted_by(store, event.id, bob.identity) == [qid]
+    out = await votes.vote(store, event.id, bob, qid, up=False)
     assert out.ack == VoteAck(votes=1, voted=False)
-    assert await questions.voted_by(store, event.id, bob.identity) == []
+    assert await votes.voted_by(store, event.id, bob.identity) == []
     with pytest.raises(TribuneError) as err:
-        await questions.vote(store, event.id, alice, qid)
+        await votes.vote(store, event.id, alice, qid)
     assert err.value.code is Code.FORBIDDEN
 
 
@@ -171,15 +171,15 @@ async def test_concurrent_votes_are_all_counted(store: Store, event: Event):
     await set_visibility(store, event, "all")
     qid = (await questions.ask(store, event.id, person(), "Popular")).ack.question.id
     voters = [person() for _ in range(40)]
-    await asyncio.gather(*(questions.vote(store, event.id, v, qid) for v in voters))
-    await asyncio.gather(*(questions.vote(store, event.id, v, qid) for v in voters[:10]))
+    await asyncio.gather(*(votes.vote(store, event.id, v, qid) for v in voters))
+    await asyncio.gather(*(votes.vote(store, event.id, v, qid) for v in voters[:10]))
     assert (await questions.get(store, event.id, qid)).votes == 40
 
 
 async def test_votes_need_visible_questions(store: Store, event: Event):
     qid = (await questions.ask(store, event.id, person(), "Private")).ack.question.id
     with pytest.raises(TribuneError) as err:
-        await questions.vote(store, event.id, person(), qid)
+        await votes.vote(store, event.id, person(), qid)
     assert err.value.code is Code.NOT_FOUND
 
 
@@ -194,25 +194,25 @@ async def test_push_order_answered_and_unpush_on_the_screen(store: Store, event:
         screen = only(out).payloads[Audience.SCREEN]
         assert screen["id"] == qid and screen["question"]["pushed"] is not None
         assert out.notices[0].payload.question.status == "on_screen"
-    assert [q.id for q in await questions.screen_list(store, event.id)] == [b, a, c]
+    assert [q.id for q in await question_lists.screen_list(store, event.id)] == [b, a, c]
     # pushing again keeps its place
     assert (await questions.push(store, event.id, mod, b)).changes == []
     out = await questions.answer(store, event.id, mod, a)
     assert only(out).payloads[Audience.SCREEN] == {"id": a, "question": None, "rev": out.changes[0].rev}
     assert out.notices[0].payload.question.status == "answered"
-    assert [q.id for q in await questions.screen_list(store, event.id)] == [b, c]
+    assert [q.id for q in await question_lists.screen_list(store, event.id)] == [b, c]
     # unanswered: back in its push place; answered again and re-pushed: to the end
     await questions.answer(store, event.id, mod, a, answered=False)
-    assert [q.id for q in await questions.screen_list(store, event.id)] == [b, a, c]
+    assert [q.id for q in await question_lists.screen_list(store, event.id)] == [b, a, c]
     await questions.answer(store, event.id, mod, a)
     out = await questions.push(store, event.id, mod, a)
     assert out.ack.question.answered is False
-    assert [q.id for q in await questions.screen_list(store, event.id)] == [b, c, a]
+    assert [q.id for q in await question_lists.screen_list(store, event.id)] == [b, c, a]
     out = await questions.push(store, event.id, mod, c, pushed=False)
     assert only(out).payloads[Audience.SCREEN]["question"] is None
     out = await questions.hide(store, event.id, mod, b)
     assert only(out).payloads[Audience.SCREEN]["question"] is None
-    assert [q.id for q in await questions.screen_list(store, event.id)] == [a]
+    assert [q.id for q in await question_lists.screen_list(store, event.id)] == [a]
 
 
 async def test_changes_that_do_not_touch_the_screen_are_not_sent_to_it(
@@ -339,7 +339,7 @@ async def test_participants_stop_when_the_event_ends(store: Store, event: Event)
     late = person()
     for attempt in (
         questions.ask(store, event.id, late, "too late"),
-        questions.vote(store, event.id, late, qid),
+        votes.vote(store, event.id, late, qid),
         chat.send(store, event.id, late, "too late"),
         polls.vote(store, event.id, late, pid, [0]),
     ):
@@ -357,4 +357,4 @@ async def test_an_events_questions_are_capped(store: Store, event: Event):
         await questions.ask(store, event.id, person(), f"Question {i}?", limits=limits)
     with pytest.raises(TribuneError) as err:
         await questions.ask(store, event.id, person(), "One more?", limits=limits)
-    assert err.value.code is Code.CONFLICT and "limit of 2 questions" in err.value.message
+    assert err.value.code is Code.LIMIT_REACHED and "limit of 2 questions" in err.value.message

@@ -46,6 +46,7 @@ BUILT = {
     "staff_links": "ev:A:staffinv",
     "registrations": "ev:A:regs",
     "registration_order": "ev:A:regs:order",
+    "registration_cids": "ev:A:regs:cid",
     "guests": "ev:A:guests",
     "guest_order": "ev:A:guests:order",
     "guests_by_invitation": "ev:A:guests:inv",
@@ -80,7 +81,9 @@ def test_every_key_is_pinned():
     constants = {n: v for n, v in vars(keys).items() if n.isupper()}
     assert constants == CONSTANTS
     builders = {
-        n: f for n, f in vars(keys).items() if inspect.isfunction(f) and n not in ("is_stage_slots", "event_keys")
+        n: f
+        for n, f in vars(keys).items()
+        if inspect.isfunction(f) and n not in ("is_stage_slots", "event_keys")
     }
     assert set(builders) == set(BUILT)
     for name, fn in builders.items():

@@ -31,9 +31,9 @@ async def test_deleting_an_event_leaves_no_key_of_it(server):
     org = await server.client(s.tokens["organizer"], namespace="/manage", name="Org")
     await org.wait_for("manage.state")
     ann, bob = await s.join("participant", name="Ann"), await s.join("participant", name="Bob")
-    asked = ok(await ann.call("question.ask", {"text": "Will it last?"}))["question"]["id"]
+    asked = ok(await ann.call("question.ask", {"text": "Will it last?", "cid": "q1"}))["question"]["id"]
     ok(await bob.call("question.vote", {"id": asked}))
-    ok(await bob.call("chat.send", {"text": "hello"}))
+    ok(await bob.call("chat.send", {"text": "hello", "cid": "m1"}))
     poll = ok(await org.call("poll.create", {"question": "Tea?", "options": ["yes", "no"]}))
     poll_id = poll["poll"]["id"]
     ok(await org.call("poll.open", {"id": poll_id}))
@@ -49,7 +49,7 @@ async def test_deleting_an_event_leaves_no_key_of_it(server):
     assert status == 200
     status, body = await http(
         "POST", f"{server.url}/api/v1/public/events/{e}/registrations", None,
-        {"email": "cy@example.org", "name": "Cy"},
+        {"email": "cy@example.org", "name": "Cy", "cid": "r1"},
     )
     assert status == 201, body
     store = server.tribune.store

@@ -1,0 +1,57 @@
+"""The embedded store's capped insert and counted marks (`Store.hsetnx_capped`, `hmark`).
+
+Each is composed of the embedded store's own primitives with no suspension in between:
+on one event loop, that makes the whole step atomic, as a Lua script is on Redis
+(`room.store_redis`, scripts below).
+"""
+
+from __future__ import annotations
+
+from room.store import Store
+
+# KEYS: hash. ARGV: field, value, cap. 1 set, 0 there already, -1 full.
+HSETNX_CAPPED = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
+# KEYS: marks hash, counts hash. ARGV: field, on (1/0), count field. {changed, count}
+HMARK = """
+local changed
+if ARGV[2] == '1' then
+  changed = redis.call('HSETNX', KEYS[1], ARGV[1], '1')
+else
+  changed = redis.call('HDEL', KEYS[1], ARGV[1])
+end
+if changed == 1 then
+  local by = 1
+  if ARGV[2] ~= '1' then by = -1 end
+  return {1, redis.call('HINCRBY', KEYS[2], ARGV[3], by)}
+end
+return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')}
+"""
+
+
+class MemoryMarks(Store):
+    """`hsetnx_capped` and `hmark` for the embedded store. No `await` below suspends
+    (the embedded store's methods never do), so each method runs as one critical section."""
+
+    async def hsetnx_capped(self, key: str, field: str, value: bytes, cap: int) -> bool | None:
+        if await self.hget(key, field) is not None:
+            return False
+        if await self.hlen(key) >= cap:
+            return None
+        await self.hset(key, field, value)
+        return True
+
+    async def hmark(
+        self, key: str, field: str, on: bool, count_key: str, count_field: str
+    ) -> tuple[bool, int]:
+        changed = await self.hsetnx(key, field, b"1") if on else await self.hdel(key, field)
+        count = int(await self.hget(count_key, count_field) or b"0")
+        if changed:
+            count += 1 if on else -1
+            await self.hset(count_key, count_field, str(count).encode())
+        return changed, count
