@@ -158,10 +158,12 @@ async def register(
         raise invalid("your name is required", "name")
     answers = check_answers(fields_of(event), form.answers)
     cids = keys.registration_cids(event.id)
-    if form.cid is not None and (reserved := await store.hget(cids, f"{form.cid}:{email}")):
-        if (first := await _made(store, event, email, reserved.decode())) is not None:
-            return first
     if await store.hget(keys.registrations(event.id), email) is not None:
+        # A try with this cid reserves it before it writes the registration: a registration
+        # that exists is this cid's first try's only if the reservation names it.
+        if form.cid is not None and (reserved := await store.hget(cids, f"{form.cid}:{email}")):
+            if (first := await _made(store, event, email, reserved.decode())) is not None:
+                return first
         raise already_registered()
     # The order entry goes first and names the registration: a loser's or a crashed
     # writer's entry matches no record and is skipped when listing. A retry's id is the

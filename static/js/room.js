@@ -1,5 +1,5 @@
 // The room page: event state, roster, roles, hands; later features add to it.
-import { $, call, connect, showError } from "/static/js/tribune.js";
+import { $, call, callOnce, connect, showError } from "/static/js/tribune.js";
 
 const socket = connect("/room");
 const state = { me: null, can: new Set(), roster: new Map(), event: null, hands: [], rev: 0 };
@@ -385,7 +385,7 @@ socket.on("room.state", () => modRender());
 
 $("question-submit").onclick = async () => {
   const input = $("question-input");
-  const ack = await call(socket, "question.ask", {
+  const ack = await callOnce(socket, "question.ask", {
     text: input.value,
     anonymous: mod.settings.anonymous && $("question-anonymous").checked,
   });
@@ -398,7 +398,7 @@ $("question-submit").onclick = async () => {
 };
 $("chat-send").onclick = async () => {
   const input = $("chat-input");
-  const ack = await call(socket, "chat.send", { text: input.value });
+  const ack = await callOnce(socket, "chat.send", { text: input.value });
   showError(ack.ok ? null : ack.error);
   if (ack.ok) input.value = "";
 };

@@ -67,6 +67,21 @@ export function call(socket, event, payload = {}) {
   });
 }
 
+// A call that creates something (a question, a chat message): it carries a client id, so
+// that retrying it after no answer, or after `unavailable` (a store outage, a node's
+// death), answers the original record instead of creating a second one.
+export async function callOnce(socket, event, payload = {}, tries = 4) {
+  const cid = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).replace(/[^A-Za-z0-9_-]/g, "");
+  let ack;
+  for (let i = 0; i < tries; i++) {
+    ack = await call(socket, event, { ...payload, cid });
+    const code = ack.ok ? "" : ack.error.code;
+    if (code !== "timeout" && code !== "unavailable") return ack;
+    await new Promise((resolve) => setTimeout(resolve, 1000 * (i + 1)));
+  }
+  return ack;
+}
+
 export function $(testid) {
   return document.querySelector(`[data-testid="${testid}"]`);
 }
