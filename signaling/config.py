@@ -46,6 +46,10 @@ class Config:
     """New identities a client address may get on shared links (`room.presence.identities`)."""
     address_ban: float = 3600.0
     """Seconds a ban also refuses new identities to the banned person's address (0: never)."""
+    drain_timeout: float = 30.0
+    """Seconds a draining node (SIGTERM) waits for its connections to leave before it exits."""
+    metrics_token: str | None = None
+    """Bearer token `GET /metrics` requires; without one the route answers 404."""
     proxy_networks: tuple[Network, ...] = field(init=False, repr=False, default=())
 
     def __post_init__(self) -> None:

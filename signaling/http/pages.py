@@ -86,7 +86,12 @@ async def vendor(request: web.Request) -> web.FileResponse:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    if await tribune(request).store.ping():
+    """503 with the reason while this node should get no traffic: it is draining (a
+    balancer sends new connections elsewhere), or its store is unreachable."""
+    t = tribune(request)
+    if t.hub is not None and t.hub.draining:
+        return web.json_response({"ok": False, "error": "draining"}, status=503)
+    if await t.store.ping():
         return web.json_response({"ok": True})
     return web.json_response({"ok": False, "error": "store unreachable"}, status=503)
 

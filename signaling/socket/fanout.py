@@ -19,6 +19,7 @@ from room.presence import leases, roster
 from room.store import Store
 from room.types import Role
 from signaling.config import Config
+from signaling.outage import OutageLog
 from signaling.schemas.room import Missed
 from signaling.socket.wire import Server
 
@@ -83,6 +84,9 @@ class Fanout:
         self._forgotten = forgotten
         """Called when a change says an identity left the event for good."""
         self._due: dict[Hashable, asyncio.TimerHandle] = {}
+        self.outage = OutageLog(log, "this node's actions and pushes")
+        """One log line when a store outage starts to fail this node's calls, one when it
+        ends (`signaling.outage`)."""
 
     def stop(self) -> None:
         for handle in self._due.values():
