@@ -16,6 +16,7 @@ from signaling import http
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.http.errors import errors_middleware
+from signaling.outage import relay_logger
 from signaling.socket import audience, media, moderation, polls, room
 from signaling.socket.hub import Hub
 from signaling.socket.wire import Server, TolerantMsgPackPacket
@@ -54,11 +55,13 @@ def allowed_origin(config: Config, origin: str | None) -> bool:
     return bool(own) and _origin(origin) == own
 
 
-def make_sio(config: Config) -> Server:
+def make_sio(config: Config, relay_log: logging.Logger | None = None) -> Server:
     manager = None
     if config.redis_url:
         # Emits fan out to every node through Redis pub/sub.
-        manager = socketio.AsyncRedisManager(config.redis_url, channel="tribune-sio")
+        manager = socketio.AsyncRedisManager(
+            config.redis_url, channel="tribune-sio", logger=relay_log
+        )
     return Server(
         async_mode="aiohttp",
         client_manager=manager,
@@ -76,13 +79,15 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
     app = web.Application(middlewares=[errors_middleware], client_max_size=1024 * 1024)
     t = Tribune(config=config, store=store or make_store(config))
     app[KEY] = t
-    sio = make_sio(config)
+    relay_log, quiet_relay = relay_logger()
+    sio = make_sio(config, relay_log)
     sio.attach(app)
 
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         await t.store.start()
         t.tokens = Tokens(await load_secret(t.store, config.secret))
         t.hub = Hub(sio, t.store, t.tokens, config)
+        t.hub.fanout.outage.followers.append(quiet_relay.answered)
         room.register(t.hub)
         moderation.register(t.hub)
         polls.register(t.hub)

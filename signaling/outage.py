@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import redis.exceptions
 
@@ -46,6 +47,8 @@ class OutageLog:
         self.logger = logger
         self.what = what
         self.down = False
+        self.followers: list[Callable[[], None]] = []
+        """Called when the store answers again (other parts' quiet logs start afresh)."""
 
     def failed(self, exc: BaseException) -> None:
         if not self.down:
@@ -55,6 +58,8 @@ class OutageLog:
             )
 
     def answered(self) -> None:
+        for follower in self.followers:
+            follower()
         if self.down:
             self.down = False
             self.logger.info("%s: the store answers again", self.what)
@@ -66,3 +71,37 @@ class OutageLog:
             self.failed(exc)
         else:
             self.logger.error(message, *args, exc_info=exc)
+
+
+class QuietRelay(logging.Filter):
+    """python-socketio's Redis manager (the relay of emits between nodes) logs an error for
+    every emit that fails and every retry to listen: during an outage, only its first is
+    let through, as one warning, until `answered`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            return True
+        if self.down:
+            return False
+        self.down = True
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg = "the Socket.IO relay cannot reach the store (%s); it retries quietly"
+        record.args = (getattr(record, "redis_exception", record.getMessage()),)
+        return True
+
+    def answered(self) -> None:
+        self.down = False
+
+
+def relay_logger() -> tuple[logging.Logger, QuietRelay]:
+    """A logger for one server's Redis manager, with its own quiet filter (tests run several
+    servers in one process: a shared logger would share the state)."""
+    logger = logging.Logger("signaling.relay")
+    logger.parent = logging.getLogger("signaling")
+    quiet = QuietRelay()
+    logger.addFilter(quiet)
+    return logger, quiet

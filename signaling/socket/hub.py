@@ -156,6 +156,7 @@ class Hub:
         ttl = self.config.lease_ttl
         if not await self._reaching(lambda: leases.renew(self.store, connected, ttl)):
             return
+        self.fanout.outage.answered()
         if self.outage.answered():
             log.info(
                 "the store answers again: leases renewed, sweeping resumes in %.0f s",
