@@ -49,8 +49,12 @@ class OutageLog:
         self.down = False
         self.followers: list[Callable[[], None]] = []
         """Called when the store answers again (other parts' quiet logs start afresh)."""
+        self.on_failure: list[Callable[[], None]] = []
+        """Called for every call that failed to reach the store (the metrics count them)."""
 
     def failed(self, exc: BaseException) -> None:
+        for count in self.on_failure:
+            count()
         if not self.down:
             self.down = True
             self.logger.warning(

@@ -17,7 +17,10 @@ HTTP_CODES = {404: Code.NOT_FOUND, 405: Code.INVALID, 413: Code.INVALID}
 """aiohttp's own refusals under /api/, as Tribune's codes (any other: invalid)."""
 
 
-def error_response(err: TribuneError) -> web.Response:
+def error_response(err: TribuneError, request: web.Request | None = None) -> web.Response:
+    hub = request.app[KEY].hub if request is not None and KEY in request.app else None
+    if hub is not None:
+        hub.fanout.metrics.refused(err.code.value)
     return web.json_response({"error": err.to_wire()}, status=err.http_status)
 
 
@@ -36,7 +39,7 @@ async def errors_middleware(
     try:
         response = await handler(request)
     except TribuneError as err:
-        return error_response(err)
+        return error_response(err, request)
     except web.HTTPException as exc:
         if not request.path.startswith("/api/") or exc.status < 400:
             raise
@@ -49,7 +52,7 @@ async def errors_middleware(
             outage = _outage(request)
             if outage is not None:
                 outage.failed(exc)
-            return error_response(unavailable())
+            return error_response(unavailable(), request)
         log.exception("request %s %s failed", request.method, request.path)
         return error_response(TribuneError(Code.INTERNAL, "internal error"))
     outage = _outage(request)

@@ -146,15 +146,18 @@ async def dispatch(
     try:
         reply = await _dispatch(fanout, ns, session, event, sid, args)
     except TribuneError as err:
-        return fail(err)
+        reply = fail(err)
     except Exception as exc:
         if is_store_outage(exc):
             fanout.outage.failed(exc)
-            return fail(unavailable())
-        log.exception("handler %s %s failed", ns.name, event)
-        return fail(TribuneError(Code.INTERNAL, "internal error"))
+            reply = fail(unavailable())
+        else:
+            log.exception("handler %s %s failed", ns.name, event)
+            reply = fail(TribuneError(Code.INTERNAL, "internal error"))
     if reply["ok"]:  # every route reads the sender from the store first
         fanout.outage.answered()
+    else:
+        fanout.metrics.refused(reply["error"]["code"])
     return reply
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -154,8 +155,10 @@ class Hub:
             if self.namespaces[s.namespace].takes_seat
         ]
         ttl = self.config.lease_ttl
+        started = time.monotonic()
         if not await self._reaching(lambda: leases.renew(self.store, connected, ttl)):
             return
+        self.fanout.metrics.store_seconds.observe(time.monotonic() - started)
         self.fanout.outage.answered()
         if self.outage.answered():
             log.info(
@@ -249,6 +252,7 @@ class Hub:
                     self.sessions.pop(sid, None)
                     raise unavailable() from None
             except TribuneError as err:
+                self.fanout.metrics.refused(err.code.value)
                 # Sent as the CONNECT_ERROR packet's data: the JS client exposes
                 # `message` as err.message and `data` as err.data.
                 refused = Refused()
