@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import logging
 import random
+import time
+from bisect import bisect_left
 from typing import Protocol
 
 from media.assembler import EncodedFrame
 from media.keyframe import KeyframeRequester
-from media.types import Kind, Source
+from media.types import DELAY_BUCKETS, Kind, Source
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +113,12 @@ class SlotSink:
         self.sent = 0
         self.dropped = 0
         """Frames not forwarded while connected: congestion, or waiting for a keyframe."""
+        self.packets = 0
+        self.octets = 0
+        """RTP payload bytes forwarded."""
+        self.delays = [0] * (len(DELAY_BUCKETS) + 1)
+        """Forwarded frames per forwarding delay bucket (`media.types.DELAY_BUCKETS`)."""
+        self.delay_sum = 0.0
 
     @property
     def feed(self) -> Feed | None:
@@ -165,6 +173,11 @@ class SlotSink:
         self._last_arrival = frame.arrival
         writer.write(frame.payloads, timestamp)
         self.sent += 1
+        self.packets += len(frame.payloads)
+        self.octets += sum(map(len, frame.payloads))
+        delay = time.monotonic() - frame.arrival
+        self.delays[bisect_left(DELAY_BUCKETS, delay)] += 1
+        self.delay_sum += delay
         return False
 
     def _rebase(self, frame: EncodedFrame) -> int:

@@ -219,6 +219,12 @@ class Sfu:
             stats.per_subscriber[subscriber.id] = sent
             stats.frames_forwarded += sent
             stats.frames_dropped += sum(sink.dropped for sink in subscriber.sinks)
+            for sink in subscriber.sinks:
+                stats.packets_forwarded += sink.packets
+                stats.bytes_forwarded += sink.octets
+                stats.delay_sum += sink.delay_sum
+                for i, n in enumerate(sink.delays):
+                    stats.delay_counts[i] += n
         return stats
 
     # -- internals --------------------------------------------------------

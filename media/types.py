@@ -84,6 +84,10 @@ class IceServer:
         )
 
 
+DELAY_BUCKETS: tuple[float, ...] = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+"""Upper bounds (seconds) of the forwarding delay buckets in `SfuStats`."""
+
+
 @dataclass
 class SfuStats:
     """Counters for tests, benchmarks and the stats page."""
@@ -97,6 +101,14 @@ class SfuStats:
     keyframe_requests: int = 0
     per_subscriber: dict[str, int] = field(default_factory=dict)
     """Frames queued for each subscriber so far."""
+    packets_forwarded: int = 0
+    bytes_forwarded: int = 0
+    """RTP payload bytes written to subscribers (headers and SRTP not counted)."""
+    delay_counts: list[int] = field(default_factory=lambda: [0] * (len(DELAY_BUCKETS) + 1))
+    """Forwarded frames per forwarding delay bucket (`DELAY_BUCKETS`, then the rest): from
+    the frame's last packet arriving to its packets being written."""
+    delay_sum: float = 0.0
+    """Seconds of forwarding delay, summed over the forwarded frames."""
 
 
 StageListener = Callable[[tuple[StageTrack, ...]], None]

@@ -87,6 +87,7 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
         moderation.register(t.hub)
         polls.register(t.hub)
         t.media = plane = media.register(t.hub)
+        t.hub.fanout.metrics.media(lambda: plane.sfus)
         t.hub.start()
         await plane.start()
         yield

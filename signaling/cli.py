@@ -8,8 +8,9 @@ import gc
 import json
 import logging
 import os
+import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -24,6 +25,7 @@ from signaling.app import build_app, make_store
 from signaling.config import Config
 from signaling.context import KEY
 from signaling.demo import DemoLinks, ensure_demo
+from signaling.drain import drain
 
 DEFAULT_PLAN = Plan()
 
@@ -156,6 +158,20 @@ def parser() -> argparse.ArgumentParser:
         "geography; without it there is none (env TRIBUNE_GEOIP)",
     )
     s.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=float(env("DRAIN_TIMEOUT", 30)),
+        help="on SIGTERM, seconds to wait for the node's connections to move to other nodes "
+        "before exiting (env TRIBUNE_DRAIN_TIMEOUT; default 30)",
+    )
+    s.add_argument(
+        "--metrics-token",
+        default=env("METRICS_TOKEN"),
+        help="serve Prometheus metrics at /metrics to requests bearing this token "
+        "(Authorization: Bearer TOKEN); without it /metrics answers 404 "
+        "(env TRIBUNE_METRICS_TOKEN)",
+    )
+    s.add_argument(
         "--demo",
         action="store_true",
         default=env_flag("DEMO"),
@@ -238,6 +254,8 @@ def config_from(args: argparse.Namespace) -> Config:
         mail_from=args.mail_from,
         geoip_path=args.geoip,
         trusted_proxies=list(args.trusted_proxy or []),
+        drain_timeout=args.drain_timeout,
+        metrics_token=args.metrics_token or None,
     )
 
 
@@ -296,8 +314,32 @@ def serve(args: argparse.Namespace) -> int:
     # the young generation less often and keep start-up objects out of the scans.
     gc.set_threshold(50_000, 50, 100)
     gc.freeze()
-    web.run_app(app, host=config.host, port=config.port, print=ready, access_log=None)
+    asyncio.run(run(app, config, ready))
     return 0
+
+
+async def run(app: web.Application, config: Config, ready: Callable[[str], None]) -> None:
+    """Serve until SIGINT (stop now) or SIGTERM (drain first: `signaling.drain`)."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, config.host, config.port).start()
+        ready(config.base_url)
+        loop = asyncio.get_running_loop()
+        stop: asyncio.Future[int] = loop.create_future()
+
+        def received(signum: int) -> None:
+            if not stop.done():
+                stop.set_result(signum)
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, received, signum)
+        if await stop == signal.SIGTERM:
+            hub = app[KEY].hub
+            if hub is not None:
+                await drain(hub, config.drain_timeout)
+    finally:
+        await runner.cleanup()
 
 
 async def _create_account(args: argparse.Namespace) -> int:

@@ -55,6 +55,10 @@ class Config:
     """Questions one event keeps at most; past it, asking is refused (`limit_reached`)."""
     max_chat_per_event: int = LIMITS.chat_per_event
     """Chat messages one event keeps at most; past it, sending is refused (`limit_reached`)."""
+    drain_timeout: float = 30.0
+    """Seconds a draining node (SIGTERM) waits for its connections to leave before it exits."""
+    metrics_token: str | None = None
+    """Bearer token `GET /metrics` requires; without one the route answers 404."""
     proxy_networks: tuple[Network, ...] = field(init=False, repr=False, default=())
 
     def __post_init__(self) -> None:

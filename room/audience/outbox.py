@@ -95,6 +95,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._store_down = False
 
     async def enqueue(
         self,
@@ -147,8 +148,12 @@ class Outbox:
         while not self._stopping:
             try:
                 await self.deliver_due()
-            except Exception:
-                log.exception("mail delivery pass failed")
+            except Exception as exc:
+                await self._failed(exc)
+            else:
+                if self._store_down:
+                    self._store_down = False
+                    log.info("the store answers again: mail delivery resumes")
             self._wake.clear()
             # asyncio.wait, not wait_for: Python 3.11's wait_for can turn a cancellation
             # that meets its timeout into TimeoutError, and the worker would never stop.
@@ -157,6 +162,15 @@ class Outbox:
                 await asyncio.wait({waiter}, timeout=self.poll)
             finally:
                 waiter.cancel()
+
+    async def _failed(self, exc: Exception) -> None:
+        """A delivery pass failed: while the store is unreachable, one line when that starts
+        (the mail waits in the store, nothing is lost); any other failure, its traceback."""
+        if await self.store.ping():
+            log.error("mail delivery pass failed", exc_info=exc)
+        elif not self._store_down:
+            self._store_down = True
+            log.warning("the store is unreachable: mail delivery waits for it")
 
     async def deliver_due(self) -> int:
         """Send every message whose time has come; returns how many were sent."""

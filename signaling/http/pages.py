@@ -4,12 +4,15 @@ check."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
 
+from room.errors import Code, TribuneError
 from signaling.context import tribune
+from signaling.metrics import CONTENT_TYPE
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "static"
@@ -86,9 +89,32 @@ async def vendor(request: web.Request) -> web.FileResponse:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    if await tribune(request).store.ping():
+    """503 with the reason while this node should get no traffic: it is draining (a
+    balancer sends new connections elsewhere), or its store is unreachable."""
+    t = tribune(request)
+    if t.hub is not None and t.hub.draining:
+        return web.json_response({"ok": False, "error": "draining"}, status=503)
+    if await t.store.ping():
         return web.json_response({"ok": True})
     return web.json_response({"ok": False, "error": "store unreachable"}, status=503)
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    """This node's figures in the Prometheus text format, for `--metrics-token` bearers;
+    without the flag the route does not exist (404)."""
+    t = tribune(request)
+    token = t.config.metrics_token
+    if not token or t.hub is None:
+        raise web.HTTPNotFound()
+    given = request.headers.get("Authorization", "").encode()
+    if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+        raise TribuneError(Code.UNAUTHORIZED, "a valid metrics token is required")
+    hub = t.hub
+    sessions = {sid: (s.namespace, s.event_id) for sid, s in hub.sessions.items()}
+    m = hub.fanout.metrics
+    await m.refresh(t.store, sessions, list(hub.namespaces))
+    return web.Response(body=m.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
 
 routes.static("/static/", STATIC, append_version=False)

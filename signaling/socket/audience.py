@@ -104,8 +104,8 @@ class Audience:
         """A `/room` connection was admitted: open its session record."""
         try:
             await self._joined(ctx)
-        except Exception:
-            log.exception("recording the session of %s failed", ctx.sid)
+        except Exception as exc:
+            self.hub.fanout.outage.report(exc, "recording the session of %s failed", ctx.sid)
 
     async def _joined(self, ctx: Ctx) -> None:
         environ = self.hub.sio.get_environ(ctx.sid, namespace=ROOM) or {}
@@ -139,15 +139,17 @@ class Audience:
     async def left(self, session: Session, sid: str) -> None:
         try:
             await sessions.close_connection(self.t.store, session.event_id, sid)
-        except Exception:
-            log.exception("closing the session of %s failed", sid)
+        except Exception as exc:
+            self.hub.fanout.outage.report(exc, "closing the session of %s failed", sid)
         self.stats_soon(session.event_id)
 
     async def forgot(self, event_id: str, identity: str) -> None:
         try:
             await sessions.close_identity(self.t.store, event_id, identity)
-        except Exception:
-            log.exception("closing the sessions of %s in %s failed", identity, event_id)
+        except Exception as exc:
+            self.hub.fanout.outage.report(
+                exc, "closing the sessions of %s in %s failed", identity, event_id
+            )
         self.stats_soon(event_id)
 
     async def ended(self, event_id: str) -> None:
@@ -157,9 +159,9 @@ class Audience:
     async def run_follow_up(self, event_id: str) -> None:
         try:
             await follow_up.after_event(self.t.store, self.mail, event_id, geo=self.geo is not None)
-        except Exception:
-            log.exception(
-                "after-event work for %s failed; it runs again at the next start", event_id
+        except Exception as exc:
+            self.hub.fanout.outage.report(
+                exc, "after-event work for %s failed; it runs again at the next start", event_id
             )
         self.stats_soon(event_id)
 
@@ -167,8 +169,8 @@ class Audience:
         try:
             for event_id in await follow_up.pending(self.t.store):
                 await self.run_follow_up(event_id)
-        except Exception:
-            log.exception("catching up after-event work failed")
+        except Exception as exc:
+            self.hub.fanout.outage.report(exc, "catching up after-event work failed")
 
     # -- live statistics --------------------------------------------------------------------
     def stats_soon(self, event_id: str) -> None:
@@ -185,8 +187,8 @@ class Audience:
             await self.hub.sio.emit(
                 "stats.live", {"stats": wire(figures)}, room=stats_room(event_id), namespace=MANAGE
             )
-        except Exception:
-            log.exception("pushing statistics for %s failed", event_id)
+        except Exception as exc:
+            self.hub.fanout.outage.report(exc, "pushing statistics for %s failed", event_id)
 
     async def stats(
         self, event: Event, start: float | None = None, end: float | None = None

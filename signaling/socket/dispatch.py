@@ -18,6 +18,7 @@ from room.presence import revocation, roster
 from room.ratelimit import TokenBucket
 from room.records import Person
 from room.store import Store
+from signaling.outage import is_store_outage, unavailable
 from signaling.schemas.validation import validate
 from signaling.socket.fanout import Fanout
 from signaling.socket.wire import RESERVED
@@ -140,7 +141,34 @@ async def dispatch(
     sid: str,
     args: tuple[Any, ...],
 ) -> Reply:
-    """Handle one client event and return its ack; nothing raises out of here."""
+    """Handle one client event and return its ack; nothing raises out of here. A store
+    outage is acked `unavailable` (logged once per outage by the fanout's `OutageLog`)."""
+    try:
+        reply = await _dispatch(fanout, ns, session, event, sid, args)
+    except TribuneError as err:
+        reply = fail(err)
+    except Exception as exc:
+        if is_store_outage(exc):
+            fanout.outage.failed(exc)
+            reply = fail(unavailable())
+        else:
+            log.exception("handler %s %s failed", ns.name, event)
+            reply = fail(TribuneError(Code.INTERNAL, "internal error"))
+    if reply["ok"]:  # every route reads the sender from the store first
+        fanout.outage.answered()
+    else:
+        fanout.metrics.refused(reply["error"]["code"])
+    return reply
+
+
+async def _dispatch(
+    fanout: Fanout,
+    ns: Namespace,
+    session: Session | None,
+    event: Any,
+    sid: str,
+    args: tuple[Any, ...],
+) -> Reply:
     if session is None:
         return fail(TribuneError(Code.UNAUTHORIZED, "not joined"))
     if not session.bucket.take():
@@ -156,17 +184,11 @@ async def dispatch(
     route = ns.routes.get(event) if isinstance(event, str) else None
     if route is None:
         return fail(invalid(f"unknown event {str(event)[:64]!r}", "event"))
-    try:
-        if len(args) > 1:
-            raise invalid("send one payload object", "payload")
-        person = await person_of(fanout.store, session)
-        if person is None:
-            raise TribuneError(Code.UNAUTHORIZED, "you are no longer in this event")
-        require(person.role, route.action)
-        payload = validate(args[0] if args else None, route.schema)
-        return ok(await route.handler(Ctx(fanout, sid, session, person), payload))
-    except TribuneError as err:
-        return fail(err)
-    except Exception:
-        log.exception("handler %s %s failed", ns.name, event)
-        return fail(TribuneError(Code.INTERNAL, "internal error"))
+    if len(args) > 1:
+        raise invalid("send one payload object", "payload")
+    person = await person_of(fanout.store, session)
+    if person is None:
+        raise TribuneError(Code.UNAUTHORIZED, "you are no longer in this event")
+    require(person.role, route.action)
+    payload = validate(args[0] if args else None, route.schema)
+    return ok(await route.handler(Ctx(fanout, sid, session, person), payload))

@@ -19,6 +19,8 @@ from room.presence import leases, roster
 from room.store import Store
 from room.types import Role
 from signaling.config import Config
+from signaling.metrics import Metrics
+from signaling.outage import OutageLog
 from signaling.schemas.room import Missed
 from signaling.socket.wire import Server
 
@@ -83,6 +85,12 @@ class Fanout:
         self._forgotten = forgotten
         """Called when a change says an identity left the event for good."""
         self._due: dict[Hashable, asyncio.TimerHandle] = {}
+        self.outage = OutageLog(log, "this node's actions and pushes")
+        """One log line when a store outage starts to fail this node's calls, one when it
+        ends (`signaling.outage`)."""
+        self.metrics = Metrics()
+        """This node's figures for `/metrics` (`signaling.metrics`)."""
+        self.outage.on_failure.append(self.metrics.store_errors.inc)
 
     def stop(self) -> None:
         for handle in self._due.values():
@@ -111,6 +119,7 @@ class Fanout:
                 await self._forgotten(change.event_id, identity)
             for audience, payload in change.payloads.items():
                 for namespace, room_of in TARGETS[audience]:
+                    self.metrics.fanout.labels(namespace).inc()
                     await self.sio.emit(
                         change.name, payload, room=room_of(change.event_id), namespace=namespace
                     )
@@ -124,10 +133,12 @@ class Fanout:
         return out.ack
 
     async def emit_to(self, sid: str, name: str, payload: Any, namespace: str = ROOM) -> None:
+        self.metrics.fanout.labels(namespace).inc()
         await self.sio.emit(name, wire(payload), to=sid, namespace=namespace)
 
     async def emit_room(self, event_id: str, name: str, payload: Any, namespace: str) -> None:
         """Send to every connection of the event in one namespace."""
+        self.metrics.fanout.labels(namespace).inc()
         await self.sio.emit(name, wire(payload), room=all_room(event_id), namespace=namespace)
 
     async def close(self, sid: str, namespace: str, err: TribuneError) -> None:

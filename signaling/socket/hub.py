@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from room.store import Store
 from signaling.auth import link_invitation
 from signaling.config import Config
 from signaling.http.common import client_ip
+from signaling.outage import is_store_outage, unavailable
 from signaling.schemas.room import ConnectAuth
 from signaling.schemas.validation import validate
 from signaling.socket.dispatch import Ctx, Namespace, Reply, Session, dispatch, person_of
@@ -87,6 +89,11 @@ class Hub:
         """Hooks run when a seat-taking connection closes (its session record ends)."""
         self.on_event_end: list[Callable[[str], Awaitable[None]]] = []
         """Hooks run once an event has ended (thank-you mails, certificates)."""
+        self.on_drain: list[Callable[[], Awaitable[None]]] = []
+        """Hooks run when this node starts draining, before its sockets are closed (media
+        hands its events over to another node)."""
+        self.draining = False
+        """Set by `signaling.drain`: new connections are refused `unavailable`."""
         for name in self.namespaces:
             sio.on("connect", self._connect_handler(name), namespace=name)
             sio.on("disconnect", self._disconnect, namespace=name)
@@ -121,18 +128,25 @@ class Hub:
         self.fanout.stop()
 
     def background(self, coro: Awaitable[None]) -> None:
-        """Run `coro` soon, keeping a reference so it is not collected mid-flight."""
-        task = asyncio.ensure_future(coro)
+        """Run `coro` soon, keeping a reference so it is not collected mid-flight. A store
+        outage it meets is logged once per outage; any other failure with its traceback."""
+        task = asyncio.ensure_future(self._guarded(coro))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    async def _guarded(self, coro: Awaitable[None]) -> None:
+        try:
+            await coro
+        except Exception as exc:
+            self.fanout.outage.report(exc, "background task %r failed", coro)
 
     async def _every(self, seconds: float, fn: Callable[[], Awaitable[None]]) -> None:
         while not self._stopping:
             await asyncio.sleep(seconds)
             try:
                 await fn()
-            except Exception:
-                log.exception("periodic task %s failed", fn.__name__)
+            except Exception as exc:
+                self.fanout.outage.report(exc, "periodic task %s failed", fn.__name__)
 
     async def _renew(self) -> None:
         connected = [
@@ -141,8 +155,11 @@ class Hub:
             if self.namespaces[s.namespace].takes_seat
         ]
         ttl = self.config.lease_ttl
+        started = time.monotonic()
         if not await self._reaching(lambda: leases.renew(self.store, connected, ttl)):
             return
+        self.fanout.metrics.store_seconds.observe(time.monotonic() - started)
+        self.fanout.outage.answered()
         if self.outage.answered():
             log.info(
                 "the store answers again: leases renewed, sweeping resumes in %.0f s",
@@ -224,8 +241,18 @@ class Hub:
         # `environ` is python-socketio's request environ, free-form by its contract.
         async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
             try:
-                await self._connect(self.namespaces[namespace], sid, auth, environ)
+                if self.draining:
+                    raise TribuneError(Code.UNAVAILABLE, "this node is draining")
+                try:
+                    await self._connect(self.namespaces[namespace], sid, auth, environ)
+                except Exception as exc:
+                    if not is_store_outage(exc):
+                        raise
+                    self.fanout.outage.failed(exc)
+                    self.sessions.pop(sid, None)
+                    raise unavailable() from None
             except TribuneError as err:
+                self.fanout.metrics.refused(err.code.value)
                 # Sent as the CONNECT_ERROR packet's data: the JS client exposes
                 # `message` as err.message and `data` as err.data.
                 refused = Refused()
@@ -301,16 +328,16 @@ class Hub:
                 for hook in ns.on_connect:
                     await hook(ctx)
             await self.fanout.changes(items)
-        except Exception:
-            log.exception("after-connect failed for %s", sid)
+        except Exception as exc:
+            self.fanout.outage.report(exc, "after-connect failed for %s", sid)
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         session = self.sessions.pop(sid, None)
         if session is not None and session.holder is not None:
             try:
                 await revocation.unregister(self.store, session.event_id, sid)
-            except Exception:
-                log.exception("unregistering %s failed", sid)
+            except Exception as exc:
+                self.fanout.outage.report(exc, "unregistering %s failed", sid)
         if session is None or not self.namespaces[session.namespace].takes_seat:
             return
         try:
@@ -319,8 +346,8 @@ class Hub:
                     self.store, session.event_id, session.identity, sid, self.config.grace
                 )
             )
-        except Exception:
-            log.exception("disconnect bookkeeping failed for %s", sid)
+        except Exception as exc:
+            self.fanout.outage.report(exc, "disconnect bookkeeping failed for %s", sid)
         await run_hooks("leave", self.on_leave, session, sid)
 
     # -- dispatch ------------------------------------------------------------------

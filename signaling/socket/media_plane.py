@@ -20,13 +20,12 @@ import secrets
 import time
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from media import IceServer
 from media.rtc import restrict_host_addresses
 from room import nodes, tasks
 from room.errors import Code, TribuneError
-from room.store import Store, StoreUnavailable
+from room.store import Store
+from signaling.outage import is_store_outage
 from signaling.schemas.media import Restart, Tracks, TrackView
 from signaling.socket.fanout import ROOM
 from signaling.socket.hub import Hub
@@ -98,13 +97,13 @@ class MediaPlane:
                 await self._tick()
             except asyncio.CancelledError:
                 raise
-            except (StoreUnavailable, RedisError, OSError):
+            except Exception as exc:
+                if not is_store_outage(exc):
+                    log.exception("media plane: heartbeat failed")
+                    continue
                 if not self._down:  # one line per state change, not one per beat
                     log.warning("media plane: the store is unreachable; owners are kept")
                     self._down = True
-                continue
-            except Exception:
-                log.exception("media plane: heartbeat failed")
                 continue
             if self._down:
                 log.warning("media plane: the store answers again")

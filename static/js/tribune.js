@@ -44,6 +44,12 @@ export function connect(namespace, extra = {}) {
       cb({ token, device, ...(identity ? { identity } : {}), ...extra });
     },
   });
+  socket.on("connect_error", (err) => {
+    // A node that is draining or cannot reach its store refuses with `unavailable`: try
+    // again shortly (through the balancer, another node), after the page's own handler
+    // has stopped retrying. Any other refusal stays final.
+    if (retryable(err)) setTimeout(() => socket.connect(), 1000 + Math.random() * 2000);
+  });
   if (room) {
     socket.on("identity.issued", (d) => localStorage.setItem(identityKey(d.event), d.token));
     socket.on("connect_error", (err) => {
@@ -56,6 +62,11 @@ export function connect(namespace, extra = {}) {
     });
   }
   return socket;
+}
+
+/** Whether a connect_error is worth retrying: the node refused for a moment, not for good. */
+export function retryable(err) {
+  return Boolean(err && err.data && err.data.code === "unavailable");
 }
 
 /** Send an event and resolve with its ack ({ok, ...} or {ok:false, error}). */

@@ -116,3 +116,24 @@ async def test_switching_feeds_keeps_the_timeline_continuous() -> None:
     assert (second - first) & 0xFFFFFFFF == 45_000  # half a second later, same timeline
     sink.close()
     assert b.sinks == ()
+
+
+async def test_a_sink_counts_packets_bytes_and_forwarding_delay() -> None:
+    """What /metrics reads: packets and payload bytes written, and each frame's delay from
+    its arrival to its write, in `DELAY_BUCKETS`; held frames count for none of them."""
+    import time
+
+    from media.types import DELAY_BUCKETS
+
+    feed, _ = make_feed()
+    sink, _ = make_sink()
+    sink.switch(feed)
+    feed.deliver(frame(1, at=time.monotonic()))  # held: no keyframe yet
+    assert (sink.packets, sink.octets, sum(sink.delays)) == (0, 0, 0)
+    feed.deliver(EncodedFrame((b"abc", b"de"), 2, True, time.monotonic()))
+    feed.deliver(EncodedFrame((b"fgh",), 3, False, time.monotonic() - 0.2))  # arrived late
+    assert (sink.packets, sink.octets) == (3, 8)
+    assert sum(sink.delays) == 2
+    slow = next(i for i, bound in enumerate(DELAY_BUCKETS) if bound >= 0.2)
+    assert sum(sink.delays[slow:]) >= 1  # the late frame: in its bucket or a later one
+    assert sink.delay_sum >= 0.2

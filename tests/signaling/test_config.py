@@ -51,3 +51,16 @@ def test_address_ban_flag_and_its_env_twin(monkeypatch):
     assert config_from(parser().parse_args(["serve", "--address-ban", "0"])).address_ban == 0.0
     monkeypatch.setenv("TRIBUNE_ADDRESS_BAN", "600")
     assert config_from(parser().parse_args(["serve"])).address_ban == 600.0
+
+
+def test_drain_timeout_and_metrics_token_flags_and_their_env_twins(monkeypatch):
+    default = config_from(parser().parse_args(["serve"]))
+    assert (default.drain_timeout, default.metrics_token) == (30.0, None)
+    given = config_from(
+        parser().parse_args(["serve", "--drain-timeout", "5", "--metrics-token", "tok"])
+    )
+    assert (given.drain_timeout, given.metrics_token) == (5.0, "tok")
+    monkeypatch.setenv("TRIBUNE_DRAIN_TIMEOUT", "12")
+    monkeypatch.setenv("TRIBUNE_METRICS_TOKEN", "from-env")
+    env = config_from(parser().parse_args(["serve"]))
+    assert (env.drain_timeout, env.metrics_token) == (12.0, "from-env")

@@ -63,6 +63,9 @@ CLASSIFIED = {
 }
 """Routes whose entry does not start with the name of who may call them."""
 
+METRICS_TOKEN = "the-metrics-token-of-the-matrix"
+"""The world's server serves /metrics to this token only (no key, login or link)."""
+
 NOT_SEEDED = {
     "GET /api/v1/events/{event_id}/certificates/{cert_id}.pdf",
     "GET /api/v1/events/{event_id}/certificate/{kind}",
@@ -86,6 +89,8 @@ def route_kinds(text: str) -> dict[str, tuple[str, str]]:
             kind = "dashboard"
         elif entry.startswith("Staff link"):
             kind = "staff"
+        elif entry.startswith("Metrics token."):
+            kind = "metrics"
         else:
             kind = "unclassified"
         out[route] = (kind, entry)
@@ -182,6 +187,7 @@ async def build(server: Server) -> World:
 @pytest.fixture
 async def world(server: Server) -> AsyncIterator[World]:
     w = await build(server)
+    server.tribune.config.metrics_token = METRICS_TOKEN  # read per request
     yield w
     await w.close()
 
@@ -219,6 +225,8 @@ def expected(kind: str, entry: str, route: str, principal: str) -> int | None:
     cookie = principal in ("other_collab", "removed_collab")
     if principal == "none":
         return 401
+    if kind == "metrics":
+        return 401  # only the --metrics-token opens it: no key, login or link does
     if principal == "other_key":
         return 404 if event_scoped else None
     if kind == "api_key":
@@ -281,7 +289,7 @@ async def test_the_accounts_own_key_may_read_every_route_it_is_refused_to_others
         if kind == "public" or not route.startswith("GET "):
             continue
         status, body = await ask(world, route, "key")
-        want = 404 if route in NOT_SEEDED else 200
+        want = 404 if route in NOT_SEEDED else 401 if kind == "metrics" else 200
         if status != want:
             problems.append(f"{route}: {status} {str(body)[:160]}, want {want}")
     assert not problems, "\n".join(problems)
