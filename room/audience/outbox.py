@@ -11,6 +11,10 @@ any point leaves the message due again when its lease ends, and another node (or
 the restarted one) sends it. Only a death between handing the message to the
 transport and recording it as sent can send it twice.
 
+Storage stays bounded: an idempotency key is a key of its own (`keys.mail_key`) and a
+delivered (or given-up) message moves out of the queue's hash to `keys.mail_done`, both
+with a TTL of `keep` seconds (30 days): a retry comes within minutes, not months.
+
 The network is not the domain's: a `Transport` is passed in by the edge
 (`signaling.smtp`: SMTP, or `.eml` files in a directory). What each message
 says is in `room.audience.letters`.
@@ -38,6 +42,8 @@ BACKOFF = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0)
 MAX_ATTEMPTS = 12
 CLAIM = 300.0
 """Seconds a claimed message stays out of the queue while it is being sent."""
+KEEP = 30 * 86400.0
+"""Seconds an idempotency key and a delivered message are kept."""
 
 
 class Attachment(msgspec.Struct, array_like=True):
@@ -83,6 +89,7 @@ class Outbox:
         max_attempts: int = MAX_ATTEMPTS,
         poll: float = 1.0,
         claim: float = CLAIM,
+        keep: float = KEEP,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -92,6 +99,7 @@ class Outbox:
         self.max_attempts = max_attempts
         self.poll = poll
         self.claim_for = claim
+        self.keep = keep
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -114,7 +122,9 @@ class Outbox:
             certificate=certificate,
             created=now(),
         )
-        if not await self.store.hsetnx(keys.MAIL_KEYS, key, msg.id.encode()):
+        if await self.store.hget(keys.MAIL_KEYS, key) is not None:  # an earlier version's
+            return False
+        if not await self.store.set_nx(keys.mail_key(key), msg.id.encode(), ttl=self.keep):
             return False
         await self.store.hset(keys.MAIL_MESSAGES, msg.id, encode(msg))
         await self.store.zadd(keys.MAIL_DUE, msg.id, now())
@@ -122,11 +132,24 @@ class Outbox:
         return True
 
     async def get(self, key: str) -> MailMessage | None:
-        msg_id = await self.store.hget(keys.MAIL_KEYS, key)
+        msg_id = await self.store.get(keys.mail_key(key))
+        if msg_id is None:
+            msg_id = await self.store.hget(keys.MAIL_KEYS, key)
         if msg_id is None:
             return None
         raw = await self.store.hget(keys.MAIL_MESSAGES, msg_id.decode())
+        if raw is None:
+            raw = await self.store.get(keys.mail_done(msg_id.decode()))
         return None if raw is None else decode(raw, MailMessage)
+
+    async def _done(self, msg: MailMessage) -> None:
+        """Record a message as delivered (or given up) and take it out of the queue: kept
+        `keep` seconds more under its own key. Marked in the queue's hash first, so that a
+        crash at any step here never sends it again."""
+        await self.store.hset(keys.MAIL_MESSAGES, msg.id, encode(msg))
+        await self.store.zrem(keys.MAIL_DUE, msg.id)
+        await self.store.set(keys.mail_done(msg.id), encode(msg), ttl=self.keep)
+        await self.store.hdel(keys.MAIL_MESSAGES, msg.id)
 
     # -- delivery ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -207,8 +230,7 @@ class Outbox:
             msg.last_error = f"{type(exc).__name__}: {exc}"[:500]
             if msg.attempts >= self.max_attempts:
                 msg.failed = True
-                await self.store.hset(keys.MAIL_MESSAGES, msg_id, encode(msg))
-                await self.store.zrem(keys.MAIL_DUE, msg_id)
+                await self._done(msg)
                 log.error("giving up mail %s to %s: %s", msg.key, msg.to, msg.last_error)
             else:
                 delay = self.backoff[min(msg.attempts, len(self.backoff)) - 1]
@@ -225,8 +247,7 @@ class Outbox:
             return False
         msg.attempts += 1
         msg.sent_at = now()
-        await self.store.hset(keys.MAIL_MESSAGES, msg_id, encode(msg))
-        await self.store.zrem(keys.MAIL_DUE, msg_id)
+        await self._done(msg)
         return True
 
 
