@@ -3,10 +3,10 @@
 Stored data is found by these strings, so they never change: a renamed key would
 orphan what is stored under it (tests/room/test_keys.py pins each one). Moderation
 keeps its own keys, under the same `ev:{event_id}:` prefix, in `moderation/keys.py`.
-Names inside keys (rate-limit scopes of `attempts`, idempotency keys of `mail_key`) are
-here too: changing one resets a limit or sends a mail again. Short-lived keys carry a
-TTL (`Store.expire`), so storage does not grow with them: attempt buckets, sign-in
-sessions and links, the outbox's idempotency keys and delivered messages.
+Names inside keys and fields (rate-limit scopes of `attempts`, idempotency keys in
+`MAIL_KEYS`) are here too: changing one resets a limit or sends a mail again. Short-lived
+keys carry a TTL (`Store.expire`), so storage does not grow with them: attempt buckets,
+sign-in sessions and links, delivered mail.
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ ATTEMPTS = "attempts"
 """Hash: the rate limiter's buckets of sign-ins and registrations, one field per scope, as
 earlier versions kept them (read no more: each scope is now its own key, `attempts`)."""
 MAIL_KEYS = "mail:keys"
-"""Hash: idempotency key -> queued message id, as earlier versions kept them (still
-honoured; new ones are keys of their own, `mail_key`)."""
+"""Hash: idempotency key -> queued message id."""
 MAIL_MESSAGES = "mail:msgs"
 """Hash: message id -> `MailMessage`."""
 MAIL_DUE = "mail:due"
@@ -75,11 +74,6 @@ def attempts(scope: str) -> str:
     """Hash: the rate limiter's bucket of one scope (sign-ins, registrations, new identities
     per address; `..._scope` below); it expires once the bucket is full again."""
     return f"attempts:{scope}"
-
-
-def mail_key(key: str) -> str:
-    """An idempotency key of the outbox (`..._mail` below) -> its message id."""
-    return f"mail:key:{key}"
 
 
 def mail_done(message_id: str) -> str:
@@ -312,7 +306,7 @@ def identity_ip_scope(ip: str) -> str:
     return f"identity-ip:{ip}"
 
 
-# -- mail idempotency keys (`mail_key(key)`) -------------------------------------------------
+# -- mail idempotency keys: fields of MAIL_KEYS ----------------------------------------------
 
 
 def registered_mail(event_id: str, email: str) -> str:

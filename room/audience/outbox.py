@@ -11,9 +11,10 @@ any point leaves the message due again when its lease ends, and another node (or
 the restarted one) sends it. Only a death between handing the message to the
 transport and recording it as sent can send it twice.
 
-Storage stays bounded: an idempotency key is a key of its own (`keys.mail_key`) and a
-delivered (or given-up) message moves out of the queue's hash to `keys.mail_done`, both
-with a TTL of `keep` seconds (30 days): a retry comes within minutes, not months.
+Storage stays bounded: a delivered (or given-up) message moves out of the queue's hash
+to `keys.mail_done`, with a TTL of `keep` seconds (30 days). The idempotency keys stay in
+`keys.MAIL_KEYS`: the key of a per-event mail names the event and is deleted with it
+(not done yet), so it is not left to a TTL.
 
 The network is not the domain's: a `Transport` is passed in by the edge
 (`signaling.smtp`: SMTP, or `.eml` files in a directory). What each message
@@ -43,7 +44,7 @@ MAX_ATTEMPTS = 12
 CLAIM = 300.0
 """Seconds a claimed message stays out of the queue while it is being sent."""
 KEEP = 30 * 86400.0
-"""Seconds an idempotency key and a delivered message are kept."""
+"""Seconds a delivered message is kept."""
 
 
 class Attachment(msgspec.Struct, array_like=True):
@@ -122,9 +123,7 @@ class Outbox:
             certificate=certificate,
             created=now(),
         )
-        if await self.store.hget(keys.MAIL_KEYS, key) is not None:  # an earlier version's
-            return False
-        if not await self.store.set_nx(keys.mail_key(key), msg.id.encode(), ttl=self.keep):
+        if not await self.store.hsetnx(keys.MAIL_KEYS, key, msg.id.encode()):
             return False
         await self.store.hset(keys.MAIL_MESSAGES, msg.id, encode(msg))
         await self.store.zadd(keys.MAIL_DUE, msg.id, now())
@@ -132,9 +131,7 @@ class Outbox:
         return True
 
     async def get(self, key: str) -> MailMessage | None:
-        msg_id = await self.store.get(keys.mail_key(key))
-        if msg_id is None:
-            msg_id = await self.store.hget(keys.MAIL_KEYS, key)
+        msg_id = await self.store.hget(keys.MAIL_KEYS, key)
         if msg_id is None:
             return None
         raw = await self.store.hget(keys.MAIL_MESSAGES, msg_id.decode())

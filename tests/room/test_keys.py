@@ -27,7 +27,6 @@ BUILT = {
     "login": "login:A",
     "magic_link": "magic:A",
     "attempts": "attempts:A",
-    "mail_key": "mail:key:A",
     "mail_done": "mail:done:A",
     "invitations": "ev:A:invs",
     "bindings": "ev:A:bind",
