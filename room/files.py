@@ -1,6 +1,6 @@
-"""Files that hold secrets: the embedded store's snapshot (it keeps the signing secret) and
-the mail outbox (it keeps sign-in links). Their directory is 0700 and each file 0600,
-whatever the umask, and also when the directory or a file existed with wider modes."""
+"""Files that hold secrets: the embedded store's snapshot and journal (they keep the signing
+secret) and the mail outbox (it keeps sign-in links). Their directory is 0700 and each file
+0600, whatever the umask, and also when the directory or a file existed with wider modes."""
 
 from __future__ import annotations
 
@@ -43,3 +43,13 @@ def write_private(path: Path, data: bytes, sync: bool = True) -> None:
         if sync:
             f.flush()
             os.fsync(f.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    """Wait until the entries of directory `path` (a file created, renamed or removed) are
+    on disk: without it a crash can forget a rename even though the file was synced."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

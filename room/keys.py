@@ -3,9 +3,10 @@
 Stored data is found by these strings, so they never change: a renamed key would
 orphan what is stored under it (tests/room/test_keys.py pins each one). Moderation
 keeps its own keys, under the same `ev:{event_id}:` prefix, in `moderation/keys.py`.
-Fields of the shared hashes that behave like keys (rate-limit scopes in `ATTEMPTS`,
-idempotency keys in `MAIL_KEYS`) are here too: changing one resets a limit or
-sends a mail again.
+Names inside keys and fields (rate-limit scopes of `attempts`, idempotency keys in
+`MAIL_KEYS`) are here too: changing one resets a limit or sends a mail again. Short-lived
+keys carry a TTL (`Store.expire`), so storage does not grow with them: attempt buckets,
+sign-in sessions and links, delivered mail.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ USERS = "users"
 USER_EMAILS = "users:email"
 """Hash: e-mail -> user id."""
 ATTEMPTS = "attempts"
-"""Hash: the rate limiter's buckets of sign-ins and registrations, one field per scope."""
+"""Hash: the rate limiter's buckets of sign-ins and registrations, one field per scope, as
+earlier versions kept them (read no more: each scope is now its own key, `attempts`)."""
 MAIL_KEYS = "mail:keys"
 """Hash: idempotency key -> queued message id."""
 MAIL_MESSAGES = "mail:msgs"
@@ -67,6 +69,20 @@ def login(digest: str) -> str:
 
 def magic_link(digest: str) -> str:
     return f"magic:{digest}"
+
+
+# -- short-lived keys (each carries a TTL: `Store.expire`) -----------------------------------
+
+
+def attempts(scope: str) -> str:
+    """Hash: the rate limiter's bucket of one scope (sign-ins, registrations, new identities
+    per address; `..._scope` below); it expires once the bucket is full again."""
+    return f"attempts:{scope}"
+
+
+def mail_done(message_id: str) -> str:
+    """A sent (or given-up) `MailMessage`, kept a while for who asks about it."""
+    return f"mail:done:{message_id}"
 
 
 # -- per event: the room core ----------------------------------------------------------------
@@ -274,7 +290,7 @@ def event_keys(
     ]
 
 
-# -- rate-limit scopes: fields of ATTEMPTS ---------------------------------------------------
+# -- rate-limit scopes (`attempts(scope)`) ---------------------------------------------------
 
 
 def login_ip_scope(ip: str) -> str:

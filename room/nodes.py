@@ -10,7 +10,7 @@ current. Once either lapses, any node may take the event over with a compare-and
 on the record it read: exactly one wins, and the winner's claim has a new `epoch`,
 which tells the pages to publish and subscribe again. A node that comes back finds
 the event owned and does not take it back. Times are seconds on the caller's clock,
-which must be the same for every node (the store's clock: `Store.now`).
+which must be the same for every node: the store's clock, `Store.now`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ store as GCRA: one number per member, the theoretical arrival time (TAT) of his 
 action. An action at `t` is allowed when `TAT - t` stays within the burst allowance; it
 pushes the TAT on by one interval. One hash field per member, updated atomically by the
 store (`Store.hthrottle`, a Lua script on Redis): it holds across nodes, with no
-counters that drift and no keys that pile up per time window.
+counters that drift and no keys that pile up per time window. The edge's scopes are one
+key each (`keys.attempts`), with a TTL of the time the bucket takes to fill up again:
+after that it would allow a full burst anyway, so nothing is forgotten too early.
 
 The limits of the edge (sign-in, registration) are named in `RATES`; moderation's own
 (questions, chat) in `moderation.limits`; a socket's in the server configuration.
@@ -114,10 +116,33 @@ async def take(store: Store, key: str, member: str, rate: Rate, at: float | None
     return await _spend(store, key, member, rate, now() if at is None else at) is None
 
 
+BUCKET = "tat"
+"""The field of a scope's bucket (`keys.attempts`)."""
+
+
+async def _spend_scope(
+    store: Store, scope: str, every: float, tolerance: float, at: float
+) -> float | None:
+    """`_spend` in the scope's own bucket, which then expires when it is full again (the
+    theoretical arrival time is at most `tolerance + every` ahead of `at`)."""
+    key = keys.attempts(scope)
+    wait = await store.hthrottle(key, BUCKET, every, tolerance, at)
+    if wait > 0:
+        return wait
+    await store.expire(key, tolerance + every)
+    return None
+
+
+async def allow(store: Store, scope: str, rate: Rate, at: float | None = None) -> bool:
+    """Spend one action of `scope`'s allowance; False when over."""
+    t = now() if at is None else at
+    return await _spend_scope(store, scope, rate.every, rate.every * (rate.burst - 1), t) is None
+
+
 async def slow_down(store: Store, scope: str, rate: Rate) -> None:
     """Count one attempt in `scope` (a login, a sign-in link, a registration); beyond
     `rate`, refuse with `rate_limited`, saying how long to wait."""
-    wait = await _spend(store, keys.ATTEMPTS, scope, rate, now())
+    wait = await _spend_scope(store, scope, rate.every, rate.every * (rate.burst - 1), now())
     if wait is not None:
         minutes = max(1, math.ceil(wait / 60))
         message = f"too many attempts; try again in {minutes} minute(s)"
@@ -132,7 +157,7 @@ async def slow_down(store: Store, scope: str, rate: Rate) -> None:
 
 async def failures(store: Store, scope: str, backoff: Backoff, at: float | None = None) -> int:
     """The recent failures counted in `scope`."""
-    raw = await store.hget(keys.ATTEMPTS, scope)
+    raw = await store.hget(keys.attempts(scope), BUCKET)
     if raw is None:
         return 0
     ahead = float(raw) - (now() if at is None else at)
@@ -149,11 +174,9 @@ async def backoff_delay(
 async def fail(store: Store, scope: str, backoff: Backoff, at: float | None = None) -> None:
     """Count one failure in `scope` (beyond `backoff.most` the count stays there)."""
     tolerance = backoff.forget * (backoff.most - 1)
-    await store.hthrottle(
-        keys.ATTEMPTS, scope, backoff.forget, tolerance, now() if at is None else at
-    )
+    await _spend_scope(store, scope, backoff.forget, tolerance, now() if at is None else at)
 
 
 async def forgive(store: Store, scope: str) -> None:
     """Forget the failures of `scope` (the right password came)."""
-    await store.hdel(keys.ATTEMPTS, scope)
+    await store.delete(keys.attempts(scope))

@@ -49,22 +49,35 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def ping(self) -> bool: ...
 
+    @abc.abstractmethod
+    async def now(self) -> float:
+        """The store's clock (Unix seconds): Redis `TIME`, so that every node sharing the
+        store agrees on lease deadlines; the embedded store's is its process's."""
+
     # -- plain values --------------------------------------------------------
     @abc.abstractmethod
     async def get(self, key: str) -> bytes | None: ...
 
     @abc.abstractmethod
-    async def set(self, key: str, value: bytes) -> None: ...
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        """Set `key`; with `ttl`, it vanishes after that many seconds (without, any earlier
+        TTL of the key is forgotten)."""
 
     @abc.abstractmethod
-    async def set_nx(self, key: str, value: bytes) -> bool:
-        """Set only if absent; True when this call set it."""
+    async def set_nx(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        """Set only if absent (with `ttl` as in `set`); True when this call set it."""
 
     @abc.abstractmethod
     async def delete(self, *keys: str) -> int: ...
 
     @abc.abstractmethod
     async def incr(self, key: str, by: int = 1) -> int: ...
+
+    @abc.abstractmethod
+    async def expire(self, key: str, seconds: float) -> bool:
+        """Make `key` (of any kind) vanish `seconds` from now, whatever is done to it
+        meanwhile except `set` and `delete`; False when there is no such key. For keys
+        that are only useful for a bounded time, so that storage does not grow with them."""
 
     # -- hashes --------------------------------------------------------------
     @abc.abstractmethod

@@ -1,4 +1,10 @@
-"""The production store on Redis: every node shares it; reservations are Lua scripts."""
+"""The production store on Redis: every node shares it; reservations are Lua scripts.
+
+Every command (scripts included) goes through `_Client.execute_command`: with socket
+timeouts, one reconnecting retry, and the one translation of connection-level errors
+into `StoreUnavailable`. A Redis that hangs (SIGSTOP, a dead link) therefore costs a
+call a few seconds, never forever.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,25 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
-from room.store import INF, SlotEntry, Store
+from room.store import INF, SlotEntry, Store, StoreUnavailable
 from room.store_marks import HMARK, HSETNX_CAPPED
 from room.store_memory import entries_since
+
+UNREACHABLE = (aioredis.ConnectionError, aioredis.TimeoutError, TimeoutError, OSError)
+"""Errors that mean the store cannot be reached (not that a command was wrong)."""
+
+
+class _Client(aioredis.Redis):
+    """The client with the one place where unreachability becomes `StoreUnavailable`."""
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except UNREACHABLE as exc:
+            raise StoreUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
 
 _HSWAP = """
 local old = redis.call('HGET', KEYS[1], ARGV[1])
@@ -114,6 +135,11 @@ return release(ARGV[1], KEYS[1], ARGV[2])
 )
 
 
+def _ms(seconds: float | None) -> int | None:
+    """Seconds as the milliseconds Redis takes (at least 1: 0 would be refused)."""
+    return None if seconds is None else max(1, round(seconds * 1000))
+
+
 def _score(value: float) -> float | str:
     return "+inf" if value == INF else value
 
@@ -131,15 +157,36 @@ def _parse_entries(raw: Sequence[bytes]) -> list[SlotEntry]:
 
 
 class RedisStore(Store):
-    def __init__(self, url: str, prefix: str = "tribune:", max_connections: int = 64) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "tribune:",
+        max_connections: int = 64,
+        *,
+        socket_timeout: float = 3.0,
+        connect_timeout: float = 3.0,
+        health_check_interval: int = 15,
+        retries: int = 1,
+        pool_timeout: float = 10.0,
+    ) -> None:
+        """`socket_timeout` / `connect_timeout`: seconds a command or a connection may take
+        before the call fails with `StoreUnavailable` (after `retries` more attempts on a
+        new connection); `health_check_interval`: an idle connection is pinged first;
+        `pool_timeout`: the wait for a free connection under a burst."""
         self._prefix = prefix
         # Blocking pool: waits for a free connection instead of raising under bursts.
         self._pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=30
+            url,
+            max_connections=max_connections,
+            timeout=pool_timeout,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=connect_timeout,
+            health_check_interval=health_check_interval,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries),
         )
         # Typed as Any: redis-py's response types are unions over decode modes; this
         # store always works in bytes and decodes at the edge.
-        self.redis: Any = aioredis.Redis(connection_pool=self._pool)
+        self.redis: Any = _Client(connection_pool=self._pool)
         r = self.redis
         self._hswap: Any = r.register_script(_HSWAP)
         self._hcas: Any = r.register_script(_HCAS)
@@ -167,19 +214,23 @@ class RedisStore(Store):
     async def ping(self) -> bool:
         try:
             return bool(await self.redis.ping())
-        except (aioredis.RedisError, OSError):
+        except (StoreUnavailable, aioredis.RedisError):
             return False
+
+    async def now(self) -> float:
+        seconds, micros = await self.redis.time()
+        return int(seconds) + int(micros) / 1e6
 
     # -- plain values ------------------------------------------------------------
     async def get(self, key: str) -> bytes | None:
         v: bytes | None = await self.redis.get(self.k(key))
         return v
 
-    async def set(self, key: str, value: bytes) -> None:
-        await self.redis.set(self.k(key), value)
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        await self.redis.set(self.k(key), value, px=_ms(ttl))
 
-    async def set_nx(self, key: str, value: bytes) -> bool:
-        return bool(await self.redis.set(self.k(key), value, nx=True))
+    async def set_nx(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        return bool(await self.redis.set(self.k(key), value, nx=True, px=_ms(ttl)))
 
     async def delete(self, *keys: str) -> int:
         if not keys:
@@ -188,6 +239,9 @@ class RedisStore(Store):
 
     async def incr(self, key: str, by: int = 1) -> int:
         return int(await self.redis.incrby(self.k(key), by))
+
+    async def expire(self, key: str, seconds: float) -> bool:
+        return bool(await self.redis.pexpire(self.k(key), _ms(seconds)))
 
     # -- hashes ----------------------------------------------------------------
     async def hget(self, key: str, field: str) -> bytes | None:

@@ -81,7 +81,8 @@ async def open_login(store: Store, user: User, ttl: float = LOGIN_TTL) -> str:
     """A new login for `user`; the token goes into the cookie, only its digest is stored."""
     token = secrets.token_urlsafe(32)
     at = now()
-    await store.set(keys.login(_digest(token)), encode(LoginSession(user.id, at, at + ttl)))
+    session = encode(LoginSession(user.id, at, at + ttl))
+    await store.set(keys.login(_digest(token)), session, ttl=ttl)
     return token
 
 
@@ -109,8 +110,9 @@ async def change_password(store: Store, user: User, password: str, current: str)
     raw = await store.get(key) if current else None
     if raw is not None:
         login = decode(raw, LoginSession)
-        if login.user_id == user.id:
-            await store.set(key, encode(LoginSession(user.id, at, login.expires)))
+        if login.user_id == user.id and login.expires > at:
+            session = encode(LoginSession(user.id, at, login.expires))
+            await store.set(key, session, ttl=login.expires - at)
     return await set_password(store, user, password, end_logins_at=at)
 
 
@@ -122,7 +124,8 @@ async def close_login(store: Store, token: str) -> None:
 async def issue_magic_link(store: Store, user: User, ttl: float = MAGIC_TTL) -> str:
     """A one-time sign-in token for `user`, valid `ttl` seconds."""
     token = secrets.token_urlsafe(32)
-    await store.set(keys.magic_link(_digest(token)), encode(MagicLink(user.id, now() + ttl)))
+    link = encode(MagicLink(user.id, now() + ttl))
+    await store.set(keys.magic_link(_digest(token)), link, ttl=ttl)
     return token
 
 

@@ -11,6 +11,11 @@ any point leaves the message due again when its lease ends, and another node (or
 the restarted one) sends it. Only a death between handing the message to the
 transport and recording it as sent can send it twice.
 
+Storage stays bounded: a delivered (or given-up) message moves out of the queue's hash
+to `keys.mail_done`, with a TTL of `keep` seconds (30 days). The idempotency keys stay in
+`keys.MAIL_KEYS`: the key of a per-event mail names the event and is deleted with it
+(not done yet), so it is not left to a TTL.
+
 The network is not the domain's: a `Transport` is passed in by the edge
 (`signaling.smtp`: SMTP, or `.eml` files in a directory). What each message
 says is in `room.audience.letters`.
@@ -38,6 +43,8 @@ BACKOFF = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0)
 MAX_ATTEMPTS = 12
 CLAIM = 300.0
 """Seconds a claimed message stays out of the queue while it is being sent."""
+KEEP = 30 * 86400.0
+"""Seconds a delivered message is kept."""
 
 
 class Attachment(msgspec.Struct, array_like=True):
@@ -83,6 +90,7 @@ class Outbox:
         max_attempts: int = MAX_ATTEMPTS,
         poll: float = 1.0,
         claim: float = CLAIM,
+        keep: float = KEEP,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -92,6 +100,7 @@ class Outbox:
         self.max_attempts = max_attempts
         self.poll = poll
         self.claim_for = claim
+        self.keep = keep
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -127,7 +136,18 @@ class Outbox:
         if msg_id is None:
             return None
         raw = await self.store.hget(keys.MAIL_MESSAGES, msg_id.decode())
+        if raw is None:
+            raw = await self.store.get(keys.mail_done(msg_id.decode()))
         return None if raw is None else decode(raw, MailMessage)
+
+    async def _done(self, msg: MailMessage) -> None:
+        """Record a message as delivered (or given up) and take it out of the queue: kept
+        `keep` seconds more under its own key. Marked in the queue's hash first, so that a
+        crash at any step here never sends it again."""
+        await self.store.hset(keys.MAIL_MESSAGES, msg.id, encode(msg))
+        await self.store.zrem(keys.MAIL_DUE, msg.id)
+        await self.store.set(keys.mail_done(msg.id), encode(msg), ttl=self.keep)
+        await self.store.hdel(keys.MAIL_MESSAGES, msg.id)
 
     # -- delivery ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -221,8 +241,7 @@ class Outbox:
             msg.last_error = f"{type(exc).__name__}: {exc}"[:500]
             if msg.attempts >= self.max_attempts:
                 msg.failed = True
-                await self.store.hset(keys.MAIL_MESSAGES, msg_id, encode(msg))
-                await self.store.zrem(keys.MAIL_DUE, msg_id)
+                await self._done(msg)
                 log.error("giving up mail %s to %s: %s", msg.key, msg.to, msg.last_error)
             else:
                 delay = self.backoff[min(msg.attempts, len(self.backoff)) - 1]
@@ -239,8 +258,7 @@ class Outbox:
             return False
         msg.attempts += 1
         msg.sent_at = now()
-        await self.store.hset(keys.MAIL_MESSAGES, msg_id, encode(msg))
-        await self.store.zrem(keys.MAIL_DUE, msg_id)
+        await self._done(msg)
         return True
 
 

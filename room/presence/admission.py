@@ -64,7 +64,7 @@ async def admit(
     hold = seats.holder(event.id, identity)
     # Set the deadline first: a reservation never exists without one, so a crash
     # between the two steps cannot leak a seat.
-    await store.holder_touch([hold], now() + lease_ttl)
+    await store.holder_touch([hold], await store.now() + lease_ttl)  # the leases' one clock
     if not await store.slot_reserve(keys.seats(event.id, pool), identity, cap, hold):
         if existing is None:
             await store.holder_release(hold)

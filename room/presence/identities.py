@@ -29,7 +29,7 @@ async def issue(store: Store, inv: Invitation, address: str, rate: Rate) -> str:
     `banned` while the address is banned from the event, `rate_limited` beyond `rate`."""
     if await address_banned(store, inv.event_id, address):
         raise TribuneError(Code.BANNED, "you were removed from this event")
-    if not await ratelimit.take(store, keys.ATTEMPTS, keys.identity_ip_scope(address), rate):
+    if not await ratelimit.allow(store, keys.identity_ip_scope(address), rate):
         raise TribuneError(Code.RATE_LIMITED, "too many new attendees from your address; wait")
     return inv.id + "." + secrets.token_hex(8)
 

@@ -1,5 +1,8 @@
 """Connections and leases: one live connection per identity, the grace period after it
-closes, renewal while connected, and what expiry releases."""
+closes, renewal while connected, and what expiry releases.
+
+Lease deadlines are times of the store's clock (`Store.now`: Redis `TIME`), read once per
+renewal, sweep or disconnect: nodes whose clocks disagree still agree on who lapsed."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import msgspec
 from room import keys, seats, stage
 from room.changes import Change
 from room.presence import hands, roster
-from room.records import Person, decode, now
+from room.records import Person, decode
 from room.store import SlotEntry, Store
 
 RENEW_BATCH = 1000
@@ -90,7 +93,7 @@ async def disconnected(
     """The connection `sid` closed: if it was the current one, start the grace period."""
     if not await store.hcas(keys.connections(event_id), identity, sid.encode(), None):
         return []  # replaced by a newer connection, or already removed
-    await store.holder_touch([seats.holder(event_id, identity)], now() + grace)
+    await store.holder_touch([seats.holder(event_id, identity)], await store.now() + grace)
     person = await roster.update_person(store, event_id, identity, roster.set_connected(False))
     if person is None:
         return []
@@ -100,14 +103,17 @@ async def disconnected(
 async def renew(store: Store, connected: Iterable[tuple[str, str]], lease_ttl: float) -> None:
     """Push back the deadline of connected (event id, identity) pairs (each node, periodically)."""
     holders = sorted({seats.holder(event_id, identity) for event_id, identity in connected})
+    if not holders:
+        return
+    until = await store.now() + lease_ttl  # one clock for every node: the store's
     for i in range(0, len(holders), RENEW_BATCH):
-        await store.holder_touch(holders[i : i + RENEW_BATCH], now() + lease_ttl)
+        await store.holder_touch(holders[i : i + RENEW_BATCH], until)
 
 
 async def expire(store: Store) -> list[Change]:
     """Release everything held by identities whose grace period (or node) ended."""
     out: list[Change] = []
-    for hold, slots in await store.holder_expire(now()):
+    for hold, slots in await store.holder_expire(await store.now()):
         event_id, identity = seats.split_holder(hold)
         out.extend(await forget(store, event_id, identity, slots))
     return out

@@ -87,8 +87,9 @@ class MediaPlane:
         if self.bus is not None:
             await self.bus.stop()
 
-    def now(self) -> float:
-        return time.time()
+    async def now(self) -> float:
+        """The one clock every node agrees on: the store's."""
+        return await self.store.now()
 
     async def _every(self) -> None:
         while True:
@@ -111,7 +112,7 @@ class MediaPlane:
                 self._back_at = time.monotonic()
 
     async def _tick(self) -> None:
-        now = self.now()
+        now = await self.now()
         await nodes.heartbeat(self.store, self.node_id, self.media_host, self.ttl, now)
         for event_id, mine in list(self.owned.items()):
             renewed = await nodes.renew(self.store, event_id, mine, self.ttl, now)
@@ -128,7 +129,7 @@ class MediaPlane:
 
     # -- ownership ---------------------------------------------------------------------------
     async def _claim(self, event_id: str) -> nodes.Owner:
-        claimed = await nodes.claim(self.store, event_id, self.node_id, self.ttl, self.now())
+        claimed = await nodes.claim(self.store, event_id, self.node_id, self.ttl, await self.now())
         found = claimed.owner
         if found.node == self.node_id and self.owned.get(event_id) != found:
             self.owned[event_id] = found
@@ -146,13 +147,17 @@ class MediaPlane:
 
     async def hand_over_all(self) -> None:
         """Drain: give every event this node owns to another live node."""
-        others = [n for n in await nodes.live_nodes(self.store, self.now()) if n.id != self.node_id]
+        others = [
+            n for n in await nodes.live_nodes(self.store, await self.now()) if n.id != self.node_id
+        ]
         for i, (event_id, mine) in enumerate(list(self.owned.items())):
             if not others:
                 log.warning("media plane: no other node to hand event %s to", event_id)
                 continue
             to = others[i % len(others)]
-            theirs = await nodes.hand_over(self.store, event_id, mine, to.id, self.ttl, self.now())
+            theirs = await nodes.hand_over(
+                self.store, event_id, mine, to.id, self.ttl, await self.now()
+            )
             self.owned.pop(event_id, None)
             await self.local.close_event(event_id)
             if theirs is not None:

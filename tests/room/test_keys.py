@@ -28,6 +28,8 @@ BUILT = {
     "live_events": "acc:A:live",
     "login": "login:A",
     "magic_link": "magic:A",
+    "attempts": "attempts:A",
+    "mail_done": "mail:done:A",
     "invitations": "ev:A:invs",
     "bindings": "ev:A:bind",
     "roster": "ev:A:roster",

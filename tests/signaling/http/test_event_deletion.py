@@ -18,8 +18,9 @@ async def stored_keys(store: object) -> set[str]:
     if isinstance(store, RedisStore):
         return {k.decode() async for k in store.redis.scan_iter(match="*", count=1000)}
     assert isinstance(store, MemoryStore)
-    spaces = (store._kv, store._hashes, store._zsets, store._lists, store._pools, store._held)
-    return {k for space in spaces for k in space} | set(store._deadlines.scores)
+    st = store._s
+    spaces = (st.kv, st.hashes, st.zsets, st.lists, st.pools, st.held)
+    return {k for space in spaces for k in space} | set(st.deadlines.scores)
 
 
 async def test_deleting_an_event_leaves_no_key_of_it(server):
