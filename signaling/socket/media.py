@@ -140,4 +140,5 @@ def register(hub: Hub) -> MediaPlane:
     hub.on_forget.append(forgotten)
     hub.on_role_change.append(role_changed)
     hub.on_event_end.append(ended)
+    hub.on_drain.append(plane.hand_over_all)
     return plane

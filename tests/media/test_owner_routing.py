@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from room import nodes
+from tests.conftest import free_port
 from tests.helpers import Client, Server
 from tests.media.conftest import wait_for
 from tests.media.test_stage_wire import WirePublisher, WireViewer
@@ -33,6 +34,20 @@ async def main() -> None:
     )
     print(server.url, flush=True)
     await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+DRAINING_NODE = """
+import asyncio, sys
+from signaling.app import build_app
+from signaling.cli import run
+from signaling.config import Config
+
+async def main() -> None:
+    config = Config(port=int(sys.argv[3]), redis_url=sys.argv[1], data_dir=sys.argv[2],
+                    drain_timeout=15, media_lease=1.0, media_every=0.2)
+    await run(build_app(config), config, lambda url: print(url, flush=True))
 
 asyncio.run(main())
 """
@@ -137,3 +152,49 @@ async def test_a_survivor_takes_over_when_the_owner_is_killed(
     finally:
         for peer in peers:
             await peer.close()
+
+
+async def test_a_draining_owner_hands_its_events_over(
+    make_server, redis_url: str, tmp_path: Path, no_tracebacks
+) -> None:
+    """SIGTERM on the owner during a live event: it hands the event to the other node, the
+    room is told `media.restart`, and the attendees watch the presenter through B."""
+    b: Server = await make_server(redis_url=redis_url, **TIMING)
+    s = await b.setup()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", DRAINING_NODE, redis_url, str(tmp_path / "a"), str(free_port()),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    peers: list[WireViewer | WirePublisher] = []
+    try:
+        url = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
+        on_a = Client(url)
+        b.clients.append(on_a)
+        await on_a.connect(s.tokens["participant"], "device-on-a")
+        first = WireViewer(on_a)
+        pres = WirePublisher(await b.client(s.tokens["presenter"]))
+        viewer = WireViewer(await b.client(s.tokens["participant"]))
+        peers += [first, pres, viewer]
+        await first.subscribe()  # node A owns the event
+        assert (await pres.publish())["ok"]
+        before = await viewer.subscribe()
+        await video_frames(viewer, viewer.client)
+
+        proc.send_signal(signal.SIGTERM)
+        restart = await viewer.client.wait_for("media.restart", timeout=10)
+        assert restart["epoch"] != before["epoch"]
+        owner = await nodes.owner(b.tribune.store, s.event.id)
+        assert owner is not None and owner.node == b.tribune.media.node_id
+        pres2, viewer2 = WirePublisher(pres.client), WireViewer(viewer.client)
+        peers += [pres2, viewer2]
+        assert (await pres2.publish())["ok"]
+        assert (await viewer2.subscribe())["epoch"] == restart["epoch"]
+        await video_frames(viewer2, viewer2.client)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+    finally:
+        for peer in peers:
+            await peer.close()
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
