@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from tests.helpers import Server
-from tests.signaling.socket.test_faults import TIMING, Redis, own_redis  # noqa: F401
+from tests.own_redis import TIMING, Redis, own_redis  # noqa: F401
 
 
 async def test_chat_crosses_nodes_again_soon_after_an_outage(
