@@ -13,7 +13,7 @@ from room import events as ev
 from room.accounts.account import create_account
 from room.records import Event, Plan
 from room.store_redis import RedisStore
-from room.types import Role
+from room.types import AccessMode, Role
 from signaling.tokens import Tokens
 from tests.cluster.nodes import Balancer, Node
 from tests.cluster.redis import Redis
@@ -70,10 +70,11 @@ class Cluster:
     def nodes(self) -> list[Node]:
         return [self.a, self.b]
 
-    async def webinar(self, **plan: int) -> Webinar:
+    async def webinar(self, access_mode: str = "open") -> Webinar:
         """An account, a webinar and a link for every role (participant link shared)."""
-        account, key = await create_account(self.store, "Acme", Plan(**plan))
-        event = await ev.create_event(self.store, account, ev.EventCreate(title="Cluster"))
+        account, key = await create_account(self.store, "Acme", Plan())
+        create = ev.EventCreate(title="Cluster", access_mode=AccessMode(access_mode))
+        event = await ev.create_event(self.store, account, create)
         tokens = {}
         for role in Role:
             shared = role in (Role.PARTICIPANT, Role.SCREEN)
