@@ -7,6 +7,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import socketio
+
 from room.presence import roster
 from room.store import Store
 from tests.helpers import Client
@@ -37,5 +39,8 @@ async def connected_in_roster(store: Store, event_id: str, ids: list[str]) -> bo
 async def timed_call(client: Client, event: str, payload: Any = None) -> tuple[Any, float]:
     """The ack of one call and the seconds it took (10 s at most: then TimeoutError)."""
     start = time.monotonic()
-    ack = await client.call(event, payload, timeout=10)
+    try:
+        ack = await client.call(event, payload, timeout=10)
+    except socketio.exceptions.TimeoutError:
+        raise AssertionError(f"no ack to {event} within 10 s") from None
     return ack, time.monotonic() - start
