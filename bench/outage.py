@@ -114,9 +114,8 @@ async def measure(cluster: Cluster, outage: float) -> dict[str, float]:
     )
     tracebacks = {n.name: len(n.tracebacks()) for n in cluster.nodes}
     print(f"  tracebacks logged: {tracebacks}", flush=True)
-    return dict(
-        zip(["healthz", "ack on A", "ack on B", "roster", "chat A→B"], figures, strict=True)
-    )
+    names = ["healthz", "ack on A", "ack on B", "roster", "chat A→B"]
+    return {**dict(zip(names, figures, strict=True)), "slowest ack": slowest[0]}
 
 
 def main() -> None:
