@@ -175,9 +175,17 @@ class MediaPlane:
         return await self.bus.call(found.node, op, {"event_id": event_id, **args})
 
     async def call_if_owned(self, event_id: str, op: str, **args: Any) -> None:
-        """`call` for clean-up: nothing when the event has no media owner at all."""
-        if await nodes.owner(self.store, event_id) is not None:
+        """`call` for clean-up: nothing when the event has no media owner at all, nor when
+        its owner does not answer (it died: its SFU, and what was to be cleaned, went with
+        it; the node that takes the event over starts afresh)."""
+        if await nodes.owner(self.store, event_id) is None:
+            return
+        try:
             await self.call(event_id, op, **args)
+        except TribuneError as exc:
+            if exc.code is not Code.UNAVAILABLE:
+                raise
+            log.info("media plane: %s in %s skipped: %s", op, event_id, exc.message)
 
     async def _serve(self, op: str, args: dict[str, Any]) -> Any:
         """A call routed here by another node: run it if this node still owns the event."""

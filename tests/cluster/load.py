@@ -1,6 +1,7 @@
 """Concurrent load on the cluster, and the ledger of what it got acknowledged: questions,
-question votes, poll ballots and HTTP registrations. Nothing is retried: an action whose
-ack never came (its node died) is simply not in the ledger."""
+question votes, poll ballots and HTTP registrations. Questions and registrations carry a
+client id (`cid`): one whose ack never came (its node died) is kept in `in_flight`, for the
+test to send again on the survivor, as a page does."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ class Ledger:
     """Each voter's last acknowledged ballot (an index into `ballots`)."""
     registrations: dict[str, str] = field(default_factory=dict)
     """Acknowledged (201) registration: e-mail -> registration id."""
+    in_flight: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """A question whose ack never came: asker -> (cid, text)."""
+    registering: dict[str, str] = field(default_factory=dict)
+    """A registration whose answer never came: e-mail -> cid."""
     failures: list[str] = field(default_factory=list)
     """Calls that failed on a connection that stayed up (a bug, whatever the fault)."""
 
@@ -47,7 +52,10 @@ async def participant(
     while not stop.is_set():
         n += 1
         try:
-            ack = await c.call("question.ask", {"text": f"{me} asks #{n}"})
+            cid, text = f"ask-{n}", f"{me} asks #{n}"
+            ledger.in_flight[me] = (cid, text)
+            ack = await c.call("question.ask", {"text": text, "cid": cid})
+            del ledger.in_flight[me]
             if ack["ok"]:
                 ledger.questions[ack["question"]["id"]] = me
             else:
@@ -85,9 +93,13 @@ async def registrations(
         while not stop.is_set():
             n += 1
             email = f"{tag}-{n}@example.org"
+            ledger.registering[email] = cid = f"reg-{tag}-{n}"
             try:
-                async with s.post(route, json={"email": email, "name": f"{tag} {n}"}) as r:
+                form = {"email": email, "name": f"{tag} {n}", "cid": cid}
+                async with s.post(route, json=form) as r:
                     body = await r.json(content_type=None)
+                    if r.status < 500:  # answered; a 5xx is the balancer's: not acknowledged
+                        del ledger.registering[email]
                     if r.status == 201:
                         ledger.registrations[email] = body["registration"]["id"]
                     elif r.status < 500:

@@ -6,8 +6,9 @@ whose seats and stage slots are freed after grace; the survivor logs no tracebac
 from __future__ import annotations
 
 import asyncio
+import secrets
 
-from moderation import polls, questions
+from moderation import polls, questions, votes
 from room import keys
 from room.audience import registration, sessions
 from room.presence import roster
@@ -16,7 +17,7 @@ from room.types import SeatPool
 from tests.cluster.checks import person_id
 from tests.cluster.cluster import Cluster
 from tests.cluster.load import Ledger, participant, registrations
-from tests.helpers import Client
+from tests.helpers import Client, http
 from tests.media.test_stage_leaving import wait_for_open_sessions
 from tests.media.test_stage_wire import WirePublisher
 
@@ -97,7 +98,7 @@ async def test_kill_9_of_a_node_under_load_loses_nothing_acknowledged(cluster: C
     assert ledger.questions and set(ledger.questions) <= asked
     assert ledger.votes
     for qid, voter in ledger.votes:
-        assert qid in await questions.voted_by(store, event_id, voter), (qid, voter)
+        assert qid in await votes.voted_by(store, event_id, voter), (qid, voter)
     poll_id = poll["poll"]["id"]
     assert ledger.acked_ballot
     for voter, last in ledger.acked_ballot.items():
@@ -107,6 +108,33 @@ async def test_kill_9_of_a_node_under_load_loses_nothing_acknowledged(cluster: C
     assert ledger.registrations and ledger.registrations.items() <= registered.items()
     assert {e.split("-")[0] for e in ledger.registrations} >= {"a", "b"}
 
+    # What was in flight when A died is sent again on the survivor with the same cid, as a
+    # page does: each answers ok, and nothing is duplicated.
+    retried = 0
+    for c in people:
+        me = ids[id(c)]
+        if c.connected or me not in ledger.in_flight:
+            continue
+        back = Client(b.url + f"/?event={w.event.id}")
+        cluster.clients.append(back)
+        await back.connect(
+            w.tokens["participant"], secrets.token_hex(8), identity=await c.identity()
+        )
+        cid, text = ledger.in_flight[me]
+        ack = await back.call("question.ask", {"text": text, "cid": cid})
+        assert ack["ok"], ack
+        retried += 1
+    route = f"{b.url}/api/v1/public/events/{reg.event.id}/registrations"
+    for email, cid in ledger.registering.items():
+        form = {"email": email, "name": "again", "cid": cid}
+        status, body = await http("POST", route, json=form)
+        assert status == 201, (status, body)
+        retried += 1
+    texts = [(q.author, q.text) for q in await questions.all_questions(store, event_id)]
+    assert len(texts) == len(set(texts)), "a retried question was duplicated"
+    regs = await registration.all_registrations(store, reg.event.id)
+    assert len({r.email for r in regs}) == len(regs)
+
     # The survivor goes on, and logged no traceback.
     survivor: Client = on_b[0]
     assert (await survivor.call("hand.raise")) == {"ok": True}
@@ -114,5 +142,5 @@ async def test_kill_9_of_a_node_under_load_loses_nothing_acknowledged(cluster: C
     print(
         f"acknowledged: {len(ledger.questions)} questions, {len(ledger.votes)} votes, "
         f"{len(ledger.acked_ballot)} ballots, {len(ledger.registrations)} registrations; "
-        f"{len(gone)} people on the dead node"
+        f"{len(gone)} people on the dead node; {retried} in-flight calls sent again"
     )
