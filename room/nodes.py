@@ -85,6 +85,11 @@ async def in_office(store: Store, found: Owner | None, now: float) -> bool:
     return found is not None and found.until >= now and await _alive(store, found.node, now)
 
 
+def same_term(a: Owner | None, b: Owner | None) -> bool:
+    """The same owner's same term (renewals move `until` only)."""
+    return a is not None and b is not None and (a.node, a.epoch) == (b.node, b.epoch)
+
+
 class Claimed(msgspec.Struct, frozen=True):
     owner: Owner
     took_over: bool
@@ -113,7 +118,7 @@ async def renew(store: Store, event_id: str, mine: Owner, ttl: float, now: float
     """Extend `mine`; None when another node holds the event now (this one lost it)."""
     key = keys.media_owner(event_id)
     raw = await store.hget(key, OWNER)
-    if raw is None or _owner(raw) != mine:
+    if raw is None or not same_term(_owner(raw), mine):
         return None
     renewed = Owner(mine.node, mine.epoch, now + ttl)
     if await store.hcas(key, OWNER, raw, msgspec.msgpack.encode(renewed)):
@@ -127,7 +132,7 @@ async def hand_over(
     """Give the event to `to_node` (a draining owner); None if `mine` is no longer in office."""
     key = keys.media_owner(event_id)
     raw = await store.hget(key, OWNER)
-    if raw is None or _owner(raw) != mine:
+    if raw is None or not same_term(_owner(raw), mine):
         return None
     theirs = Owner(to_node, secrets.token_hex(6), now + ttl)
     if await store.hcas(key, OWNER, raw, msgspec.msgpack.encode(theirs)):
@@ -139,7 +144,7 @@ async def release(store: Store, event_id: str, mine: Owner) -> None:
     """Give up the event (it ended): the next media call claims it afresh."""
     key = keys.media_owner(event_id)
     raw = await store.hget(key, OWNER)
-    if raw is not None and _owner(raw) == mine and await store.hcas(key, OWNER, raw, None):
+    if raw is not None and same_term(_owner(raw), mine) and await store.hcas(key, OWNER, raw, None):
         await store.hdel(keys.MEDIA_EVENTS, event_id)
 
 

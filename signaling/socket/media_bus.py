@@ -28,6 +28,17 @@ Handler = Callable[[str, dict[str, Any]], Awaitable[Any]]
 """Runs one operation for another node: (op, args) -> a msgpack-able result."""
 
 
+CHECK_EVERY = 0.25
+"""Seconds between two checks, while waiting for a reply, that the owner is still alive."""
+
+
+class OwnerGone(TribuneError):
+    """The node a call was sent to is no longer the event's media owner."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(Code.UNAVAILABLE, message)
+
+
 def channel(node_id: str) -> str:
     return f"tribune:media:{node_id}"
 
@@ -62,8 +73,16 @@ class MediaBus:
         if self._redis is not None:
             await self._redis.aclose()
 
-    async def call(self, node_id: str, op: str, args: dict[str, Any]) -> Any:
-        """Run `op` on `node_id` and return its result, or raise its refusal."""
+    async def call(
+        self,
+        node_id: str,
+        op: str,
+        args: dict[str, Any],
+        still: Callable[[], Awaitable[bool]] | None = None,
+    ) -> Any:
+        """Run `op` on `node_id` and return its result, or raise its refusal. While waiting,
+        `still()` is asked every `CHECK_EVERY` seconds whether `node_id` is still the one to
+        ask: `OwnerGone` as soon as it is not (the owner died), instead of the timeout."""
         assert self._redis is not None, "start the bus first"
         rid = secrets.token_hex(8)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -74,12 +93,17 @@ class MediaBus:
                 await self._redis.publish(channel(node_id), msgpack.packb(request))
             except (aioredis.RedisError, OSError):
                 raise TribuneError(Code.UNAVAILABLE, "the store cannot be reached") from None
-            try:
-                return await asyncio.wait_for(fut, self.timeout)
-            except TimeoutError:
-                raise TribuneError(
-                    Code.UNAVAILABLE, "the event's media server does not answer; try again"
-                ) from None
+            deadline = asyncio.get_running_loop().time() + self.timeout
+            while True:
+                done, _ = await asyncio.wait({fut}, timeout=CHECK_EVERY)
+                if done:
+                    return fut.result()
+                if still is not None and not await still():
+                    raise OwnerGone("the event's media owner is gone; try again")
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise TribuneError(
+                        Code.UNAVAILABLE, "the event's media server does not answer; try again"
+                    )
         finally:
             self._waiting.pop(rid, None)
 

@@ -29,7 +29,7 @@ from signaling.outage import is_store_outage
 from signaling.schemas.media import Restart, Tracks, TrackView
 from signaling.socket.fanout import ROOM
 from signaling.socket.hub import Hub
-from signaling.socket.media_bus import MediaBus
+from signaling.socket.media_bus import MediaBus, OwnerGone
 from signaling.socket.media_local import LocalMedia, host_candidates
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class MediaPlane:
     async def _claim(self, event_id: str) -> nodes.Owner:
         claimed = await nodes.claim(self.store, event_id, self.node_id, self.ttl, await self.now())
         found = claimed.owner
-        if found.node == self.node_id and self.owned.get(event_id) != found:
+        if found.node == self.node_id and not nodes.same_term(self.owned.get(event_id), found):
             self.owned[event_id] = found
             if claimed.took_over:
                 log.info("media plane: took event %s over (epoch %s)", event_id, found.epoch)
@@ -167,12 +167,25 @@ class MediaPlane:
     # -- routing -----------------------------------------------------------------------------
     async def call(self, event_id: str, op: str, **args: Any) -> Any:
         """Run `op` on the event's owner: here, or over the bus."""
-        found = await self._claim(event_id)
-        if found.node == self.node_id:
-            return await self._run(op, event_id, args)
-        if self.bus is None:
-            raise TribuneError(Code.UNAVAILABLE, "the event's media runs on another node")
-        return await self.bus.call(found.node, op, {"event_id": event_id, **args})
+        for _ in range(3):  # an owner that dies mid-call is replaced, and the call goes on
+            found = await self._claim(event_id)
+            if found.node == self.node_id:
+                return await self._run(op, event_id, args)
+            if self.bus is None:
+                raise TribuneError(Code.UNAVAILABLE, "the event's media runs on another node")
+
+            async def still(found: nodes.Owner = found) -> bool:
+                now = await self.now()
+                current = await nodes.owner(self.store, event_id)
+                return nodes.same_term(current, found) and await nodes.in_office(
+                    self.store, current, now
+                )
+
+            try:
+                return await self.bus.call(found.node, op, {"event_id": event_id, **args}, still)
+            except OwnerGone:
+                log.info("media plane: the owner of %s died during %s; asking again", event_id, op)
+        raise TribuneError(Code.UNAVAILABLE, "the event's media moved; try again")
 
     async def call_if_owned(self, event_id: str, op: str, **args: Any) -> None:
         """`call` for clean-up: nothing when the event has no media owner at all, nor when
