@@ -38,6 +38,9 @@ export function connect(namespace, extra = {}) {
   const socket = io(namespace, {
     transports: ["websocket"],
     query: { event }, // lets a load balancer keep an event on one node
+    // A node that died is replaced within seconds: come back soon, not after up to 5 s.
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 2000,
     auth: (cb) => {
       // On a shared link the server chooses the identity: present the one it issued.
       const identity = room ? localStorage.getItem(identityKey(event)) : null;

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cluster.procs import die_with_parent
 from tests.cluster.redis import free_port
@@ -76,6 +77,9 @@ class Process:
             await self.kill()
 
 
+METRICS_TOKEN = "cluster-test-metrics"
+
+
 class Node(Process):
     """`tribune serve` (tests/cluster/serve.py: the CLI, short leases) on a free port."""
 
@@ -86,6 +90,7 @@ class Node(Process):
             "serve", "--host", "127.0.0.1", "--port", str(self.port),
             "--redis-url", redis_url, "--secret", secret, "--public-url", public,
             "--data-dir", str(workdir / name), "--grace", "1",
+            "--metrics-token", METRICS_TOKEN,
         ]  # fmt: skip
 
     @property
@@ -103,6 +108,18 @@ class Node(Process):
             assert self.running, f"{self.name} exited:\n{self.output()}"
             assert asyncio.get_running_loop().time() < deadline, f"{self.name} never listened"
             await asyncio.sleep(0.05)
+
+    async def metric(self, name: str) -> float:
+        """The sum of one metric's samples in this node's `/metrics`."""
+        headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        async with aiohttp.ClientSession() as s, s.get(self.url + "/metrics", headers=headers) as r:
+            text = await r.text()
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name
+        )
 
     def freeze(self) -> None:
         self.signal(signal.SIGSTOP)
