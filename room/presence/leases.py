@@ -112,11 +112,19 @@ async def renew(store: Store, connected: Iterable[tuple[str, str]], lease_ttl: f
 
 async def expire(store: Store) -> list[Change]:
     """Release everything held by identities whose grace period (or node) ended."""
+    return (await expire_all(store))[0]
+
+
+async def expire_all(store: Store) -> tuple[list[Change], list[tuple[str, str]]]:
+    """`expire`, and the (event id, identity) of everyone it forgot: the edge closes the
+    session records their dead node left open as of their last renewal."""
     out: list[Change] = []
+    people: list[tuple[str, str]] = []
     for hold, slots in await store.holder_expire(await store.now()):
         event_id, identity = seats.split_holder(hold)
+        people.append((event_id, identity))
         out.extend(await forget(store, event_id, identity, slots))
-    return out
+    return out, people
 
 
 async def forget(

@@ -80,6 +80,7 @@ class Audience:
         hub = self.hub
         hub.room.on_connect.append(self.joined)
         hub.on_leave.append(self.left)
+        hub.on_lapse.append(self.lapsed)
         hub.on_forget.append(self.forgot)
         hub.on_event_end.append(self.ended)
         self._register_manage(hub)
@@ -142,6 +143,16 @@ class Audience:
         except Exception as exc:
             self.hub.fanout.outage.report(exc, "closing the session of %s failed", sid)
         self.stats_soon(session.event_id)
+
+    async def lapsed(self, event_id: str, identity: str, alive_at: float) -> None:
+        # Sessions still open here were left by a node that died (a disconnect closes its
+        # own): they end when the connection was last known alive, not at this sweep.
+        try:
+            await sessions.close_identity(self.t.store, event_id, identity, alive_at)
+        except Exception as exc:
+            self.hub.fanout.outage.report(
+                exc, "closing the sessions of %s in %s failed", identity, event_id
+            )
 
     async def forgot(self, event_id: str, identity: str) -> None:
         try:

@@ -83,6 +83,9 @@ class Hub:
         """Whether the store is reachable, and so whether sweeping may expire leases."""
         self.on_forget: list[Callable[[str, str], Awaitable[None]]] = []
         """Hooks run when an identity leaves an event for good (media takes it off stage)."""
+        self.on_lapse: list[Callable[[str, str, float], Awaitable[None]]] = []
+        """Hooks run for each identity whose lease lapsed (its grace ended, or its node died),
+        before `on_forget`, with the time its connection was last known alive."""
         self.on_role_change: list[Callable[[str, Person], Awaitable[None]]] = []
         """Hooks run after a promotion or demotion (a demoted presenter leaves the stage)."""
         self.on_leave: list[Callable[[Session, str], Awaitable[None]]] = []
@@ -176,11 +179,21 @@ class Hub:
         if not self.outage.may_sweep():
             return
         expired: list[Change] = []
+        lapsed: list[tuple[str, str]] = []
+        renewed_at = 0.0
 
         async def expire() -> None:
-            expired.extend(await leases.expire(self.store))
+            nonlocal renewed_at
+            changes, people = await leases.expire_all(self.store)
+            expired.extend(changes)
+            lapsed.extend(people)
+            # A lease lapses one lease period after its last renewal: that is when a
+            # connection whose node died was last known alive.
+            renewed_at = await self.store.now() - self.config.lease_ttl
 
         if await self._reaching(expire):
+            for event_id, identity in lapsed:
+                await run_hooks("lapse", self.on_lapse, event_id, identity, renewed_at)
             await self.fanout.changes(expired)
 
     async def _reaching(self, call: Callable[[], Awaitable[None]], retry: bool = True) -> bool:

@@ -131,12 +131,16 @@ async def test_the_survivor_cleans_up_after_a_node_killed_by_sigkill(
     await wait_for_open_sessions(store, s.event.id, ids)
 
     os.kill(pid, signal.SIGKILL)
+    killed_at = await store.now()
     for who in ids:
         await org.wait_for("roster.left", lambda d, who=who: d["person"]["person"] == who, 15)
     records = await sessions.all_sessions(store, s.event.id)
     for who in ids:
         mine = [r for r in records if r.identity == who]
         assert mine and all(r.end is not None for r in mine), mine
+        # closed as of the dead node's last renewal (every 0.2 s), not at the sweep
+        # (a lease period and the grace later)
+        assert all(killed_at - 0.5 <= r.end <= killed_at + 0.3 for r in mine), (killed_at, mine)
     assert {p.identity for p in await roster.people(store, s.event.id)} == {(await person_id(org))}
     assert (await org.call("hand.next")) == {"ok": True, "person": None}  # hand lowered
     again = await b.client(s.tokens["participant"])  # the seats were given back
