@@ -47,8 +47,6 @@ class InvitationCreate(msgspec.Struct, forbid_unknown_fields=True):
     shared: bool = False
 
 
-
-
 def _check_capacity(account: Account, capacity: int) -> None:
     if capacity < 1 or capacity > account.plan.attendees:
         raise invalid(
@@ -168,7 +166,6 @@ async def load_invitation(store: Store, event_id: str, inv_id: str) -> Invitatio
 async def list_invitations(store: Store, event_id: str) -> list[Invitation]:
     raws = (await store.hgetall(keys.invitations(event_id))).values()
     return sorted((decode(r, Invitation) for r in raws), key=lambda i: i.created)
-
 
 
 async def reissue(store: Store, event: Event, inv_id: str) -> Invitation:

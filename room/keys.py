@@ -345,6 +345,10 @@ def certificate_mail(event_id: str, email: str) -> str:
     return f"certificate:{event_id}:{email}"
 
 
+EVENT_MAIL_KINDS = ("registered", "registered-again", "collaborator", "thanks", "certificate")
+"""The mail idempotency keys that name an event (`kind:event_id:...`): deleted with it."""
+
+
 def magic_mail(token_digest: str) -> str:
     """`token_digest` is the first 32 hex digits of the token's SHA-256."""
     return f"magic:{token_digest}"

@@ -27,6 +27,12 @@ async def people(store: Store, event_id: str) -> set[str]:
     return found
 
 
+def is_event_mail(field: str, event_id: str) -> bool:
+    """A mail idempotency key (a field of `keys.MAIL_KEYS`) that names this event."""
+    kind, _, rest = field.partition(":")
+    return kind in keys.EVENT_MAIL_KINDS and rest.partition(":")[0] == event_id
+
+
 async def purge_event(
     store: Store, event_id: str, identities: Iterable[str], owned: Iterable[str]
 ) -> int:
@@ -40,4 +46,7 @@ async def purge_event(
         pools=[p.value for p in SeatPool],
         sources=[s.value for s in Source],
     )
+    mails = [f for f in await store.hgetall(keys.MAIL_KEYS) if is_event_mail(f, event_id)]
+    for field in mails:  # its mails' idempotency keys (a scan: deleting an event is rare)
+        await store.hdel(keys.MAIL_KEYS, field)
     return await store.delete(*core, *owned)

@@ -24,8 +24,6 @@ def capacity(pool: SeatPool, event: Event, account: Account) -> int | None:
     return None
 
 
-
-
 def holder(event_id: str, identity: str) -> str:
     """The lease holder of one identity in one event: all its seats and slots expire together."""
     return f"{event_id}|{identity}"

@@ -28,8 +28,6 @@ class Source(StrEnum):
     SCREEN = "screen"
 
 
-
-
 def capacity(source: Source, account: Account) -> int:
     """Presenter seats never raise these caps (R-SEAT-3); one screen share at a time."""
     if source is Source.CAMERA:

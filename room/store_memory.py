@@ -308,9 +308,7 @@ def _fold(j: Journal, data: bytes) -> None:
     j.compact(j.rotate(data))
 
 
-def entries_since(
-    current: int, items: Sequence[bytes], rev: int
-) -> list[tuple[int, bytes]] | None:
+def entries_since(current: int, items: Sequence[bytes], rev: int) -> list[tuple[int, bytes]] | None:
     """Entries after `rev`, given the newest `len(items)` entries end at revision `current`."""
     missing = current - rev
     if missing <= 0:

@@ -33,6 +33,7 @@ class _Client(aioredis.Redis):
         except UNREACHABLE as exc:
             raise StoreUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
 
+
 _HSWAP = """
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])

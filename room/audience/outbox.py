@@ -14,7 +14,7 @@ transport and recording it as sent can send it twice.
 Storage stays bounded: a delivered (or given-up) message moves out of the queue's hash
 to `keys.mail_done`, with a TTL of `keep` seconds (30 days). The idempotency keys stay in
 `keys.MAIL_KEYS`: the key of a per-event mail names the event and is deleted with it
-(not done yet), so it is not left to a TTL.
+(`room.retention.purge_event`), so it is not left to a TTL.
 
 The network is not the domain's: a `Transport` is passed in by the edge
 (`signaling.smtp`: SMTP, or `.eml` files in a directory). What each message

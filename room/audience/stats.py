@@ -336,9 +336,7 @@ def summary_lines(stats: Statistics) -> list[str]:
         f"Watched the replay: {formats[SessionKind.REPLAY.value].visitors}",
     ]
     if stats.languages:
-        langs = ", ".join(
-            f"{x.language or 'unknown'} {x.visitors}" for x in stats.languages[:5]
-        )
+        langs = ", ".join(f"{x.language or 'unknown'} {x.visitors}" for x in stats.languages[:5])
         lines.append(f"Languages: {langs}")
     return lines
 

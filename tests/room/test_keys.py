@@ -20,6 +20,7 @@ CONSTANTS = {
     "DEMO": "demo",
     "NODES": "nodes",
     "MEDIA_EVENTS": "media:events",
+    "EVENT_MAIL_KINDS": ("registered", "registered-again", "collaborator", "thanks", "certificate"),
 }
 
 BUILT = {

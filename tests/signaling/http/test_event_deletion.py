@@ -6,6 +6,7 @@ import asyncio
 
 import aiohttp
 
+from room import keys
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
 from tests.helpers import http
@@ -32,7 +33,9 @@ async def test_deleting_an_event_leaves_no_key_of_it(server):
     org = await server.client(s.tokens["organizer"], namespace="/manage", name="Org")
     await org.wait_for("manage.state")
     ann, bob = await s.join("participant", name="Ann"), await s.join("participant", name="Bob")
-    asked = ok(await ann.call("question.ask", {"text": "Will it last?", "cid": "q1"}))["question"]["id"]
+    asked = ok(await ann.call("question.ask", {"text": "Will it last?", "cid": "q1"}))["question"][
+        "id"
+    ]
     ok(await bob.call("question.vote", {"id": asked}))
     ok(await bob.call("chat.send", {"text": "hello", "cid": "m1"}))
     poll = ok(await org.call("poll.create", {"question": "Tea?", "options": ["yes", "no"]}))
@@ -49,12 +52,16 @@ async def test_deleting_an_event_leaves_no_key_of_it(server):
     status, _ = await http("PATCH", api, s.api_key, {"access_mode": "registration"})
     assert status == 200
     status, body = await http(
-        "POST", f"{server.url}/api/v1/public/events/{e}/registrations", None,
+        "POST",
+        f"{server.url}/api/v1/public/events/{e}/registrations",
+        None,
         {"email": "cy@example.org", "name": "Cy", "cid": "r1"},
     )
     assert status == 201, body
     store = server.tribune.store
     assert len({k for k in await stored_keys(store) if e in k}) > 20
+    mail_keys = set(await store.hgetall(keys.MAIL_KEYS))
+    assert any(e in f for f in mail_keys), mail_keys  # Cy's registration mail
 
     status, body = await http("DELETE", api, s.api_key)
     assert status == 200, body
@@ -62,5 +69,6 @@ async def test_deleting_an_event_leaves_no_key_of_it(server):
         await c.wait_for("revoked")
         await asyncio.wait_for(c.sio.wait(), 10)  # until the server closed it
     assert {k for k in await stored_keys(store) if e in k} == set()
+    assert not [f for f in await store.hgetall(keys.MAIL_KEYS) if e in f]  # its mails' keys
     status, _ = await http("GET", api, s.api_key)
     assert status == 404
