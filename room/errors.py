@@ -22,6 +22,7 @@ class Code(StrEnum):
     EVENT_ENDED = "event_ended"
     LIMIT_REACHED = "limit_reached"
     UNAVAILABLE = "unavailable"
+    INSUFFICIENT_CREDITS = "insufficient_credits"
     INTERNAL = "internal"
 
 
@@ -42,6 +43,7 @@ HTTP_STATUS: dict[Code, int] = {
     Code.EVENT_ENDED: 410,
     Code.LIMIT_REACHED: 409,
     Code.UNAVAILABLE: 503,
+    Code.INSUFFICIENT_CREDITS: 409,
     Code.INTERNAL: 500,
 }
 

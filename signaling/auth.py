@@ -104,6 +104,12 @@ class Principal:
             raise TribuneError(Code.FORBIDDEN, "a link gives no rights on the account")
         require(role, action)
 
+    def require_owner(self) -> None:
+        """Refuse (`forbidden`) unless he is the main account's owner (its API key, or the
+        owner user): buying, cancelling, multi-users and secondary accounts."""
+        if self.invitation is not None or not users.is_owner(self.user):
+            raise TribuneError(Code.FORBIDDEN, "only the account's owner may do this")
+
     def role_in(self, event: Event) -> Role | None:
         """The principal's role in `event`, or None when he has no business there."""
         if event.account_id != self.account.id:

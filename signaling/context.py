@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from room.accounts.clock import Clock
 from room.permissions import page_of
 from room.records import Invitation
 from room.store import Store
@@ -27,6 +28,8 @@ class Tribune:
     hub: Hub | None = None
     media: MediaPlane | None = None
     """This node's SFUs (set at start-up, like the hub)."""
+    clock: Clock = field(default_factory=Clock)
+    """What the billing rules read as now (tests put a `ManualClock` here)."""
 
     def url_for(self, inv: Invitation, token: str, page: str | None = None) -> str:
         """The link a person opens; the token rides in the fragment, never in server logs."""

@@ -52,6 +52,8 @@ class User(msgspec.Struct):
     created: float = 0.0
     logins_after: float = 0.0
     """Logins opened before this time are over (a password change ends the others)."""
+    owner: bool = False
+    """The main account's owner: the one user who buys and cancels (with the API key)."""
 
     def view(self) -> UserView:
         return UserView(
@@ -156,6 +158,12 @@ def role_in(user: User, event: Event) -> Role | None:
     if user.kind is UserKind.COLLABORATOR and event.id not in user.events:
         return None
     return ROLE_OF_KIND[user.kind]
+
+
+def is_owner(user: User | None) -> bool:
+    """Whether the account's API key (`user` None) or this dashboard user is the owner:
+    only the owner buys, cancels and manages secondary accounts and multi-users."""
+    return user is None or user.owner
 
 
 def account_role(user: User) -> Role:
