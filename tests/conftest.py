@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -151,3 +152,40 @@ def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptur
     yield caplog
     tracebacks = [r for r in caplog.records if r.exc_info]
     assert not tracebacks, [r.getMessage() for r in tracebacks]
+
+
+NODE = """
+import asyncio, sys
+from tests.helpers import start_server
+
+async def main() -> None:
+    timing = {"lease_ttl": 1.0, "renew_every": 0.2, "sweep_every": 0.1, "grace": 1.0,
+              "media_lease": 1.0, "media_every": 0.2}
+    server = await start_server(data_dir=sys.argv[2], redis_url=sys.argv[1], **timing)
+    print(server.url, flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+"""A node in its own process, so that it can die by SIGKILL: no disconnect bookkeeping,
+no renewal, its sockets cut. Short leases (people and media ownership)."""
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+async def doomed_node(redis_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, int]]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", NODE, redis_url, str(tmp_path / "doomed"),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        url = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
+        assert url.startswith("http://"), url
+        yield url, proc.pid
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()

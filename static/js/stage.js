@@ -129,8 +129,12 @@ async function subscribe() {
   sub = null;
   slots.clear();
   const ack = await call(socket, "media.subscribe");
-  if (!ack.ok) return false;
+  if (!ack.ok) {
+    console.info(`media: subscribe refused (${ack.error.code}: ${ack.error.message})`);
+    return false;
+  }
   const moved = epoch !== null && ack.epoch !== epoch;
+  if (moved) console.info(`media: moved to another node (epoch ${ack.epoch})`);
   epoch = ack.epoch;
   iceServers = ack.ice_servers || [];
   const pc = new RTCPeerConnection({ iceServers });
@@ -195,7 +199,10 @@ async function offer() {
   }
   const ack = await call(socket, "media.publish", { sdp: pc.localDescription.sdp, sources });
   if (ack.ok) await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
-  else await pc.setLocalDescription({ type: "rollback" }); // back to "stable" for the next one
+  else {
+    console.info(`media: publish refused (${ack.error.code}: ${ack.error.message})`);
+    await pc.setLocalDescription({ type: "rollback" }); // back to "stable" for the next one
+  }
   return ack;
 }
 

@@ -27,6 +27,23 @@ FRESH_FRAMES = """async () => {
 from before the kill."""
 
 
+PEERS = """async () => {
+  const out = {};
+  for (const [name, pc] of [["sub", window.tribune.subscriber], ["pub", window.tribune.publisher]]) {
+    if (!pc) continue;
+    const rtp = [];
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp" || r.type === "outbound-rtp")
+        rtp.push([r.type, r.kind, r.packetsReceived, r.packetsSent, r.framesDecoded, r.framesEncoded]);
+    });
+    out[name] = [pc.connectionState, pc.signalingState, pc.beforeKill || false, rtp];
+  }
+  out.message = document.querySelector('[data-testid="stage-message"]')?.textContent;
+  return JSON.stringify(out);
+}"""
+"""What a page's media connections are doing (printed when the test fails)."""
+
+
 async def frames(page: Page) -> int:
     return int(await page.evaluate(FRESH_FRAMES))
 
@@ -45,8 +62,12 @@ async def test_attendees_see_the_presenter_again_after_the_owner_is_killed(
     w = await cluster.webinar()
     room = f"{cluster.balancer.url}/room/{w.event.id}#t="
     pages: list[Page] = []
+    said: list[str] = []  # the pages' console, for the failure message
     for role in ("presenter", "participant", "participant"):
         page = await (await browser.new_context()).new_page()
+        page.on(
+            "console", lambda m, role=role: said.append(f"{time.monotonic():.2f} {role}: {m.text}")
+        )
         await page.goto(room + w.tokens[role])
         await expect(page.get_by_test_id("my-role")).to_have_text(role)
         pages.append(page)
@@ -78,7 +99,12 @@ async def test_attendees_see_the_presenter_again_after_the_owner_is_killed(
     took: list[float] = []
     for page in attendees:
         while await frames(page) < 10:
-            assert time.monotonic() - killed < 10, "no video on the survivor within 10 s"
+            if time.monotonic() - killed >= 10:
+                states = [await p.evaluate(PEERS) for p in pages]
+                print(
+                    f"killed at {killed:.2f}", *said, *states, survivor.output()[-8000:], sep="\n"
+                )
+                raise AssertionError("no video on the survivor within 10 s")
             await asyncio.sleep(0.1)
         took.append(time.monotonic() - killed)
     print(f"video back after {max(took):.2f} s")

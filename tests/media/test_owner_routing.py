@@ -8,14 +8,11 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from room import nodes
 from tests.conftest import free_port
-from tests.helpers import Client, Server
+from tests.helpers import Client, Server, Setup
 from tests.media.conftest import wait_for
 from tests.media.test_stage_wire import WirePublisher, WireViewer
 
@@ -23,20 +20,6 @@ TIMING = {"media_lease": 1.0, "media_every": 0.2}
 """A node's heartbeat lasts 1 s: a dead owner is replaced within about 1.2 s."""
 
 ROOT = Path(__file__).resolve().parents[2]
-
-NODE = """
-import asyncio, sys
-from tests.helpers import start_server
-
-async def main() -> None:
-    server = await start_server(
-        data_dir=sys.argv[2], redis_url=sys.argv[1], media_lease=1.0, media_every=0.2
-    )
-    print(server.url, flush=True)
-    await asyncio.Event().wait()
-
-asyncio.run(main())
-"""
 
 DRAINING_NODE = """
 import asyncio, sys
@@ -93,38 +76,28 @@ async def test_calls_on_any_node_run_on_the_one_owner(make_server, redis_url: st
             await peer.close()
 
 
-@pytest.fixture
-async def doomed_owner(redis_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, int]]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", NODE, redis_url, str(tmp_path / "doomed"),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    try:
-        url = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
-        assert url.startswith("http://"), url
-        yield url, proc.pid
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
-
-
-async def test_a_survivor_takes_over_when_the_owner_is_killed(
-    make_server, redis_url: str, doomed_owner: tuple[str, int], no_tracebacks
-) -> None:
-    url, pid = doomed_owner
-    b: Server = await make_server(redis_url=redis_url, **TIMING)
-    s = await b.setup()
+async def owned_by(url: str, b: Server, s: Setup) -> tuple[WireViewer, WirePublisher, WireViewer]:
+    """A viewer on node A (at `url`) subscribes first, so A owns the event's media; a
+    presenter and a viewer on node B, whose media calls go to A."""
     on_a = Client(url)
     b.clients.append(on_a)
     await on_a.connect(s.tokens["participant"], "device-on-a")
     first = WireViewer(on_a)
     pres = WirePublisher(await b.client(s.tokens["presenter"]))
     viewer = WireViewer(await b.client(s.tokens["participant"]))
-    peers = [first, pres, viewer]
+    await first.subscribe()
+    return first, pres, viewer
+
+
+async def test_a_survivor_takes_over_when_the_owner_is_killed(
+    make_server, redis_url: str, doomed_node: tuple[str, int], no_tracebacks
+) -> None:
+    url, pid = doomed_node
+    b: Server = await make_server(redis_url=redis_url, **TIMING)
+    s = await b.setup()
+    first, pres, viewer = await owned_by(url, b, s)
+    peers: list[WireViewer | WirePublisher] = [first, pres, viewer]
     try:
-        await first.subscribe()  # node A (the subprocess) owns the event
         owner = await nodes.owner(b.tribune.store, s.event.id)
         assert owner is not None and owner.node != b.tribune.media.node_id
         assert (await pres.publish())["ok"]
@@ -169,14 +142,8 @@ async def test_a_draining_owner_hands_its_events_over(
     peers: list[WireViewer | WirePublisher] = []
     try:
         url = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
-        on_a = Client(url)
-        b.clients.append(on_a)
-        await on_a.connect(s.tokens["participant"], "device-on-a")
-        first = WireViewer(on_a)
-        pres = WirePublisher(await b.client(s.tokens["presenter"]))
-        viewer = WireViewer(await b.client(s.tokens["participant"]))
+        first, pres, viewer = await owned_by(url, b, s)
         peers += [first, pres, viewer]
-        await first.subscribe()  # node A owns the event
         assert (await pres.publish())["ok"]
         before = await viewer.subscribe()
         await video_frames(viewer, viewer.client)

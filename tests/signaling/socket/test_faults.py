@@ -9,9 +9,6 @@ import logging
 import os
 import secrets
 import signal
-import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -68,42 +65,6 @@ async def test_a_store_outage_longer_than_the_lease_evicts_nobody(
     tracebacks = [r for r in caplog.records if r.exc_info]
     assert not tracebacks, [r.getMessage() for r in tracebacks]
     gc.collect()  # the Redis manager's dropped clients warn now, under the filter above
-
-
-NODE = """
-import asyncio, sys
-from tests.helpers import start_server
-
-async def main() -> None:
-    timing = {"lease_ttl": 1.0, "renew_every": 0.2, "sweep_every": 0.1, "grace": 1.0}
-    server = await start_server(data_dir=sys.argv[2], redis_url=sys.argv[1], **timing)
-    print(server.url, flush=True)
-    await asyncio.Event().wait()
-
-asyncio.run(main())
-"""
-"""A node in its own process, so that it can die by SIGKILL: no disconnect bookkeeping,
-no renewal, its sockets cut."""
-
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-async def doomed_node(redis_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, int]]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", NODE, redis_url, str(tmp_path / "doomed"),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    try:
-        url = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
-        assert url.startswith("http://"), url
-        yield url, proc.pid
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
 
 
 async def test_the_survivor_cleans_up_after_a_node_killed_by_sigkill(
