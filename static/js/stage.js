@@ -197,6 +197,7 @@ async function offer() {
   for (const [source, transceiver] of Object.entries(senders)) {
     if (active.has(source) && transceiver.mid) sources[transceiver.mid] = source;
   }
+  console.info(`media: publishing ${Object.values(sources).join(", ") || "nothing"}`);
   const ack = await call(socket, "media.publish", { sdp: pc.localDescription.sdp, sources });
   if (ack.ok) await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
   else {
@@ -234,7 +235,12 @@ async function start(source) {
   active.add(source);
   if (source === "screen") track.onended = () => serial(() => active.has("screen") && stop("screen"));
   const ack = await offer();
-  if (!ack.ok) {
+  if (!ack.ok && (ack.error.code === "timeout" || ack.error.code === "unavailable")) {
+    // The node went away mid-offer: keep the source on; once the page is back (room.state
+    // or media.restart), it publishes again.
+    message("Reconnecting your media…");
+    if (socket.connected) setTimeout(() => serial(() => (active.has(source) ? offer() : null)), 1000);
+  } else if (!ack.ok) {
     release(source);
     message(ack.error.code === "stage_full"
       ? `The stage is full: ${ack.error.message}`
