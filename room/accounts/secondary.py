@@ -29,6 +29,7 @@ from room.audience.registration import normalize_email
 from room.errors import Code, TribuneError, invalid, not_found
 from room.records import Account, decode, encode
 from room.store import Store
+from room.types import EventState
 
 Purge = Callable[[str], Awaitable[None]]
 """Delete every key a deleted event left (given its id): the edge's event purge."""
@@ -136,7 +137,8 @@ async def erase(store: Store, account: Account, purge: Purge) -> None:
     """Erase an account and everything it owns: its events (live ones are ended first),
     users (their logins end), API keys and every per-account key."""
     for event in await ev.list_events(store, account):
-        await live.end(store, event.id)
+        if event.state is EventState.LIVE:
+            await live.end(store, event.id)  # its slot and seats; it cannot be deleted live
         await ev.delete_event(store, account, event.id)
         await purge(event.id)
     for user in await users.account_users(store, account.id):
