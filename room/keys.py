@@ -60,6 +60,21 @@ def live_events(account_id: str) -> str:
     return f"acc:{account_id}:live"
 
 
+# -- per account: team (issue 11: secondary accounts) --------------------------------------
+
+
+def secondary_accounts(account_id: str) -> str:
+    """Hash: a main account's secondary account ids -> b"1"."""
+    return f"acc:{account_id}:secondary"
+
+
+def account_keys(account_id: str) -> list[str]:
+    """Every key one account owns (each per-account builder above): erasing a secondary
+    account deletes them. A new per-account key is listed here too."""
+    a = account_id
+    return [account_events(a), account_users(a), live_events(a), secondary_accounts(a)]
+
+
 # -- per sign-in token (only the token's digest is stored) -------------------------------------
 
 
@@ -173,6 +188,12 @@ def staff_links(event_id: str) -> str:
     return f"ev:{event_id}:staffinv"
 
 
+def mailed_invitations(event_id: str) -> str:
+    """Hash: invitation id -> b"1" for the presenter and collaborator invitations mailed
+    from the dashboard (listed, re-issued and revoked there)."""
+    return f"ev:{event_id}:invmail"
+
+
 # -- per event: the audience -----------------------------------------------------------------
 
 
@@ -279,7 +300,7 @@ def event_keys(
         *(bans(e), revocations(e), sockets(e), banned_addresses(e), identity_addresses(e)),
         *(changes(e), changes(e) + ":rev", changes(e) + ":log", collaborators(e)),
         *(staff_links(e), registrations(e), registration_order(e), registration_cids(e)),
-        *(guests(e), guest_order(e)),
+        *(guests(e), guest_order(e), mailed_invitations(e)),
         *(guests_by_invitation(e), activity(e), direct_link(e), sessions(e), session_order(e)),
         *(open_sessions(e), visits(e), certificates(e), certificates_by_email(e)),
         followed_up(e),
@@ -337,6 +358,17 @@ def collaborator_mail(event_id: str, user_id: str) -> str:
     return f"collaborator:{event_id}:{user_id}"
 
 
+def invitation_mail(event_id: str, inv_id: str, gen: int) -> str:
+    """A presenter or collaborator invitation mailed from the dashboard (each generation of
+    the link is mailed once)."""
+    return f"invitation:{event_id}:{inv_id}:{gen}"
+
+
+def secondary_mail(account_id: str) -> str:
+    """The welcome of a new secondary account's owner."""
+    return f"secondary:{account_id}"
+
+
 def thanks_mail(event_id: str, email: str) -> str:
     return f"thanks:{event_id}:{email}"
 
@@ -345,7 +377,14 @@ def certificate_mail(event_id: str, email: str) -> str:
     return f"certificate:{event_id}:{email}"
 
 
-EVENT_MAIL_KINDS = ("registered", "registered-again", "collaborator", "thanks", "certificate")
+EVENT_MAIL_KINDS = (
+    "registered",
+    "registered-again",
+    "collaborator",
+    "thanks",
+    "certificate",
+    "invitation",
+)
 """The mail idempotency keys that name an event (`kind:event_id:...`): deleted with it."""
 
 

@@ -111,6 +111,10 @@ PROMOTABLE: dict[Role, frozenset[Role]] = {
 """role.set may move a person from the key role to one of these (R-ROLE-2)."""
 
 
+INVITED_BY_EMAIL: frozenset[Role] = frozenset({Role.PRESENTER, Role.COLLABORATOR})
+"""Roles whose personal invitations the dashboard mails, re-issues and revokes (seed 002)."""
+
+
 @dataclass(frozen=True)
 class Place:
     """Where a role sits and how its links behave: the facts of a role that are not actions."""

@@ -29,6 +29,9 @@ class Account(msgspec.Struct):
     name: str
     plan: Plan
     created: float
+    # -- team (issue 11): secondary accounts --
+    parent_id: str | None = None
+    """A secondary account's main account (None for a main account)."""
 
 
 class Event(msgspec.Struct):

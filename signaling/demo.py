@@ -6,7 +6,8 @@ import msgspec
 
 from room import events as ev
 from room import keys
-from room.accounts.account import create_account
+from room.accounts import logins, users
+from room.accounts.account import create_account, get_account
 from room.permissions import Action, can
 from room.records import Invitation, Plan
 from room.types import Role
@@ -19,6 +20,8 @@ class Demo(msgspec.Struct):
     event_id: str
     invitations: dict[str, str]
     """role -> invitation id"""
+    owner_id: str = ""
+    """The demo organizer's dashboard user (the account's owner)."""
 
 
 class DemoLinks(msgspec.Struct):
@@ -27,16 +30,35 @@ class DemoLinks(msgspec.Struct):
     api_key: str
     event_id: str
     links: dict[str, str]
-    """Role (and `manage`) -> the link that opens its page."""
+    """Role (and `manage`) -> the link that opens its page; `dashboard`: a one-time
+    sign-in link (15 minutes) of the demo organizer into the dashboard."""
 
 
-DEMO_ROLES: list[tuple[Role, str, bool]] = [
-    (Role.ORGANIZER, "Demo Organizer", False),
-    (Role.PRESENTER, "Demo Presenter", False),
-    (Role.PARTICIPANT, "", True),
-    (Role.COLLABORATOR, "Demo Collaborator", False),
-    (Role.SCREEN, "Second screen", True),
+DEMO_ORGANIZER = "organizer@demo.example.com"
+"""The demo organizer's e-mail: the owner user of the demo account."""
+
+DEMO_ROLES: list[tuple[Role, str, bool, str]] = [
+    (Role.ORGANIZER, "Demo Organizer", False, ""),
+    # With an e-mail: ending the demo mails the presenter's thank-you (see the outbox).
+    (Role.PRESENTER, "Demo Presenter", False, "presenter@demo.example.com"),
+    (Role.PARTICIPANT, "", True, ""),
+    (Role.COLLABORATOR, "Demo Collaborator", False, ""),
+    (Role.SCREEN, "Second screen", True, ""),
 ]
+
+
+async def demo_owner(t: Tribune, demo: Demo) -> users.User:
+    """The demo organizer's dashboard user, made once (the owner of the demo account)."""
+    user = await users.get_user(t.store, demo.owner_id) if demo.owner_id else None
+    if user is not None:
+        return user
+    stale = await users.user_by_email(t.store, DEMO_ORGANIZER)
+    if stale is not None:  # of an earlier demo account whose event is gone
+        await users.forget_user(t.store, stale)
+    account = await get_account(t.store, demo.account_id)
+    return await users.create_user(
+        t.store, account, DEMO_ORGANIZER, "Demo Organizer", users.UserKind.ORGANIZER, owner=True
+    )
 
 
 async def ensure_demo(t: Tribune) -> DemoLinks:
@@ -54,12 +76,16 @@ async def ensure_demo(t: Tribune) -> DemoLinks:
             t.store, account, ev.EventCreate(title="Tribune demo webinar")
         )
         invs = {}
-        for role, name, shared in DEMO_ROLES:
+        for role, name, shared, email in DEMO_ROLES:
             inv = await ev.invite(
-                t.store, event, ev.InvitationCreate(role=role, name=name, shared=shared)
+                t.store,
+                event,
+                ev.InvitationCreate(role=role, name=name, shared=shared, email=email),
             )
             invs[role.value] = inv.id
         demo = Demo(api_key=api_key, account_id=account.id, event_id=event.id, invitations=invs)
+    if not demo.owner_id:
+        demo.owner_id = (await demo_owner(t, demo)).id
         await t.store.set(keys.DEMO, msgspec.msgpack.encode(demo))
     links: dict[str, str] = {}
     for role_name, inv_id in demo.invitations.items():
@@ -69,4 +95,6 @@ async def ensure_demo(t: Tribune) -> DemoLinks:
         # One manager link is printed: the one of who runs the event (edits it).
         if can(link_inv.role, Action.EDIT_EVENT):
             links["manage"] = t.url_for(link_inv, token, page="manage")
+    magic = await logins.issue_magic_link(t.store, await demo_owner(t, demo))
+    links["dashboard"] = f"{t.config.base_url}/login#magic={magic}"
     return DemoLinks(api_key=demo.api_key, event_id=demo.event_id, links=links)

@@ -63,6 +63,7 @@ class User(msgspec.Struct):
             kind=self.kind,
             has_password=self.password_hash is not None,
             events=list(self.events),
+            owner=self.owner,
         )
 
 
@@ -75,6 +76,8 @@ class UserView(msgspec.Struct):
     kind: UserKind
     has_password: bool
     events: list[str]
+    owner: bool = False
+    """The account's owner (he manages its users and secondary accounts)."""
 
 
 # -- users ----------------------------------------------------------------------------
@@ -87,7 +90,11 @@ async def create_user(
     name: str,
     kind: UserKind,
     password: str | None = None,
+    *,
+    owner: bool = False,
 ) -> User:
+    """A new user of the account; `owner`: the account's owner (`tribune account create
+    --owner-email`, a secondary account's owner)."""
     email = normalize_email(email)
     name = name.strip()[:200] or email.split("@", 1)[0]
     hashed = await hash_password(password) if password else None
@@ -99,6 +106,7 @@ async def create_user(
         kind=kind,
         password_hash=hashed,
         created=now(),
+        owner=owner,
     )
     if not await store.hsetnx(keys.USER_EMAILS, email, user.id.encode()):
         raise TribuneError(Code.CONFLICT, f"a user with the e-mail {email} already exists", "email")
@@ -149,6 +157,39 @@ async def set_password(
             u.logins_after = end_logins_at
 
     return await _change_user(store, user.id, apply)
+
+
+async def remove_user(store: Store, account: Account, user_id: str) -> list[str]:
+    """Remove a user of the account (the owner does, R: multi-users): his record goes, so
+    every login and sign-in link of his ends at once, and his staff links into the
+    account's events are withdrawn. The owner user cannot be removed. Returns the events
+    whose connections the edge must re-check (`room.presence.revocation`)."""
+    user = await get_user(store, user_id)
+    if user is None or user.account_id != account.id:
+        raise not_found("user")
+    if user.owner:
+        raise invalid("the account's owner cannot be removed", "user_id")
+    touched = await forget_user(store, user)
+    for event_id in touched:
+        await revocation.revoked(store, event_id)
+    return touched
+
+
+async def forget_user(store: Store, user: User) -> list[str]:
+    """Delete a user's record, e-mail, membership, collaborations and staff links; the
+    events he had a staff link or a collaboration in."""
+    touched: list[str] = []
+    for event_id in await store.hgetall(keys.account_events(user.account_id)):
+        link = await store.hget(keys.staff_links(event_id), user.id)
+        if link is not None:
+            await store.hdel(keys.invitations(event_id), link.decode())
+            await store.hdel(keys.staff_links(event_id), user.id)
+        if await store.hdel(keys.collaborators(event_id), user.id) or link is not None:
+            touched.append(event_id)
+    await store.hdel(keys.USERS, user.id)
+    await store.hcas(keys.USER_EMAILS, user.email, user.id.encode(), None)
+    await store.hdel(keys.account_users(user.account_id), user.id)
+    return touched
 
 
 def role_in(user: User, event: Event) -> Role | None:

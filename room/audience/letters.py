@@ -46,6 +46,26 @@ def collaborator_added(event: Event, name: str, login_url: str) -> Letter:
     )
 
 
+def staff_invited(event: Event, inv: Invitation, link: str) -> Letter:
+    """To a presenter or collaborator invited to one event from the dashboard: his personal
+    link (a re-issued invitation sends the new one; the older link stops working)."""
+    return (
+        f"Your invitation: {event.title}",
+        f"Hello {inv.name or inv.email},\n\n"
+        f"You are invited to \u201c{event.title}\u201d as its {inv.role.value}.\n"
+        f"Your personal link (do not share it; it works on one device):\n{link}\n",
+    )
+
+
+def secondary_welcome(account_name: str, login_url: str) -> Letter:
+    """To the owner of a new secondary account."""
+    return (
+        f"Your Tribune account: {account_name}",
+        f"Hello,\n\nThe account \u201c{account_name}\u201d was created for you on Tribune.\n"
+        f"Sign in at {login_url} (ask for a sign-in link with this e-mail).\n",
+    )
+
+
 def presenter_thanks(event: Event, inv: Invitation, summary: str) -> Letter:
     """To a presenter once the event has ended, with its main figures (R-ROLE-5)."""
     return (

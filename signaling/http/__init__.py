@@ -2,7 +2,9 @@
 
 - `events`: the events API (events, invitations, roster), the dashboard's
   events and own links, collaborators;
-- `signin`: sign-in, logout, "me", passwords, the account's users;
+- `signin`: sign-in, logout, "me", passwords, the account's API key;
+- `team`: the account's users, secondary accounts, invitations mailed from the
+  dashboard;
 - `audience`: registration, access lists, direct link, activity, sessions,
   statistics, certificates;
 - `exports`: every CSV/XLSX export; `slides`: slide upload and images;
@@ -18,10 +20,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from signaling.http import audience, events, exports, pages, signin, slides
+from signaling.http import audience, events, exports, pages, signin, slides, team
 
 
 def setup(app: web.Application) -> None:
     """Add every HTTP route to the app."""
-    for module in (events, signin, audience, exports, slides, pages):
+    for module in (events, signin, team, audience, exports, slides, pages):
         app.add_routes(module.routes)

@@ -1,6 +1,6 @@
 """Signing in to the dashboard over HTTP: password and one-time links, logout, "me", the
-password, and the account's users. Rules live in `room.accounts`; the login cookie and
-who may do what are asked of `signaling.auth`."""
+password, and the account's API key (its users: `signaling.http.team`). Rules live in
+`room.accounts`; the login cookie and who may do what are asked of `signaling.auth`."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from signaling.schemas.signin import (
     MagicRequest,
     Me,
     PasswordChange,
-    UserCreate,
 )
 from signaling.socket.audience import audience
 
@@ -131,7 +130,7 @@ async def change_password(request: web.Request) -> web.Response:
     return json({"user": user.view()})
 
 
-# -- the account's users ---------------------------------------------------------------------
+# -- the account's API key ---------------------------------------------------------------------
 
 
 @routes.post("/api/v1/account/key")
@@ -140,21 +139,3 @@ async def rotate_key(request: web.Request) -> web.Response:
     t = tribune(request)
     p = await for_account(request, t, DASHBOARD, Action.MANAGE_ACCOUNT)
     return json({"api_key": await account_keys.rotate_key(t.store, p.account.id)})
-
-
-@routes.post("/api/v1/account/users")
-async def create_user(request: web.Request) -> web.Response:
-    t = tribune(request)
-    p = await for_account(request, t, DASHBOARD, Action.MANAGE_ACCOUNT)
-    form = await body(request, UserCreate)
-    user = await users.create_user(
-        t.store, p.account, form.email, form.name, form.kind, form.password
-    )
-    return json({"user": user.view()}, status=201)
-
-
-@routes.get("/api/v1/account/users")
-async def list_users(request: web.Request) -> web.Response:
-    t = tribune(request)
-    p = await for_account(request, t, DASHBOARD, Action.MANAGE_ACCOUNT)
-    return json({"users": [u.view() for u in await users.account_users(t.store, p.account.id)]})

@@ -1,5 +1,5 @@
 // The organizer's dashboard: events by day, the event editor, registrations, access list,
-// direct link, collaborators and exports. Collaborators see only their events, read-only.
+// direct link, invitations by e-mail, collaborators and exports. Collaborators see only their events, read-only.
 import { $, api, el, errorText, fillTable, show, when } from "./audience.js";
 
 const state = { me: null, events: [], current: null, editing: null };
@@ -202,8 +202,14 @@ async function openEvent(id) {
   $("guests-section").hidden = event.access_mode !== "access_list" && !event.counts.guests;
   $("import-report").hidden = true;
   for (const name of ["registrations", "guests", "activity"]) exportLinks(event.id, name);
-  $("collaborators").replaceChildren(...event.collaborators.map((u) => el("li", { text: `${u.name} <${u.email}>` })));
-  await Promise.all([loadRegistrations(event), loadGuests(event), loadActivity(event)]);
+  const removable = can("manage_account") && editable;
+  $("collaborators").replaceChildren(...event.collaborators.map((u) => el("li", {},
+    el("span", { text: `${u.name} <${u.email}> ` }),
+    removable ? el("button", { type: "button", className: "secondary", text: "Remove", testid: "collaborator-remove",
+      onclick: () => removeCollaborator(event, u) }) : null)));
+  const loads = [loadRegistrations(event), loadGuests(event), loadActivity(event)];
+  if (editable) loads.push(loadInvitations(event));
+  await Promise.all(loads);
 }
 
 async function loadRegistrations(event) {
@@ -230,6 +236,42 @@ async function loadActivity(event) {
   const answer = await api("GET", `/api/v1/events/${event.id}/activity?limit=500`);
   if (!answer.ok) return;
   fillTable($("activity-table"), answer.data.activity.slice().reverse().map((a) => [when(a.at), a.who, a.action, a.detail]));
+}
+
+// -- invitations by e-mail (presenters, collaborators) and collaborators -------------------
+const invitationsPath = (event) => `/api/v1/dashboard/events/${event.id}/invitations`;
+
+async function loadInvitations(event) {
+  const answer = await api("GET", invitationsPath(event));
+  if (!answer.ok) return;
+  $("invitations-table").replaceChildren(...answer.data.invitations.map((inv) => {
+    const row = el("tr", { testid: "invite-row" },
+      el("td", { text: inv.name ? `${inv.name} <${inv.email}>` : inv.email }), el("td", { text: inv.role }),
+      el("td", { text: when(inv.created) + (inv.gen > 1 ? ` (link ${inv.gen})` : "") }),
+      el("td", {},
+        el("button", { type: "button", className: "secondary", text: "Send a new link", testid: "invite-reissue",
+          onclick: () => changeInvitation(event, inv, "POST", "/reissue", `A new link was mailed to ${inv.email}; the old one no longer works.`) }),
+        el("button", { type: "button", className: "secondary", text: "Revoke", testid: "invite-revoke",
+          onclick: () => changeInvitation(event, inv, "DELETE", "", `The invitation of ${inv.email} was revoked.`) })));
+    row.dataset.invitationId = inv.id;
+    return row;
+  }));
+}
+
+async function changeInvitation(event, inv, method, suffix, done) {
+  const answer = await api(method, `${invitationsPath(event)}/${inv.id}${suffix}`);
+  if (!answer.ok) { fail(answer); return; }
+  show($("error"), "");
+  info(done);
+  await Promise.all([loadInvitations(event), loadActivity(event)]);
+}
+
+async function removeCollaborator(event, user) {
+  if (!confirm(`Remove ${user.email} from this event?`)) return;
+  const answer = await api("DELETE", `/api/v1/events/${event.id}/collaborators/${user.id}`);
+  if (!answer.ok) { fail(answer); return; }
+  info(`${user.email} no longer helps run this event.`);
+  await openEvent(event.id);
 }
 
 function renderReport(report) {
@@ -284,6 +326,17 @@ $("guests-delete").addEventListener("click", async () => {
   if (!answer.ok) { fail(answer); return; }
   info(`${answer.data.deleted} guest(s) deleted.`);
   await Promise.all([loadGuests(state.current), loadActivity(state.current)]);
+});
+
+$("invite-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const answer = await api("POST", invitationsPath(state.current),
+    { role: $("invite-role").value, email: $("invite-email").value, name: $("invite-name").value });
+  if (!answer.ok) { fail(answer); return; }
+  $("invite-email").value = ""; $("invite-name").value = "";
+  show($("error"), "");
+  info(`The invitation was mailed to ${answer.data.invitation.email}.`);
+  await Promise.all([loadInvitations(state.current), loadActivity(state.current)]);
 });
 
 $("collaborator-form").addEventListener("submit", async (e) => {

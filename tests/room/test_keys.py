@@ -20,13 +20,21 @@ CONSTANTS = {
     "DEMO": "demo",
     "NODES": "nodes",
     "MEDIA_EVENTS": "media:events",
-    "EVENT_MAIL_KINDS": ("registered", "registered-again", "collaborator", "thanks", "certificate"),
+    "EVENT_MAIL_KINDS": (
+        "registered",
+        "registered-again",
+        "collaborator",
+        "thanks",
+        "certificate",
+        "invitation",
+    ),
 }
 
 BUILT = {
     "account_events": "acc:A:events",
     "account_users": "acc:A:users",
     "live_events": "acc:A:live",
+    "secondary_accounts": "acc:A:secondary",
     "login": "login:A",
     "magic_link": "magic:A",
     "attempts": "attempts:A",
@@ -47,6 +55,7 @@ BUILT = {
     "changes": "ev:A:changes",
     "collaborators": "ev:A:collabs",
     "staff_links": "ev:A:staffinv",
+    "mailed_invitations": "ev:A:invmail",
     "registrations": "ev:A:regs",
     "registration_order": "ev:A:regs:order",
     "registration_cids": "ev:A:regs:cid",
@@ -74,6 +83,8 @@ BUILT = {
     "registered_mail": "registered:A:B",
     "registered_again_mail": "registered-again:A:B:C",
     "collaborator_mail": "collaborator:A:B",
+    "invitation_mail": "invitation:A:B:C",
+    "secondary_mail": "secondary:A",
     "thanks_mail": "thanks:A:B",
     "certificate_mail": "certificate:A:B",
     "magic_mail": "magic:A",
@@ -86,7 +97,7 @@ def test_every_key_is_pinned():
     builders = {
         n: f
         for n, f in vars(keys).items()
-        if inspect.isfunction(f) and n not in ("is_stage_slots", "event_keys")
+        if inspect.isfunction(f) and n not in ("is_stage_slots", "event_keys", "account_keys")
     }
     assert set(builders) == set(BUILT)
     for name, fn in builders.items():
@@ -108,3 +119,10 @@ def test_every_per_event_key_is_listed_for_deletion():
     assert len(per_event) > 30
     assert {n for n, v in per_event.items() if v not in listed} == set()
     assert all(k.startswith("ev:A:") for k in listed)
+
+
+def test_every_per_account_key_is_listed_for_erasure():
+    """Erasing a secondary account deletes `keys.account_keys`."""
+    listed = set(keys.account_keys("A"))
+    per_account = {v for v in BUILT.values() if v.startswith("acc:A:")}
+    assert per_account == listed

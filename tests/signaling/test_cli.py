@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.helpers import Client, Refused, http
+from tests.room.audience.helpers import Web
 
 EXE = [sys.executable, "-m", "signaling.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,3 +156,85 @@ async def test_rotate_key_gives_a_new_key_and_the_old_one_stops_working(tmp_path
         assert (await http("GET", s.url + "/api/v1/account", new))[0] == 200
     finally:
         assert s.stop() == 0
+
+
+async def test_account_create_with_an_owner_who_signs_in_by_link(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    created = run("account", "create", "Own Co", "--owner-email", "Boss@Own.test", "--json", "--data-dir", data)
+    assert created.returncode == 0, created.stderr
+    out = json.loads(created.stdout)
+    assert set(out) == {"account_id", "name", "api_key", "owner_email"} and out["owner_email"] == "boss@own.test"
+    again = run("account", "create", "Copy Co", "--owner-email", "boss@own.test", "--data-dir", data)
+    assert again.returncode == 2 and "conflict" in again.stderr
+    bad = run("account", "create", "Bad Co", "--owner-email", "not an address", "--data-dir", data)
+    assert bad.returncode == 2 and "invalid" in bad.stderr
+    assert "--owner-email" in run("account", "create", "--help").stdout
+    s = Serve("--demo", "--json", "--data-dir", data)
+    try:
+        s.json_line()
+        web = Web(s.url)
+        try:
+            status, _ = await web.call("POST", "/api/v1/auth/magic", {"email": "boss@own.test"})
+            assert status == 200
+            mail = await wait_outbox(Path(data), "boss@own.test")
+            token = mail.split("#magic=", 1)[1].split()[0]
+            status, me = await web.call("POST", "/api/v1/auth/magic/consume", {"token": token})
+            assert status == 200 and me["user"]["owner"] is True
+            assert me["account"]["id"] == out["account_id"]
+        finally:
+            await web.close()
+    finally:
+        assert s.stop() == 0
+
+
+async def wait_outbox(data: Path, to: str, subject: str = "") -> str:
+    """The text of the first mail to `to` (with `subject` in its subject) in the outbox."""
+    import asyncio
+    import email
+    import email.policy
+
+    for _ in range(200):
+        for path in sorted((data / "outbox").glob("*.eml")) if (data / "outbox").exists() else []:
+            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if msg["To"] == to and subject in str(msg["Subject"]):
+                part = msg.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+                return str(part.get_content())
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no mail to {to} in the outbox")
+
+
+async def test_demo_prints_a_dashboard_sign_in_link_and_mails_the_presenters_thanks(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    s = Serve("--demo", "--json", "--data-dir", data)
+    try:
+        info = s.json_line()
+        assert set(info) == {"api_key", "event_id", "links"}
+        assert set(info["links"]) == {"organizer", "presenter", "participant", "collaborator", "screen", "manage", "dashboard"}
+        dashboard = info["links"]["dashboard"]
+        assert dashboard.startswith(s.url + "/login#magic=")
+        web = Web(s.url)
+        try:
+            token = dashboard.split("#magic=", 1)[1]
+            status, me = await web.call("POST", "/api/v1/auth/magic/consume", {"token": token})
+            assert status == 200 and me["user"]["owner"] is True
+            status, listed = await web.call("GET", "/api/v1/dashboard/events")
+            assert status == 200 and [e["id"] for e in listed["events"]] == [info["event_id"]]
+        finally:
+            await web.close()
+        org = Client(s.url)
+        await org.connect(info["links"]["organizer"].split("#t=")[1], "org-device")
+        assert (await org.call("event.start"))["ok"]
+        assert (await org.call("event.end"))["ok"]
+        await org.close()
+        thanks = await wait_outbox(Path(data), "presenter@demo.example.com", "Thank you for presenting")
+        assert "Tribune demo webinar" in thanks
+    finally:
+        assert s.stop() == 0
+    s2 = Serve("--demo", "--json", "--data-dir", data)
+    try:
+        again = s2.json_line()
+        assert again["event_id"] == info["event_id"]
+        assert again["links"]["dashboard"] != info["links"]["dashboard"]  # a fresh one-time link
+        assert (await http("GET", s2.url + "/healthz"))[0] == 200
+    finally:
+        assert s2.stop() == 0
