@@ -60,6 +60,35 @@ def live_events(account_id: str) -> str:
     return f"acc:{account_id}:live"
 
 
+# -- billing (issue 11): plans, add-ons and invoices -----------------------------------------
+
+INVOICE_SEQ = "invoices:seq"
+"""Counter: the last invoice number given (`Store.incr`, one sequence per installation)."""
+INVOICE_NUMBERS = "invoices:numbers"
+"""Hash: invoice number -> "account_id|invoice_id" (`tribune billing paid NUMBER`)."""
+
+
+def account_addons(account_id: str) -> str:
+    """Hash: add-on id -> `catalogue.AddOn` (the account's purchases in effect)."""
+    return f"acc:{account_id}:addons"
+
+
+def account_invoices(account_id: str) -> str:
+    """Hash: invoice id -> `invoices.Invoice`."""
+    return f"acc:{account_id}:invoices"
+
+
+def account_keys(account_id: str) -> list[str]:
+    """Every key one account owns by itself (erased with a secondary account)."""
+    return [
+        account_events(account_id),
+        account_users(account_id),
+        live_events(account_id),
+        account_addons(account_id),
+        account_invoices(account_id),
+    ]
+
+
 # -- per sign-in token (only the token's digest is stored) -------------------------------------
 
 
@@ -347,6 +376,11 @@ def certificate_mail(event_id: str, email: str) -> str:
 
 EVENT_MAIL_KINDS = ("registered", "registered-again", "collaborator", "thanks", "certificate")
 """The mail idempotency keys that name an event (`kind:event_id:...`): deleted with it."""
+
+
+def invoice_mail(invoice_id: str) -> str:
+    """An invoice mailed to the account's owner (billing, issue 11)."""
+    return f"invoice:{invoice_id}"
 
 
 def magic_mail(token_digest: str) -> str:

@@ -1,4 +1,5 @@
-"""The `tribune` command: serve, and create accounts. Every flag has a TRIBUNE_* twin."""
+"""The `tribune` command: serve, accounts and billing (`cli_admin`). Every flag has a
+TRIBUNE_* twin."""
 
 from __future__ import annotations
 
@@ -17,17 +18,14 @@ import msgspec
 from aiohttp import web
 
 from moderation.limits import LIMITS
-from room.accounts.account import create_account, rotate_key
 from room.errors import TribuneError
-from room.records import Plan
 from room.store_memory import StoreLocked
-from signaling.app import build_app, make_store
+from signaling import cli_admin as admin
+from signaling.app import build_app
 from signaling.config import Config
 from signaling.context import KEY
 from signaling.demo import DemoLinks, ensure_demo
 from signaling.drain import drain
-
-DEFAULT_PLAN = Plan()
 
 
 def env(name: str, default: Any = None) -> Any:
@@ -172,6 +170,13 @@ def parser() -> argparse.ArgumentParser:
         "(env TRIBUNE_METRICS_TOKEN)",
     )
     s.add_argument(
+        "--prices",
+        default=env("PRICES"),
+        metavar="FILE",
+        help="the price list of add-ons, plans and credits (TOML, integer cents, one "
+        "currency); without it the embedded example prices (env TRIBUNE_PRICES)",
+    )
+    s.add_argument(
         "--demo",
         action="store_true",
         default=env_flag("DEMO"),
@@ -189,49 +194,7 @@ def parser() -> argparse.ArgumentParser:
         help="logging level (env TRIBUNE_LOG_LEVEL; default INFO)",
     )
 
-    a = sub.add_parser("account", help="manage accounts")
-    asub = a.add_subparsers(dest="account_command", required=True)
-    c = asub.add_parser("create", help="create an account and print its API key")
-    c.add_argument("name")
-    c.add_argument(
-        "--attendees",
-        type=int,
-        default=int(env("ATTENDEES", DEFAULT_PLAN.attendees)),
-        help="attendee capacity per event "
-        f"(env TRIBUNE_ATTENDEES; default {DEFAULT_PLAN.attendees})",
-    )
-    c.add_argument(
-        "--presenter-seats",
-        type=int,
-        default=int(env("PRESENTER_SEATS", DEFAULT_PLAN.presenter_seats)),
-        help="presenter seats per event (env TRIBUNE_PRESENTER_SEATS; "
-        f"default {DEFAULT_PLAN.presenter_seats})",
-    )
-    c.add_argument(
-        "--parallel-events",
-        type=int,
-        default=int(env("PARALLEL_EVENTS", DEFAULT_PLAN.parallel_events)),
-        help="live events at a time "
-        f"(env TRIBUNE_PARALLEL_EVENTS; default {DEFAULT_PLAN.parallel_events})",
-    )
-    c.add_argument(
-        "--json",
-        action="store_true",
-        default=env_flag("JSON"),
-        help="print the account as one JSON line",
-    )
-    _store_flags(c)
-    r = asub.add_parser(
-        "rotate-key", help="give an account a new API key; the old one stops working at once"
-    )
-    r.add_argument("account_id")
-    r.add_argument(
-        "--json",
-        action="store_true",
-        default=env_flag("JSON"),
-        help="print the new key as one JSON line (env TRIBUNE_JSON)",
-    )
-    _store_flags(r)
+    admin.add_commands(sub, env, env_flag, _store_flags)
     return p
 
 
@@ -256,6 +219,7 @@ def config_from(args: argparse.Namespace) -> Config:
         trusted_proxies=list(args.trusted_proxy or []),
         drain_timeout=args.drain_timeout,
         metrics_token=args.metrics_token or None,
+        prices_file=args.prices,
     )
 
 
@@ -278,7 +242,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         config = config_from(args)
     except ValueError as err:
-        print(f"error (invalid): --trusted-proxy: {err}", file=sys.stderr)
+        flag = "--prices" if args.prices and str(args.prices) in str(err) else "--trusted-proxy"
+        print(f"error (invalid): {flag}: {err}", file=sys.stderr)
         return 2
     if config.secret is not None and len(config.secret.encode()) < 32:
         print("error (invalid): --secret must be at least 32 bytes long", file=sys.stderr)
@@ -342,50 +307,12 @@ async def run(app: web.Application, config: Config, ready: Callable[[str], None]
         await runner.cleanup()
 
 
-async def _create_account(args: argparse.Namespace) -> int:
-    config = Config(data_dir=args.data_dir, redis_url=args.redis_url)
-    store = make_store(config)
-    await store.start()
-    try:
-        plan = Plan(
-            attendees=args.attendees,
-            presenter_seats=args.presenter_seats,
-            parallel_events=args.parallel_events,
-        )
-        account, key = await create_account(store, args.name, plan)
-    finally:
-        await store.close()
-    if args.json:
-        print(json.dumps({"account_id": account.id, "name": account.name, "api_key": key}))
-    else:
-        print(f"account {account.id} ({account.name}) created")
-        print(f"API key: {key}")
-    return 0
-
-
-async def _rotate_key(args: argparse.Namespace) -> int:
-    store = make_store(Config(data_dir=args.data_dir, redis_url=args.redis_url))
-    await store.start()
-    try:
-        key = await rotate_key(store, args.account_id)
-    finally:
-        await store.close()
-    if args.json:
-        print(json.dumps({"account_id": args.account_id, "api_key": key}))
-    else:
-        print(f"account {args.account_id}: new API key (the old one no longer works)")
-        print(f"API key: {key}")
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command == "serve":
             return serve(args)
-        if args.account_command == "rotate-key":
-            return asyncio.run(_rotate_key(args))
-        return asyncio.run(_create_account(args))
+        return asyncio.run(admin.run(args))
     except TribuneError as err:
         print(f"error ({err.code.value}): {err.message}", file=sys.stderr)
         return 2

@@ -20,6 +20,8 @@ CONSTANTS = {
     "DEMO": "demo",
     "NODES": "nodes",
     "MEDIA_EVENTS": "media:events",
+    "INVOICE_SEQ": "invoices:seq",
+    "INVOICE_NUMBERS": "invoices:numbers",
     "EVENT_MAIL_KINDS": ("registered", "registered-again", "collaborator", "thanks", "certificate"),
 }
 
@@ -77,6 +79,9 @@ BUILT = {
     "thanks_mail": "thanks:A:B",
     "certificate_mail": "certificate:A:B",
     "magic_mail": "magic:A",
+    "account_addons": "acc:A:addons",
+    "account_invoices": "acc:A:invoices",
+    "invoice_mail": "invoice:A",
 }
 
 
@@ -86,7 +91,7 @@ def test_every_key_is_pinned():
     builders = {
         n: f
         for n, f in vars(keys).items()
-        if inspect.isfunction(f) and n not in ("is_stage_slots", "event_keys")
+        if inspect.isfunction(f) and n not in ("is_stage_slots", "event_keys", "account_keys")
     }
     assert set(builders) == set(BUILT)
     for name, fn in builders.items():
@@ -108,3 +113,11 @@ def test_every_per_event_key_is_listed_for_deletion():
     assert len(per_event) > 30
     assert {n for n, v in per_event.items() if v not in listed} == set()
     assert all(k.startswith("ev:A:") for k in listed)
+
+
+def test_every_per_account_key_is_listed_for_erasure():
+    """Erasing a (secondary) account deletes `keys.account_keys`: a per-account builder
+    missing there would leave its data behind."""
+    listed = set(keys.account_keys("A"))
+    per_account = {v for v in BUILT.values() if v.startswith("acc:A:")}
+    assert per_account and per_account <= listed
