@@ -11,13 +11,13 @@ from collections.abc import Collection
 from enum import StrEnum
 
 from room import changes, keys, lifecycle, seats
-from room.accounts.limits import Limits, limits
+from room.accounts.account import get_account
 from room.changes import Audience, Change, Payload
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event
 from room.permissions import Action, can, may_stop_media_of
 from room.presence import roster
-from room.records import Event, Person
+from room.records import Account, Event, Person
 from room.store import Store
 from room.types import EventKind
 
@@ -28,14 +28,15 @@ class Source(StrEnum):
     SCREEN = "screen"
 
 
-def capacity(source: Source, limits: Limits) -> int:
-    """Presenter seats (plan or add-on) never raise these caps (R-SEAT-3); one screen share
-    at a time."""
+def capacity(source: Source, account: Account) -> int:
+    """Presenter seats never raise these caps (R-SEAT-3); one screen share at a time. No
+    add-on changes them, so they are the plan's alone (`room.accounts.limits` has them
+    too, for a complete view)."""
     if source is Source.CAMERA:
-        return limits.stage_cameras
+        return account.plan.stage_cameras
     if source is Source.MIC:
-        return limits.stage_mics
-    return limits.stage_screens
+        return account.plan.stage_mics
+    return account.plan.stage_screens
 
 
 def may_publish(person: Person, event: Event) -> bool:
@@ -62,7 +63,8 @@ async def take(store: Store, event_id: str, person: Person, source: Source) -> l
     lifecycle.require_open(event)
     if not may_publish(person, event):
         raise TribuneError(Code.FORBIDDEN, f"the {person.role.value} role may not publish here")
-    cap = capacity(source, await limits(store, event.account_id))
+    account = await get_account(store, event.account_id)
+    cap = capacity(source, account)
     hold = seats.holder(event_id, person.identity)
     pool = keys.stage_slots(event_id, source)
     if person.identity in await store.slot_members(pool):

@@ -2,9 +2,11 @@
 
 Every check reads them here, at once and on every node, because both halves are
 in the store: seats (`room.seats`), presenter seats, parallel events
-(`room.live`), the stage caps (`room.stage`), the event capacity and the
-certificates (`room.events`), secondary accounts (the team's part), and the
-recording and storage quotas (exposed; recording is another issue).
+(`room.live`), the event capacity and the certificates (`room.events`), secondary
+accounts (the team's part), and the recording and storage quotas (exposed;
+recording is another issue). The stage caps are here for a complete view, but no
+add-on raises them, so `room.stage` reads them from the plan (no extra store read on
+the publish path, which a failover's republish is sensitive to).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from media import IceServer, InvalidDescription, NoFreeSlot, Sfu, StageTrack, UnknownPeer
-from room.accounts.limits import limits
+from room.accounts.account import get_account
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event
 from room.store import Store
@@ -58,7 +58,7 @@ class LocalMedia:
         if existing is not None:
             return existing
         event = await load_event(self.store, event_id)
-        plan = await limits(self.store, event.account_id)
+        plan = (await get_account(self.store, event.account_id)).plan
         if event_id not in self.sfus:  # checked again: the awaits above may have raced
             self.sfus[event_id] = Sfu(
                 video_slots=plan.stage_cameras + plan.stage_screens,
