@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from room import cas, keys, lifecycle
+from room.accounts.limits import Limits, limits_of
 from room.errors import Code, TribuneError, invalid, not_found
 from room.event_settings import EventSettings, SettingsChange, updated
 from room.permissions import PLACES
@@ -47,17 +48,31 @@ class InvitationCreate(msgspec.Struct, forbid_unknown_fields=True):
     shared: bool = False
 
 
-def _check_capacity(account: Account, capacity: int) -> None:
-    if capacity < 1 or capacity > account.plan.attendees:
+def _check_capacity(limits: Limits, capacity: int) -> None:
+    if capacity < 1 or capacity > limits.attendees:
         raise invalid(
-            f"capacity must be between 1 and the plan's {account.plan.attendees} attendees",
+            f"capacity must be between 1 and the plan's {limits.attendees} attendees",
             "capacity",
         )
 
 
+def _check_certificates(limits: Limits, change: SettingsChange | None) -> None:
+    """Certificates are enabled only with a plan that includes them or the certificates
+    add-on (issue 11)."""
+    certificate = None if change is None else change.certificate
+    if certificate is not None and certificate.get("enabled") is True and not limits.certificates:
+        raise TribuneError(
+            Code.FORBIDDEN,
+            "your plan does not include certificates: the account's owner can buy the "
+            "certificates add-on (one year) on the Billing page",
+        )
+
+
 async def create_event(store: Store, account: Account, fields: EventCreate) -> Event:
-    capacity = account.plan.attendees if fields.capacity is None else fields.capacity
-    _check_capacity(account, capacity)
+    limits = await limits_of(store, account)
+    capacity = limits.attendees if fields.capacity is None else fields.capacity
+    _check_capacity(limits, capacity)
+    _check_certificates(limits, fields.settings)
     event = Event(
         id=new_id("ev"),
         account_id=account.id,
@@ -112,8 +127,10 @@ async def change_event(store: Store, event_id: str, change: Callable[[Event], No
 
 async def update_event(store: Store, account: Account, event_id: str, fields: EventUpdate) -> Event:
     await get_event(store, account, event_id)
+    limits = await limits_of(store, account)
     if fields.capacity is not None:
-        _check_capacity(account, fields.capacity)
+        _check_capacity(limits, fields.capacity)
+    _check_certificates(limits, fields.settings)
 
     def apply(event: Event) -> None:
         lifecycle.require_changeable(event)

@@ -68,11 +68,32 @@ def secondary_accounts(account_id: str) -> str:
     return f"acc:{account_id}:secondary"
 
 
+# -- billing (issue 11): plans, add-ons and invoices -----------------------------------------
+
+INVOICE_SEQ = "invoices:seq"
+"""Counter: the last invoice number given (`Store.incr`, one sequence per installation)."""
+INVOICE_NUMBERS = "invoices:numbers"
+"""Hash: invoice number -> "account_id|invoice_id" (`tribune billing paid NUMBER`)."""
+
+
+def account_addons(account_id: str) -> str:
+    """Hash: add-on id -> `catalogue.AddOn` (the account's purchases in effect)."""
+    return f"acc:{account_id}:addons"
+
+
+def account_invoices(account_id: str) -> str:
+    """Hash: invoice id -> `invoices.Invoice`."""
+    return f"acc:{account_id}:invoices"
+
+
 def account_keys(account_id: str) -> list[str]:
     """Every key one account owns (each per-account builder above): erasing a secondary
     account deletes them. A new per-account key is listed here too."""
     a = account_id
-    return [account_events(a), account_users(a), live_events(a), secondary_accounts(a)]
+    return [
+        *(account_events(a), account_users(a), live_events(a), secondary_accounts(a)),
+        *(account_addons(a), account_invoices(a)),
+    ]
 
 
 # -- per sign-in token (only the token's digest is stored) -------------------------------------
@@ -386,6 +407,11 @@ EVENT_MAIL_KINDS = (
     "invitation",
 )
 """The mail idempotency keys that name an event (`kind:event_id:...`): deleted with it."""
+
+
+def invoice_mail(invoice_id: str) -> str:
+    """An invoice mailed to the account's owner (billing, issue 11)."""
+    return f"invoice:{invoice_id}"
 
 
 def magic_mail(token_digest: str) -> str:

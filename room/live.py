@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from room import changes, keys, lifecycle
-from room.accounts.account import get_account
+from room.accounts.limits import limits
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError
 from room.events import change_event, load_event
@@ -33,18 +33,18 @@ async def start(store: Store, event_id: str) -> tuple[Event, list[Change]]:
     if event.state is EventState.LIVE:
         return event, []
     lifecycle.require_startable(event)
-    account = await get_account(store, event.account_id)
-    allowance = account.plan.parallel_events
-    if not await store.slot_reserve(keys.live_events(account.id), event.id, allowance):
+    allowance = (await limits(store, event.account_id)).parallel_events
+    if not await store.slot_reserve(keys.live_events(event.account_id), event.id, allowance):
         raise TribuneError(
             Code.PARALLEL_LIMIT,
-            f"your plan allows {allowance} live event(s) at a time; end one first",
+            f"your plan and add-ons allow {allowance} live event(s) at a time; end one first "
+            "or buy the parallel events add-on",
         )
 
     try:
         event = await change_event(store, event_id, lifecycle.go_live)
     except TribuneError:
-        await store.slot_release(keys.live_events(account.id), event.id)
+        await store.slot_release(keys.live_events(event.account_id), event.id)
         raise
     return event, [await _status(store, event)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from enum import StrEnum
 from typing import Any, TypeVar, cast, overload
 
 import msgspec
@@ -22,6 +23,21 @@ class Plan(msgspec.Struct, frozen=True):
     stage_cameras: int = 8
     stage_mics: int = 8
     stage_screens: int = 1
+    # -- billing (issue 11): the plan's other base limits ---------------------------------
+    secondary_accounts: int = 0
+    recording_mb: int = 1024
+    """Recording space, in megabytes."""
+    storage_mb: int = 1024
+    """Storage (slides and files), in megabytes."""
+    certificates: bool = True
+    """Whether the plan includes certificates; without, the certificates add-on does."""
+
+
+class Cycle(StrEnum):
+    """An account's billing cycle: 30 days (monthly) or 365 days (annual)."""
+
+    MONTHLY = "monthly"
+    ANNUAL = "annual"
 
 
 class Account(msgspec.Struct):
@@ -32,6 +48,10 @@ class Account(msgspec.Struct):
     # -- team (issue 11): secondary accounts --
     parent_id: str | None = None
     """A secondary account's main account (None for a main account)."""
+    # -- billing (issue 11): the billing cycle (`room.accounts.plans`) -------------------
+    cycle: Cycle = Cycle.MONTHLY
+    cycle_start: float = 0.0
+    """When the current cycle began; 0: at `created` (accounts made before cycles)."""
 
 
 class Event(msgspec.Struct):

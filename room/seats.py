@@ -1,26 +1,28 @@
-"""Each seat pool's capacity from the plan, the pool keys and the lease holder of an identity.
+"""Each seat pool's capacity from the limits in effect, the pool keys and the lease holder
+of an identity.
 
 Which pool a role sits in is asked of the permission table (`permissions.seat_pool`)."""
 
 from __future__ import annotations
 
-from room.records import Account, Event
+from room.accounts.limits import Limits
+from room.records import Event
 from room.types import SeatPool
 
 
-def capacity(pool: SeatPool, event: Event, account: Account) -> int | None:
+def capacity(pool: SeatPool, event: Event, limits: Limits) -> int | None:
     """The most members the pool may hold; None means unlimited.
 
     The organizer's seat is always available (R-ROLE-1) and screens are read-only
     devices of the staff, so neither counts against anything.
+    `limits`: the plan plus the add-ons in effect (`room.accounts.limits`).
     """
-    plan = account.plan
     if pool is SeatPool.ATTENDEE:
-        return min(event.capacity, plan.attendees)
+        return min(event.capacity, limits.attendees)
     if pool is SeatPool.PRESENTER:
-        return plan.presenter_seats
+        return limits.presenter_seats
     if pool is SeatPool.COLLABORATOR:
-        return plan.collaborator_seats
+        return limits.collaborator_seats
     return None
 
 

@@ -29,7 +29,9 @@ class Source(StrEnum):
 
 
 def capacity(source: Source, account: Account) -> int:
-    """Presenter seats never raise these caps (R-SEAT-3); one screen share at a time."""
+    """Presenter seats never raise these caps (R-SEAT-3); one screen share at a time. No
+    add-on changes them, so they are the plan's alone (`room.accounts.limits` has them
+    too, for a complete view)."""
     if source is Source.CAMERA:
         return account.plan.stage_cameras
     if source is Source.MIC:

@@ -106,9 +106,12 @@ class Principal:
 
     def require_owner(self) -> None:
         """Refuse (`forbidden`) unless he is the main account's owner (its API key, or the
-        owner user): buying, cancelling, multi-users and secondary accounts."""
+        owner user; not a secondary account's): buying, cancelling, multi-users and
+        secondary accounts."""
         if self.invitation is not None or not users.is_owner(self.user):
             raise TribuneError(Code.FORBIDDEN, "only the account's owner may do this")
+        if self.account.parent_id is not None:
+            raise TribuneError(Code.FORBIDDEN, "only the main account's owner may do this")
 
     def role_in(self, event: Event) -> Role | None:
         """The principal's role in `event`, or None when he has no business there."""
@@ -157,6 +160,13 @@ async def for_account(
     """The principal, if he may do `action` on his account."""
     p = await principal(request, server, door)
     p.require_on_account(action)
+    return p
+
+
+async def for_owner(request: web.Request, server: Server) -> Principal:
+    """The main account's owner (dashboard door), or `forbidden`."""
+    p = await for_account(request, server, Door.DASHBOARD, Action.MANAGE_ACCOUNT)
+    p.require_owner()
     return p
 
 

@@ -1,4 +1,5 @@
-"""The `tribune` command: serve, and create accounts. Every flag has a TRIBUNE_* twin."""
+"""The `tribune` command: serve, accounts and billing (`cli_admin`). Every flag has a
+TRIBUNE_* twin."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from aiohttp import web
 from moderation.limits import LIMITS
 from room.errors import TribuneError
 from room.store_memory import StoreLocked
-from signaling import cli_account
+from signaling import cli_admin as admin
 from signaling.app import build_app
 from signaling.config import Config
 from signaling.context import KEY
@@ -169,6 +170,13 @@ def parser() -> argparse.ArgumentParser:
         "(env TRIBUNE_METRICS_TOKEN)",
     )
     s.add_argument(
+        "--prices",
+        default=env("PRICES"),
+        metavar="FILE",
+        help="the price list of add-ons, plans and credits (TOML, integer cents, one "
+        "currency); without it the embedded example prices (env TRIBUNE_PRICES)",
+    )
+    s.add_argument(
         "--demo",
         action="store_true",
         default=env_flag("DEMO"),
@@ -186,7 +194,7 @@ def parser() -> argparse.ArgumentParser:
         help="logging level (env TRIBUNE_LOG_LEVEL; default INFO)",
     )
 
-    cli_account.add_parsers(sub, env, env_flag, _store_flags)
+    admin.add_commands(sub, env, env_flag, _store_flags)
     return p
 
 
@@ -211,6 +219,7 @@ def config_from(args: argparse.Namespace) -> Config:
         trusted_proxies=list(args.trusted_proxy or []),
         drain_timeout=args.drain_timeout,
         metrics_token=args.metrics_token or None,
+        prices_file=args.prices,
     )
 
 
@@ -233,7 +242,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         config = config_from(args)
     except ValueError as err:
-        print(f"error (invalid): --trusted-proxy: {err}", file=sys.stderr)
+        flag = "--prices" if args.prices and str(args.prices) in str(err) else "--trusted-proxy"
+        print(f"error (invalid): {flag}: {err}", file=sys.stderr)
         return 2
     if config.secret is not None and len(config.secret.encode()) < 32:
         print("error (invalid): --secret must be at least 32 bytes long", file=sys.stderr)
@@ -302,9 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return serve(args)
-        if args.account_command == "rotate-key":
-            return asyncio.run(cli_account.rotate(args))
-        return asyncio.run(cli_account.create(args))
+        return asyncio.run(admin.run(args))
     except TribuneError as err:
         print(f"error ({err.code.value}): {err.message}", file=sys.stderr)
         return 2

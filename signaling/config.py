@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from moderation.limits import LIMITS, Limits
+from room.accounts.prices import PriceList, load_prices
 from room.ratelimit import RATES, Backoff, Rate
 from signaling.forwarded import Network, networks
 
@@ -59,10 +60,17 @@ class Config:
     """Seconds a draining node (SIGTERM) waits for its connections to leave before it exits."""
     metrics_token: str | None = None
     """Bearer token `GET /metrics` requires; without one the route answers 404."""
+    prices_file: str | None = None
+    """The price list (TOML, `room.accounts.prices`); None: the embedded example prices."""
+    billing_every: float = 30.0
+    """Seconds between two passes of the renewal loop (`signaling.renewals`)."""
     proxy_networks: tuple[Network, ...] = field(init=False, repr=False, default=())
+    prices: PriceList = field(init=False, repr=False)
+    """The price list read from `prices_file` (`ValueError` when it is not one)."""
 
     def __post_init__(self) -> None:
         self.proxy_networks = networks(self.trusted_proxies)
+        self.prices = load_prices(self.prices_file)
 
     @property
     def limits(self) -> Limits:

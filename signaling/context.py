@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from room.accounts.biller import Biller, InvoiceOnly
 from room.accounts.clock import Clock
 from room.permissions import page_of
 from room.records import Invitation
@@ -30,6 +31,9 @@ class Tribune:
     """This node's SFUs (set at start-up, like the hub)."""
     clock: Clock = field(default_factory=Clock)
     """What the billing rules read as now (tests put a `ManualClock` here)."""
+    biller: Biller = field(default_factory=InvoiceOnly)
+    """Who collects invoices' payments (`room.accounts.biller`): by default nobody, the
+    operator records them (`tribune billing paid`)."""
 
     def url_for(self, inv: Invitation, token: str, page: str | None = None) -> str:
         """The link a person opens; the token rides in the fragment, never in server logs."""

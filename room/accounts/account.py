@@ -7,7 +7,7 @@ import secrets
 
 from room import keys
 from room.errors import invalid, not_found
-from room.records import Account, Plan, decode, encode, new_id, now
+from room.records import Account, Cycle, Plan, decode, encode, new_id, now
 from room.store import Store
 
 
@@ -15,16 +15,23 @@ def _digest(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-async def create_account(store: Store, name: str, plan: Plan | None = None) -> tuple[Account, str]:
-    """Create an account; returns it with its API key (shown once, stored hashed)."""
+async def create_account(
+    store: Store, name: str, plan: Plan | None = None, cycle: Cycle = Cycle.MONTHLY
+) -> tuple[Account, str]:
+    """Create an account; returns it with its API key (shown once, stored hashed). Its first
+    billing cycle starts now."""
     name = name.strip()
     if not name or len(name) > 200:
         raise invalid("account name must be 1 to 200 characters", "name")
     plan = plan or Plan()
-    for field in ("attendees", "presenter_seats", "parallel_events", "collaborator_seats"):
+    numbers = ("attendees", "presenter_seats", "parallel_events", "collaborator_seats")
+    for field in (*numbers, "secondary_accounts", "recording_mb", "storage_mb"):
         if getattr(plan, field) < 0:
             raise invalid(f"{field} must not be negative", field)
-    account = Account(id=new_id("acc"), name=name, plan=plan, created=now())
+    created = now()
+    account = Account(
+        id=new_id("acc"), name=name, plan=plan, created=created, cycle=cycle, cycle_start=created
+    )
     api_key = "trb_" + secrets.token_urlsafe(24)
     await store.hset(keys.ACCOUNTS, account.id, encode(account))
     await store.hset(keys.API_KEYS, _digest(api_key), account.id.encode())

@@ -23,6 +23,7 @@ from room import events as ev
 from room import keys, live
 from room.accounts import account as accounts
 from room.accounts import users
+from room.accounts.limits import limits
 from room.audience import letters
 from room.audience.outbox import Outbox
 from room.audience.registration import normalize_email
@@ -43,10 +44,9 @@ class SecondaryView(msgspec.Struct):
 
 
 async def secondary_allowance(store: Store, account_id: str, now: float) -> int:
-    """How many secondary accounts the main account may have now. A stub until billing's
-    limits in effect are merged (`room.accounts.limits.limits(...).secondary_accounts`):
-    the plan's 0."""
-    return 0
+    """How many secondary accounts the main account may have now: its limits in effect
+    (the plan's, 0 by default, plus the secondary-accounts add-ons)."""
+    return (await limits(store, account_id, now)).secondary_accounts
 
 
 def require_main(account: Account) -> None:

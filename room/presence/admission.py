@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from room import keys, lifecycle, seats
 from room.accounts.account import get_account
+from room.accounts.limits import limits_of
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError
 from room.events import load_event
@@ -60,7 +61,7 @@ async def admit(
     existing = await roster.get_person(store, event.id, identity)
     role = existing.role if existing is not None else inv.role
     pool = seat_pool(role)
-    cap = seats.capacity(pool, event, account)
+    cap = seats.capacity(pool, event, await limits_of(store, account))
     hold = seats.holder(event.id, identity)
     # Set the deadline first: a reservation never exists without one, so a crash
     # between the two steps cannot leak a seat.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from room import changes, keys, seats
-from room.accounts.account import get_account
+from room.accounts.limits import limits
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError, not_found
 from room.events import load_event
@@ -19,7 +19,6 @@ async def set_role(
 ) -> tuple[Person, list[Change]]:
     """Promote a participant to presenter or return a presenter to participant."""
     event = await load_event(store, event_id)
-    account = await get_account(store, event.account_id)
     target = await roster.require_person(store, event_id, target_id)
     if target.role is role:
         return target, []
@@ -28,7 +27,7 @@ async def set_role(
     hold = seats.holder(event_id, target_id)
     new_pool = seat_pool(role)
     old_pool = seat_pool(target.role)
-    cap = seats.capacity(new_pool, event, account)
+    cap = seats.capacity(new_pool, event, await limits(store, event.account_id))
     if not await store.slot_reserve(keys.seats(event_id, new_pool), target_id, cap, hold):
         if new_pool is SeatPool.PRESENTER:
             raise TribuneError(Code.PRESENTER_SEATS_FULL, f"all {cap} presenter seats are taken")

@@ -9,6 +9,7 @@
   statistics, certificates;
 - `exports`: every CSV/XLSX export; `slides`: slide upload and images;
 - `pages`: the HTML pages, browser libraries, static files, health check;
+- `billing`: the account's plan and cycle, add-ons, invoices (issue 11);
 - `common`: bodies, queries, limited reads, streamed tables; `errors`: the
   JSON error middleware.
 
@@ -20,10 +21,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from signaling.http import audience, events, exports, pages, signin, slides, team
+from signaling.http import audience, billing, events, exports, pages, signin, slides, team
 
 
 def setup(app: web.Application) -> None:
     """Add every HTTP route to the app."""
-    for module in (events, signin, team, audience, exports, slides, pages):
+    for module in (events, signin, team, audience, billing, exports, slides, pages):
         app.add_routes(module.routes)

@@ -55,12 +55,6 @@ async def revoked(t: Tribune, event_id: str) -> None:
     await t.hub.revoke(event_id)
 
 
-@routes.get("/api/v1/account")
-async def get_account(request: web.Request) -> web.Response:
-    p = await for_account(request, tribune(request), API, Action.MANAGE_ACCOUNT)
-    return json(p.account)
-
-
 @routes.get("/api/v1/events")
 async def list_events(request: web.Request) -> web.Response:
     t = tribune(request)

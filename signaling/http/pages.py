@@ -60,6 +60,7 @@ PAGES = {
     "/login": "login",
     "/dashboard": "dashboard",
     "/dashboard/team": "team",
+    "/dashboard/billing": "billing",
     "/register/{event_id}": "register",
     "/stats/{event_id}": "stats",
 }

@@ -11,7 +11,7 @@ from moderation import retention as moderation_retention
 from room.accounts import invites, secondary, users
 from room.permissions import Action
 from room.records import Invitation
-from signaling.auth import Door, Principal, for_account, for_event
+from signaling.auth import Door, Principal, for_account, for_event, for_owner
 from signaling.context import Tribune, tribune
 from signaling.http.common import body, join_link, json
 from signaling.http.events import revoked
@@ -31,10 +31,7 @@ DASHBOARD = Door.DASHBOARD
 
 
 async def owner(request: web.Request, t: Tribune) -> Principal:
-    """The account's owner (its API key or owner user), or `forbidden`."""
-    p = await for_account(request, t, DASHBOARD, Action.MANAGE_ACCOUNT)
-    p.require_owner()
-    return p
+    return await for_owner(request, t)
 
 
 # -- the account's users ---------------------------------------------------------------------

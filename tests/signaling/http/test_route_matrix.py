@@ -49,6 +49,7 @@ PUBLIC = {
     "GET /login",
     "GET /dashboard",
     "GET /dashboard/team",
+    "GET /dashboard/billing",
     "GET /register/{event_id}",
     "GET /stats/{event_id}",
     "GET /vendor/{name}",
@@ -70,6 +71,7 @@ METRICS_TOKEN = "the-metrics-token-of-the-matrix"
 NOT_SEEDED = {
     "GET /api/v1/events/{event_id}/certificates/{cert_id}.pdf",
     "GET /api/v1/events/{event_id}/certificate/{kind}",
+    "GET /api/v1/invoices/{invoice_id}.pdf",
 }
 """GETs that answer 404 even to the right principal here: nothing was uploaded or issued."""
 
@@ -180,6 +182,8 @@ async def build(server: Server) -> World:
         "deck": deck,
         "index": "1",
         "filename": "none.js",
+        "addon_id": "addon_none",
+        "invoice_id": "inv_none",
     }
     world = World(server, key, other_key, event.id, participant, links["token"], params)
     world.cookies = {"org": org, "other_collab": other_collab, "removed_collab": removed}
