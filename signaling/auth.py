@@ -21,7 +21,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from room.accounts import logins, users
+from room.accounts import logins, secondary, users
 from room.accounts.account import account_by_key, get_account
 from room.errors import Code, TribuneError, not_found
 from room.events import load_event, load_invitation
@@ -105,13 +105,12 @@ class Principal:
         require(role, action)
 
     def require_owner(self) -> None:
-        """Refuse (`forbidden`) unless he is the main account's owner (its API key, or the
-        owner user; not a secondary account's): buying, cancelling, multi-users and
+        """Refuse (`forbidden`) unless he is the account's owner (its API key, or the owner
+        user): multi-users; with `secondary.require_main`, buying, cancelling and
         secondary accounts."""
         if self.invitation is not None or not users.is_owner(self.user):
             raise TribuneError(Code.FORBIDDEN, "only the account's owner may do this")
-        if self.account.parent_id is not None:
-            raise TribuneError(Code.FORBIDDEN, "only the main account's owner may do this")
+
 
     def role_in(self, event: Event) -> Role | None:
         """The principal's role in `event`, or None when he has no business there."""
@@ -163,10 +162,13 @@ async def for_account(
     return p
 
 
-async def for_owner(request: web.Request, server: Server) -> Principal:
-    """The main account's owner (dashboard door), or `forbidden`."""
+async def for_owner(request: web.Request, server: Server, main: bool = False) -> Principal:
+    """The account's owner (dashboard door), or `forbidden`; `main`: of a main account,
+    not a secondary one (buying, cancelling, secondary accounts)."""
     p = await for_account(request, server, Door.DASHBOARD, Action.MANAGE_ACCOUNT)
     p.require_owner()
+    if main:
+        secondary.require_main(p.account)
     return p
 
 

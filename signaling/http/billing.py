@@ -28,7 +28,7 @@ async def reader(request: web.Request) -> tuple[Tribune, Principal]:
 
 async def owner(request: web.Request) -> tuple[Tribune, Principal]:
     t = tribune(request)
-    return t, await for_owner(request, t)
+    return t, await for_owner(request, t, main=True)
 
 
 @routes.get("/api/v1/account")

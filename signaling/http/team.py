@@ -11,7 +11,7 @@ from moderation import retention as moderation_retention
 from room.accounts import invites, secondary, users
 from room.permissions import Action
 from room.records import Invitation
-from signaling.auth import Door, Principal, for_account, for_event, for_owner
+from signaling.auth import Door, for_account, for_event, for_owner
 from signaling.context import Tribune, tribune
 from signaling.http.common import body, join_link, json
 from signaling.http.events import revoked
@@ -30,17 +30,13 @@ routes = web.RouteTableDef()
 DASHBOARD = Door.DASHBOARD
 
 
-async def owner(request: web.Request, t: Tribune) -> Principal:
-    return await for_owner(request, t)
-
-
 # -- the account's users ---------------------------------------------------------------------
 
 
 @routes.post("/api/v1/account/users")
 async def create_user(request: web.Request) -> web.Response:
     t = tribune(request)
-    p = await owner(request, t)
+    p = await for_owner(request, t)
     form = await body(request, UserCreate)
     user = await users.create_user(
         t.store, p.account, form.email, form.name, form.kind, form.password
@@ -60,7 +56,7 @@ async def list_users(request: web.Request) -> web.Response:
 async def remove_user(request: web.Request) -> web.Response:
     """Remove a user: his logins end at once, his staff links are withdrawn."""
     t = tribune(request)
-    p = await owner(request, t)
+    p = await for_owner(request, t)
     for event_id in await users.remove_user(t.store, p.account, request.match_info["user_id"]):
         await revoked(t, event_id)
     return web.json_response({"ok": True})
@@ -82,7 +78,7 @@ def purge_with(t: Tribune) -> secondary.Purge:
 @routes.get("/api/v1/account/secondary")
 async def list_secondary(request: web.Request) -> web.Response:
     t = tribune(request)
-    p = await owner(request, t)
+    p = await for_owner(request, t, main=True)
     listed = await secondary.list_secondary(t.store, p.account)
     allowance = await secondary.secondary_allowance(t.store, p.account.id, t.clock.now())
     return json(SecondaryList(listed, allowance))
@@ -91,8 +87,7 @@ async def list_secondary(request: web.Request) -> web.Response:
 @routes.post("/api/v1/account/secondary")
 async def create_secondary(request: web.Request) -> web.Response:
     t = tribune(request)
-    p = await owner(request, t)
-    secondary.require_main(p.account)
+    p = await for_owner(request, t, main=True)
     form = await body(request, SecondaryCreate)
     login_url = f"{t.config.base_url}/login"
     account, api_key, boss = await secondary.create(
@@ -107,8 +102,7 @@ async def create_secondary(request: web.Request) -> web.Response:
 async def delete_secondary(request: web.Request) -> web.Response:
     """Erase a secondary account and all its data; the body confirms with its name."""
     t = tribune(request)
-    p = await owner(request, t)
-    secondary.require_main(p.account)
+    p = await for_owner(request, t, main=True)
     form = await body(request, SecondaryDelete)
     await secondary.delete(
         t.store, p.account, request.match_info["account_id"], form.confirm, purge_with(t)

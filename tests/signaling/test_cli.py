@@ -163,7 +163,8 @@ async def test_account_create_with_an_owner_who_signs_in_by_link(tmp_path: Path)
     created = run("account", "create", "Own Co", "--owner-email", "Boss@Own.test", "--json", "--data-dir", data)
     assert created.returncode == 0, created.stderr
     out = json.loads(created.stdout)
-    assert set(out) == {"account_id", "name", "api_key", "owner_email"} and out["owner_email"] == "boss@own.test"
+    assert set(out) == {"account_id", "name", "api_key", "cycle", "owner_email"}
+    assert out["owner_email"] == "boss@own.test"
     again = run("account", "create", "Copy Co", "--owner-email", "boss@own.test", "--data-dir", data)
     assert again.returncode == 2 and "conflict" in again.stderr
     bad = run("account", "create", "Bad Co", "--owner-email", "not an address", "--data-dir", data)

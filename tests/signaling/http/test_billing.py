@@ -284,7 +284,7 @@ async def test_a_bought_secondary_account_lives_until_its_add_on_ends(mem_server
     bought, it is created; cancelled, the account stays to the cycle end, and the renewal
     at the cycle end erases it with its data."""
     server = mem_server
-    account, key, web = await owner_web(server)
+    account, _, web = await owner_web(server)
     fix_clock(server, account, 2)
     branch = {"name": "Branch", "owner_email": "branch@acme.test"}
     status, body = await web.call("POST", "/api/v1/account/secondary", branch)
