@@ -60,6 +60,32 @@ def live_events(account_id: str) -> str:
     return f"acc:{account_id}:live"
 
 
+# -- per account: the credits plan (credits) --------------------------------------------------
+
+
+def credit_balances(account_id: str) -> str:
+    """Hash: "pool" -> the unallocated credits, "client:{id}" -> a client's balance,
+    "used:{id}" -> the credits a client's registrations consumed (integers as text)."""
+    return f"acc:{account_id}:credits"
+
+
+def credit_clients(account_id: str) -> str:
+    """Hash: client id -> `credit_ledger.Client`."""
+    return f"acc:{account_id}:clients"
+
+
+def credit_ledger(account_id: str) -> str:
+    """List: a `credit_ledger.LedgerEntry` per purchase, allocation, consumption, refund."""
+    return f"acc:{account_id}:ledger"
+
+
+def account_keys(account_id: str) -> list[str]:
+    """The keys one account owns (its credits plan here; the other parts add theirs):
+    erasing the account deletes them."""
+    a = account_id
+    return [credit_balances(a), credit_clients(a), credit_ledger(a)]
+
+
 # -- per sign-in token (only the token's digest is stored) -------------------------------------
 
 

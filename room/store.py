@@ -124,6 +124,16 @@ class Store(abc.ABC):
         Returns whether the mark changed and the count after (0 when never counted)."""
 
     @abc.abstractmethod
+    async def hmove(
+        self, key: str, source: str | None, target: str | None, amount: int, log: str, entry: bytes
+    ) -> int | None:
+        """Move `amount` (> 0) from the integer in hash field `source` to the one in `target`
+        (a missing field holds 0) only if `source` holds at least `amount`, and append
+        `entry` to the list `log`: one atomic step. Without `source`, only add to `target`;
+        without `target`, only take from `source`. Returns what `source` holds after
+        (`target`, without `source`), or None when it held too little: nothing changed."""
+
+    @abc.abstractmethod
     async def hgetall(self, key: str) -> dict[str, bytes]: ...
 
     @abc.abstractmethod

@@ -1,4 +1,5 @@
-"""The embedded store's capped insert and counted marks (`Store.hsetnx_capped`, `hmark`).
+"""The embedded store's capped insert, counted marks and checked moves (`Store.hsetnx_capped`,
+`hmark`, `hmove`).
 
 Each is composed of the embedded store's own primitives with no suspension in between:
 on one event loop, that makes the whole step atomic, as a Lua script is on Redis
@@ -33,9 +34,26 @@ end
 return {0, tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')}
 """
 
+# KEYS: hash, log list. ARGV: source ('' none), target ('' none), amount, entry.
+# What the source holds after (the target's without a source), or -1 when it held too little.
+HMOVE = """
+local amount = tonumber(ARGV[3])
+local left
+if ARGV[1] ~= '' then
+  if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') < amount then return -1 end
+  left = redis.call('HINCRBY', KEYS[1], ARGV[1], -amount)
+end
+if ARGV[2] ~= '' then
+  local added = redis.call('HINCRBY', KEYS[1], ARGV[2], amount)
+  if left == nil then left = added end
+end
+redis.call('RPUSH', KEYS[2], ARGV[4])
+return left
+"""
+
 
 class MemoryMarks(Store):
-    """`hsetnx_capped` and `hmark` for the embedded store. No `await` below suspends
+    """`hsetnx_capped`, `hmark` and `hmove` for the embedded store. No `await` below suspends
     (the embedded store's methods never do), so each method runs as one critical section."""
 
     async def hsetnx_capped(self, key: str, field: str, value: bytes, cap: int) -> bool | None:
@@ -55,3 +73,21 @@ class MemoryMarks(Store):
             count += 1 if on else -1
             await self.hset(count_key, count_field, str(count).encode())
         return changed, count
+
+    async def hmove(
+        self, key: str, source: str | None, target: str | None, amount: int, log: str, entry: bytes
+    ) -> int | None:
+        left = 0
+        if source is not None:
+            held = int(await self.hget(key, source) or b"0")
+            if held < amount:
+                return None
+            left = held - amount
+            await self.hset(key, source, str(left).encode())
+        if target is not None:
+            added = int(await self.hget(key, target) or b"0") + amount
+            await self.hset(key, target, str(added).encode())
+            if source is None:
+                left = added
+        await self.rpush(log, entry)
+        return left

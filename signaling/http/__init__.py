@@ -5,7 +5,8 @@
 - `signin`: sign-in, logout, "me", passwords, the account's users;
 - `audience`: registration, access lists, direct link, activity, sessions,
   statistics, certificates;
-- `exports`: every CSV/XLSX export; `slides`: slide upload and images;
+- `credits`: the credits plan (balances, purchases, clients, allocations, the ledger);
+- `exports`: every CSV/XLSX export of an event; `slides`: slide upload and images;
 - `pages`: the HTML pages, browser libraries, static files, health check;
 - `common`: bodies, queries, limited reads, streamed tables; `errors`: the
   JSON error middleware.
@@ -18,10 +19,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from signaling.http import audience, events, exports, pages, signin, slides
+from signaling.http import audience, credits, events, exports, pages, signin, slides
 
 
 def setup(app: web.Application) -> None:
     """Add every HTTP route to the app."""
-    for module in (events, signin, audience, exports, slides, pages):
+    for module in (events, signin, audience, credits, exports, slides, pages):
         app.add_routes(module.routes)

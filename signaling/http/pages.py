@@ -59,6 +59,7 @@ PAGES = {
     "/manage/{event_id}": "manage",
     "/login": "login",
     "/dashboard": "dashboard",
+    "/dashboard/credits": "credits",
     "/register/{event_id}": "register",
     "/stats/{event_id}": "stats",
 }

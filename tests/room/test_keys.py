@@ -27,6 +27,9 @@ BUILT = {
     "account_events": "acc:A:events",
     "account_users": "acc:A:users",
     "live_events": "acc:A:live",
+    "credit_balances": "acc:A:credits",
+    "credit_clients": "acc:A:clients",
+    "credit_ledger": "acc:A:ledger",
     "login": "login:A",
     "magic_link": "magic:A",
     "attempts": "attempts:A",
@@ -86,7 +89,7 @@ def test_every_key_is_pinned():
     builders = {
         n: f
         for n, f in vars(keys).items()
-        if inspect.isfunction(f) and n not in ("is_stage_slots", "event_keys")
+        if inspect.isfunction(f) and n not in ("is_stage_slots", "event_keys", "account_keys")
     }
     assert set(builders) == set(BUILT)
     for name, fn in builders.items():
@@ -108,3 +111,7 @@ def test_every_per_event_key_is_listed_for_deletion():
     assert len(per_event) > 30
     assert {n for n, v in per_event.items() if v not in listed} == set()
     assert all(k.startswith("ev:A:") for k in listed)
+
+
+def test_the_credits_keys_are_listed_with_the_account():
+    assert keys.account_keys("A") == ["acc:A:credits", "acc:A:clients", "acc:A:ledger"]
