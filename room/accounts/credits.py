@@ -235,3 +235,11 @@ async def ledger_pages(
 
 async def ledger(store: Store, account_id: str, client_id: str | None = None) -> list[LedgerEntry]:
     return [e async for page in ledger_pages(store, account_id, client_id) for e in page]
+
+
+async def latest(store: Store, account_id: str, offset: int, limit: int) -> list[LedgerEntry]:
+    """Ledger entries newest first: `limit` of them after skipping the `offset` newest."""
+    if limit <= 0:
+        return []
+    raws = await store.lrange(keys.credit_ledger(account_id), -(offset + limit), -(offset + 1))
+    return [decode(r, LedgerEntry) for r in reversed(raws)]

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from room.accounts import credits
+from room.accounts import credits, users
 from room.accounts.credits_export import ledger_table
 from room.audience import exports as xp
 from room.errors import invalid
 from room.permissions import Action
 from signaling.auth import Door, Principal, for_account
 from signaling.context import tribune
-from signaling.http.common import body, json, stream_table
+from signaling.http.common import body, json, paging, stream_table
 from signaling.schemas.credits import (
     Allocated,
     AllocationForm,
@@ -50,7 +50,7 @@ async def overview(request: web.Request) -> web.Response:
     p = await reader(request)
     b = await credits.balances(t.store, p.account.id, t.clock.now())
     prices = Prices(credits.credit_currency(), list(credits.credit_tiers()))
-    return json(CreditsOverview(b.unallocated, b.clients, prices))
+    return json(CreditsOverview(b.unallocated, b.clients, prices, users.is_owner(p.user)))
 
 
 @routes.post("/api/v1/credits/quote")
@@ -67,6 +67,14 @@ async def purchase(request: web.Request) -> web.Response:
     form = await body(request, PurchaseForm)
     bought, pool = await credits.purchase(t.store, p.account.id, form.credits, t.clock.now())
     return json(Purchased(bought, PoolBalance(pool)), status=201)
+
+
+@routes.get("/api/v1/credits/ledger")
+async def ledger(request: web.Request) -> web.Response:
+    t = tribune(request)
+    p = await reader(request)
+    offset, limit = paging(request, 100)
+    return json({"ledger": await credits.latest(t.store, p.account.id, offset, limit)})
 
 
 @routes.get("/api/v1/credits/ledger.{fmt}")

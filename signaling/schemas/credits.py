@@ -47,6 +47,8 @@ class CreditsOverview(msgspec.Struct):
     unallocated: int
     clients: list[ClientView]
     prices: Prices
+    owner: bool
+    """Whether the caller may buy, add clients and allocate (the account's owner)."""
 
 
 class QuoteAnswer(msgspec.Struct):

@@ -48,6 +48,7 @@ PUBLIC = {
     "GET /manage/{event_id}",
     "GET /login",
     "GET /dashboard",
+    "GET /dashboard/credits",
     "GET /register/{event_id}",
     "GET /stats/{event_id}",
     "GET /vendor/{name}",
@@ -178,6 +179,7 @@ async def build(server: Server) -> World:
         "deck": deck,
         "index": "1",
         "filename": "none.js",
+        "client_id": "own",
     }
     world = World(server, key, other_key, event.id, participant, links["token"], params)
     world.cookies = {"org": org, "other_collab": other_collab, "removed_collab": removed}
