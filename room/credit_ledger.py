@@ -49,8 +49,8 @@ class EntryKind(StrEnum):
     CONSUMPTION = "consumption"
     """A registration to a client's event took its cost from the client's balance."""
     REFUND = "refund"
-    """A consumption given back: two simultaneous tries of one registration were both
-    charged and only one registration was written."""
+    """A consumption given back: the registration try it paid for lost to another
+    registration of the same e-mail made at the same moment."""
 
 
 class LedgerEntry(msgspec.Struct, omit_defaults=True):
@@ -81,10 +81,16 @@ class Client(msgspec.Struct):
 
 
 async def append(
-    store: Store, account_id: str, entry: LedgerEntry, source: str | None, target: str | None
+    store: Store,
+    account_id: str,
+    entry: LedgerEntry,
+    source: str | None,
+    target: str | None,
+    mark: tuple[str, str, bool] | None = None,
 ) -> int | None:
-    """Move `entry.credits` from field `source` to `target` and record `entry`, atomically;
-    what `source` holds after (`target` without a source), or None when it held too little."""
+    """Move `entry.credits` from field `source` to `target` and record `entry`, atomically
+    (once per `mark`: `Store.hmove`); what `source` holds after (`target` without a
+    source), None when it held too little, `store.MARKED` when the mark forbade it."""
     return await store.hmove(
         keys.credit_balances(account_id),
         source,
@@ -92,6 +98,7 @@ async def append(
         entry.credits,
         keys.credit_ledger(account_id),
         encode(entry),
+        mark,
     )
 
 
@@ -134,11 +141,12 @@ def insufficient() -> TribuneError:
     )
 
 
-async def consume(store: Store, event: Event, registration_id: str, email: str, at: float) -> bool:
-    """Take the event's cost per registrant from its client's balance, or refuse with
-    `insufficient_credits` and take nothing. False when the event consumes nothing."""
+async def consume(store: Store, event: Event, registration_id: str, email: str, at: float) -> None:
+    """Take the event's cost per registrant from its client's balance, once per
+    registration id however many tries of it arrive, or refuse with
+    `insufficient_credits` and take nothing."""
     if event.client_id is None or event.credit_cost <= 0:
-        return False
+        return
     entry = LedgerEntry(
         id=new_id("led"),
         kind=EntryKind.CONSUMPTION,
@@ -150,14 +158,16 @@ async def consume(store: Store, event: Event, registration_id: str, email: str, 
         email=email,
     )
     source, target = client_field(event.client_id), used_field(event.client_id)
-    if await append(store, event.account_id, entry, source, target) is None:
-        raise insufficient()
-    return True
+    mark = (keys.registration_charges(event.id), registration_id, True)
+    if await append(store, event.account_id, entry, source, target, mark) is None:
+        raise insufficient()  # (MARKED: a simultaneous try of this registration paid)
 
 
 async def refund(store: Store, event: Event, registration_id: str, email: str, at: float) -> None:
-    """Give back what `consume` took for a registration that was not written after all."""
-    assert event.client_id is not None
+    """Give back what `consume` took for a registration id that was not written after all
+    (another registration of the e-mail won): at most once, whoever asks."""
+    if event.client_id is None or event.credit_cost <= 0:
+        return
     entry = LedgerEntry(
         id=new_id("led"),
         kind=EntryKind.REFUND,
@@ -169,4 +179,5 @@ async def refund(store: Store, event: Event, registration_id: str, email: str, a
         email=email,
     )
     source, target = used_field(event.client_id), client_field(event.client_id)
-    await append(store, event.account_id, entry, source, target)
+    mark = (keys.registration_charges(event.id), registration_id, False)
+    await append(store, event.account_id, entry, source, target, mark)

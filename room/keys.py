@@ -217,6 +217,12 @@ def registration_cids(event_id: str) -> str:
     return f"ev:{event_id}:regs:cid"
 
 
+def registration_charges(event_id: str) -> str:
+    """Hash: registration id -> b"1" once its credits were consumed (the credits plan):
+    every try of one registration consumes once."""
+    return f"ev:{event_id}:regs:charged"
+
+
 def guests(event_id: str) -> str:
     """Hash: e-mail -> `Guest` of the access list."""
     return f"ev:{event_id}:guests"
@@ -305,6 +311,7 @@ def event_keys(
         *(bans(e), revocations(e), sockets(e), banned_addresses(e), identity_addresses(e)),
         *(changes(e), changes(e) + ":rev", changes(e) + ":log", collaborators(e)),
         *(staff_links(e), registrations(e), registration_order(e), registration_cids(e)),
+        registration_charges(e),
         *(guests(e), guest_order(e)),
         *(guests_by_invitation(e), activity(e), direct_link(e), sessions(e), session_order(e)),
         *(open_sessions(e), visits(e), certificates(e), certificates_by_email(e)),

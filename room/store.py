@@ -25,6 +25,8 @@ import builtins
 from collections.abc import Sequence
 
 INF = float("inf")
+MARKED = -1
+"""What `Store.hmove` answers when its mark forbids the move."""
 
 SlotEntry = tuple[str, str]
 """(pool, member)"""
@@ -125,13 +127,23 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def hmove(
-        self, key: str, source: str | None, target: str | None, amount: int, log: str, entry: bytes
+        self,
+        key: str,
+        source: str | None,
+        target: str | None,
+        amount: int,
+        log: str,
+        entry: bytes,
+        mark: tuple[str, str, bool] | None = None,
     ) -> int | None:
         """Move `amount` (> 0) from the integer in hash field `source` to the one in `target`
         (a missing field holds 0) only if `source` holds at least `amount`, and append
         `entry` to the list `log`: one atomic step. Without `source`, only add to `target`;
-        without `target`, only take from `source`. Returns what `source` holds after
-        (`target`, without `source`), or None when it held too little: nothing changed."""
+        without `target`, only take from `source`. With `mark` (hash, field, on), only if
+        that field is absent (`on`; then it is set) or present (not `on`; then it is
+        deleted): a move made once per thing. Returns what `source` holds after (`target`,
+        without `source`); None when it held too little, `MARKED` when the mark forbade
+        the move: nothing changed."""
 
     @abc.abstractmethod
     async def hgetall(self, key: str) -> dict[str, bytes]: ...

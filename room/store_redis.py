@@ -293,11 +293,13 @@ class RedisStore(Store):
         return bool(changed), int(count)
 
     async def hmove(
-        self, key: str, source: str | None, target: str | None, amount: int, log: str, entry: bytes
-    ) -> int | None:
-        args = [source or "", target or "", amount, entry]
-        left = int(await self._hmove(keys=[self.k(key), self.k(log)], args=args))
-        return None if left < 0 else left
+        self, key: str, source: str | None, target: str | None, amount: int, log: str,
+        entry: bytes, mark: tuple[str, str, bool] | None = None,
+    ) -> int | None:  # fmt: skip
+        m, field, on = mark or (key, "", True)
+        keys, args = [self.k(key), self.k(log), self.k(m)], [source or "", target or "", amount]
+        left = int(await self._hmove(keys=keys, args=[*args, entry, field, int(on)]))
+        return None if left == -2 else left
 
     async def hdel(self, key: str, field: str) -> bool:
         return bool(await self.redis.hdel(self.k(key), field))

@@ -9,9 +9,9 @@ first try made (`room.client_ids`) instead of `conflict`.
 
 An event of a client (the credits plan) consumes its cost per registrant from the client's
 balance before the registration is written (`room.credit_ledger.consume`, atomic: never
-below zero), or refuses it with `insufficient_credits`; a retry answered with the first
-registration consumes nothing, and a try that loses to a simultaneous one gives back what
-it took.
+below zero, once per registration id), or refuses it with `insufficient_credits`; a retry
+consumes nothing more, and a registration id that loses to another registration of the
+same e-mail gives back what it took.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ async def register(
     fresh = new_id("reg")
     await store.rpush(keys.registration_order(event.id), f"{email}\n{fresh}".encode())
     reg_id, _ = await client_ids.claim(store, cids, form.cid, email, fresh)
-    charged = await credit_ledger.consume(store, event, reg_id, email, now())
+    await credit_ledger.consume(store, event, reg_id, email, now())
     inv = await ev.invite(
         store, event, ev.InvitationCreate(role=REGISTRANT_ROLE, name=name, email=email)
     )
@@ -192,10 +192,9 @@ async def register(
     )
     if not await store.hsetnx(keys.registrations(event.id), email, encode(reg)):
         await store.hdel(keys.invitations(event.id), inv.id)
-        if charged:
-            await credit_ledger.refund(store, event, reg_id, email, now())
         if (first := await _made(store, event, email, reg_id)) is not None:
-            return first  # a simultaneous retry made it
+            return first  # a simultaneous retry made it (and paid once for both)
+        await credit_ledger.refund(store, event, reg_id, email, now())
         raise already_registered()
     return reg, inv
 

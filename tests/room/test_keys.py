@@ -53,6 +53,7 @@ BUILT = {
     "registrations": "ev:A:regs",
     "registration_order": "ev:A:regs:order",
     "registration_cids": "ev:A:regs:cid",
+    "registration_charges": "ev:A:regs:charged",
     "guests": "ev:A:guests",
     "guest_order": "ev:A:guests:order",
     "guests_by_invitation": "ev:A:guests:inv",

@@ -193,6 +193,25 @@ async def test_simultaneous_tries_of_one_registration_are_charged_once(store: St
     assert (own.balance, own.used) == (54, 6)  # losers gave back what they took
 
 
+async def test_simultaneous_registrations_of_one_email_are_charged_once(store: Store):
+    acc, event = await registration_event(store, 60)
+    results = await asyncio.gather(
+        *(
+            reg.register(store, event, reg.RegistrationForm(email="a@x.org", name="A", cid=f"c{i}"))
+            for i in range(20)
+        ),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert {r.code for r in results if isinstance(r, TribuneError)} == {"conflict"}
+    own = await credits.get_client(store, acc, OWN_CLIENT, T)
+    assert (own.balance, own.used) == (54, 6)
+    entries = await credits.ledger(store, acc, OWN_CLIENT)
+    consumed = sum(e.credits for e in entries if e.kind is EntryKind.CONSUMPTION)
+    refunded = sum(e.credits for e in entries if e.kind is EntryKind.REFUND)
+    assert consumed - refunded == 6
+
+
 async def test_an_event_of_no_client_consumes_nothing(store: Store):
     acc = await account_id(store)
     event = await ev.create_event(
