@@ -48,9 +48,6 @@ class EntryKind(StrEnum):
     """Credits moved from the pool to a client (never back, never to another client)."""
     CONSUMPTION = "consumption"
     """A registration to a client's event took its cost from the client's balance."""
-    REFUND = "refund"
-    """A consumption given back: the registration try it paid for lost to another
-    registration of the same e-mail made at the same moment."""
 
 
 class LedgerEntry(msgspec.Struct, omit_defaults=True):
@@ -142,9 +139,9 @@ def insufficient() -> TribuneError:
 
 
 async def consume(store: Store, event: Event, registration_id: str, email: str, at: float) -> None:
-    """Take the event's cost per registrant from its client's balance, once per
-    registration id however many tries of it arrive, or refuse with
-    `insufficient_credits` and take nothing."""
+    """Take the event's cost per registrant from its client's balance, once per e-mail
+    however many tries of its registration arrive (there is one registration per e-mail),
+    or refuse with `insufficient_credits` and take nothing."""
     if event.client_id is None or event.credit_cost <= 0:
         return
     entry = LedgerEntry(
@@ -158,26 +155,6 @@ async def consume(store: Store, event: Event, registration_id: str, email: str, 
         email=email,
     )
     source, target = client_field(event.client_id), used_field(event.client_id)
-    mark = (keys.registration_charges(event.id), registration_id, True)
+    mark = (keys.registration_charges(event.id), email, True)
     if await append(store, event.account_id, entry, source, target, mark) is None:
-        raise insufficient()  # (MARKED: a simultaneous try of this registration paid)
-
-
-async def refund(store: Store, event: Event, registration_id: str, email: str, at: float) -> None:
-    """Give back what `consume` took for a registration id that was not written after all
-    (another registration of the e-mail won): at most once, whoever asks."""
-    if event.client_id is None or event.credit_cost <= 0:
-        return
-    entry = LedgerEntry(
-        id=new_id("led"),
-        kind=EntryKind.REFUND,
-        credits=event.credit_cost,
-        at=at,
-        client_id=event.client_id,
-        event_id=event.id,
-        registration_id=registration_id,
-        email=email,
-    )
-    source, target = used_field(event.client_id), client_field(event.client_id)
-    mark = (keys.registration_charges(event.id), registration_id, False)
-    await append(store, event.account_id, entry, source, target, mark)
+        raise insufficient()  # (MARKED: another try of this e-mail's registration paid)

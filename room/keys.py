@@ -75,7 +75,7 @@ def credit_clients(account_id: str) -> str:
 
 
 def credit_ledger(account_id: str) -> str:
-    """List: a `credit_ledger.LedgerEntry` per purchase, allocation, consumption, refund."""
+    """List: a `credit_ledger.LedgerEntry` per purchase, allocation and consumption."""
     return f"acc:{account_id}:ledger"
 
 
@@ -218,8 +218,8 @@ def registration_cids(event_id: str) -> str:
 
 
 def registration_charges(event_id: str) -> str:
-    """Hash: registration id -> b"1" once its credits were consumed (the credits plan):
-    every try of one registration consumes once."""
+    """Hash: e-mail -> b"1" once its registration consumed its credits (the credits plan):
+    every try of one e-mail's registration consumes once."""
     return f"ev:{event_id}:regs:charged"
 
 

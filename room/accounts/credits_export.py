@@ -1,7 +1,6 @@
 """The credits ledger as a table for the one export engine (`room.audience.exports`): one row
 per entry, oldest first; `credits` is always positive and `kind` says which way they moved
-(purchase: into the pool; allocation: pool to client; consumption: client to used; refund:
-used back to the client)."""
+(purchase: into the pool; allocation: pool to client; consumption: client to used)."""
 
 from __future__ import annotations
 

@@ -9,9 +9,8 @@ first try made (`room.client_ids`) instead of `conflict`.
 
 An event of a client (the credits plan) consumes its cost per registrant from the client's
 balance before the registration is written (`room.credit_ledger.consume`, atomic: never
-below zero, once per registration id), or refuses it with `insufficient_credits`; a retry
-consumes nothing more, and a registration id that loses to another registration of the
-same e-mail gives back what it took.
+below zero, once per e-mail as the registration is), or refuses it with
+`insufficient_credits`; a retry or a duplicate consumes nothing more.
 """
 
 from __future__ import annotations
@@ -194,7 +193,6 @@ async def register(
         await store.hdel(keys.invitations(event.id), inv.id)
         if (first := await _made(store, event, email, reg_id)) is not None:
             return first  # a simultaneous retry made it (and paid once for both)
-        await credit_ledger.refund(store, event, reg_id, email, now())
         raise already_registered()
     return reg, inv
 

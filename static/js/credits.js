@@ -52,7 +52,7 @@ async function loadBalances() {
 
 function describe(e) {
   if (e.kind === "purchase") return `${money(e.total_cents, e.currency)} (${money(e.unit_cents, e.currency)} each)`;
-  if (e.kind === "consumption" || e.kind === "refund") return `${e.email} · event ${e.event_id}`;
+  if (e.kind === "consumption") return `${e.email} · event ${e.event_id}`;
   return "";
 }
 
