@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from room import cas, keys, lifecycle
+from room import cas, credit_ledger, keys, lifecycle
 from room.accounts.limits import Limits, limits_of
 from room.errors import Code, TribuneError, invalid, not_found
 from room.event_settings import EventSettings, SettingsChange, updated
@@ -20,6 +20,8 @@ from room.types import AccessMode, EventKind, EventState, Role
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Name = Annotated[str, msgspec.Meta(max_length=200)]
 Email = Annotated[str, msgspec.Meta(max_length=320)]
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+CreditCost = Annotated[int, msgspec.Meta(ge=0, le=credit_ledger.MAX_CREDIT_COST)]
 
 
 class EventCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -29,6 +31,10 @@ class EventCreate(msgspec.Struct, forbid_unknown_fields=True):
     capacity: int | None = None
     scheduled_start: float | None = None
     settings: SettingsChange = msgspec.field(default_factory=SettingsChange)
+    client_id: ClientId | None = None
+    """The client whose credits its registrations consume (the credits plan)."""
+    credit_cost: CreditCost | None = None
+    """Credits per registrant; default `credit_ledger.DEFAULT_CREDIT_COST`."""
 
 
 class EventUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -39,6 +45,8 @@ class EventUpdate(msgspec.Struct, forbid_unknown_fields=True):
     scheduled_start: float | None = None
     settings: SettingsChange | None = None
     """The settings given replace those settings; the others stay as they are."""
+    client_id: ClientId | None = None
+    credit_cost: CreditCost | None = None
 
 
 class InvitationCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -68,11 +76,22 @@ def _check_certificates(limits: Limits, change: SettingsChange | None) -> None:
         )
 
 
+async def _check_client(store: Store, account: Account, client_id: str | None) -> None:
+    """An event's client must be one of the account's (`not_found` names none other)."""
+    if client_id is not None:
+        try:
+            await credit_ledger.load_client(store, account.id, client_id, now())
+        except TribuneError as err:
+            raise invalid("no such client in this account", "client_id") from err
+
+
 async def create_event(store: Store, account: Account, fields: EventCreate) -> Event:
     limits = await limits_of(store, account)
     capacity = limits.attendees if fields.capacity is None else fields.capacity
     _check_capacity(limits, capacity)
     _check_certificates(limits, fields.settings)
+    await _check_client(store, account, fields.client_id)
+    cost = fields.credit_cost
     event = Event(
         id=new_id("ev"),
         account_id=account.id,
@@ -83,6 +102,8 @@ async def create_event(store: Store, account: Account, fields: EventCreate) -> E
         scheduled_start=fields.scheduled_start,
         created=now(),
         settings=updated(EventSettings(), fields.settings),
+        client_id=fields.client_id,
+        credit_cost=credit_ledger.DEFAULT_CREDIT_COST if cost is None else cost,
     )
     await store.hset(keys.EVENTS, event.id, encode(event))
     await store.hset(keys.account_events(account.id), event.id, b"1")
@@ -131,6 +152,7 @@ async def update_event(store: Store, account: Account, event_id: str, fields: Ev
     if fields.capacity is not None:
         _check_capacity(limits, fields.capacity)
     _check_certificates(limits, fields.settings)
+    await _check_client(store, account, fields.client_id)
 
     def apply(event: Event) -> None:
         lifecycle.require_changeable(event)

@@ -13,6 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from room.keys_accounts import INVOICE_NUMBERS as INVOICE_NUMBERS
+from room.keys_accounts import INVOICE_SEQ as INVOICE_SEQ
+from room.keys_accounts import account_addons as account_addons
+from room.keys_accounts import account_invoices as account_invoices
+from room.keys_accounts import credit_balances as credit_balances
+from room.keys_accounts import credit_clients as credit_clients
+from room.keys_accounts import credit_ledger as credit_ledger
+from room.keys_accounts import invoice_mail as invoice_mail
+from room.keys_accounts import secondary_accounts as secondary_accounts
+from room.keys_accounts import secondary_mail as secondary_mail
+
 # -- global ----------------------------------------------------------------------------------
 
 EVENTS = "events"
@@ -60,39 +71,14 @@ def live_events(account_id: str) -> str:
     return f"acc:{account_id}:live"
 
 
-# -- per account: team (issue 11: secondary accounts) --------------------------------------
-
-
-def secondary_accounts(account_id: str) -> str:
-    """Hash: a main account's secondary account ids -> b"1"."""
-    return f"acc:{account_id}:secondary"
-
-
-# -- billing (issue 11): plans, add-ons and invoices -----------------------------------------
-
-INVOICE_SEQ = "invoices:seq"
-"""Counter: the last invoice number given (`Store.incr`, one sequence per installation)."""
-INVOICE_NUMBERS = "invoices:numbers"
-"""Hash: invoice number -> "account_id|invoice_id" (`tribune billing paid NUMBER`)."""
-
-
-def account_addons(account_id: str) -> str:
-    """Hash: add-on id -> `catalogue.AddOn` (the account's purchases in effect)."""
-    return f"acc:{account_id}:addons"
-
-
-def account_invoices(account_id: str) -> str:
-    """Hash: invoice id -> `invoices.Invoice`."""
-    return f"acc:{account_id}:invoices"
-
-
 def account_keys(account_id: str) -> list[str]:
-    """Every key one account owns (each per-account builder above): erasing a secondary
-    account deletes them. A new per-account key is listed here too."""
+    """Every key one account owns (each per-account builder here and in `keys_accounts`):
+    erasing a secondary account deletes them. A new per-account key is listed here too."""
     a = account_id
     return [
         *(account_events(a), account_users(a), live_events(a), secondary_accounts(a)),
         *(account_addons(a), account_invoices(a)),
+        *(credit_balances(a), credit_clients(a), credit_ledger(a)),
     ]
 
 
@@ -233,6 +219,12 @@ def registration_cids(event_id: str) -> str:
     return f"ev:{event_id}:regs:cid"
 
 
+def registration_charges(event_id: str) -> str:
+    """Hash: e-mail -> b"1" once its registration consumed its credits (the credits plan):
+    every try of one e-mail's registration consumes once."""
+    return f"ev:{event_id}:regs:charged"
+
+
 def guests(event_id: str) -> str:
     """Hash: e-mail -> `Guest` of the access list."""
     return f"ev:{event_id}:guests"
@@ -321,6 +313,7 @@ def event_keys(
         *(bans(e), revocations(e), sockets(e), banned_addresses(e), identity_addresses(e)),
         *(changes(e), changes(e) + ":rev", changes(e) + ":log", collaborators(e)),
         *(staff_links(e), registrations(e), registration_order(e), registration_cids(e)),
+        registration_charges(e),
         *(guests(e), guest_order(e), mailed_invitations(e)),
         *(guests_by_invitation(e), activity(e), direct_link(e), sessions(e), session_order(e)),
         *(open_sessions(e), visits(e), certificates(e), certificates_by_email(e)),
@@ -385,11 +378,6 @@ def invitation_mail(event_id: str, inv_id: str, gen: int) -> str:
     return f"invitation:{event_id}:{inv_id}:{gen}"
 
 
-def secondary_mail(account_id: str) -> str:
-    """The welcome of a new secondary account's owner."""
-    return f"secondary:{account_id}"
-
-
 def thanks_mail(event_id: str, email: str) -> str:
     return f"thanks:{event_id}:{email}"
 
@@ -399,19 +387,9 @@ def certificate_mail(event_id: str, email: str) -> str:
 
 
 EVENT_MAIL_KINDS = (
-    "registered",
-    "registered-again",
-    "collaborator",
-    "thanks",
-    "certificate",
-    "invitation",
+    *("registered", "registered-again", "collaborator", "thanks", "certificate", "invitation"),
 )
 """The mail idempotency keys that name an event (`kind:event_id:...`): deleted with it."""
-
-
-def invoice_mail(invoice_id: str) -> str:
-    """An invoice mailed to the account's owner (billing, issue 11)."""
-    return f"invoice:{invoice_id}"
 
 
 def magic_mail(token_digest: str) -> str:

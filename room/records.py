@@ -67,6 +67,10 @@ class Event(msgspec.Struct):
     started_at: float | None = None
     ended_at: float | None = None
     settings: EventSettings = msgspec.field(default_factory=EventSettings)
+    # -- the credits plan (credits): whose credits its registrations consume, and how many
+    client_id: str | None = None
+    credit_cost: int = 6
+    """Credits per registrant (`room.credit_ledger.DEFAULT_CREDIT_COST`)."""
 
 
 class Invitation(msgspec.Struct):

@@ -25,6 +25,8 @@ import builtins
 from collections.abc import Sequence
 
 INF = float("inf")
+MARKED = -1
+"""What `Store.hmove` answers when its mark forbids the move."""
 
 SlotEntry = tuple[str, str]
 """(pool, member)"""
@@ -122,6 +124,26 @@ class Store(abc.ABC):
         """Set (`on`) or delete the mark `field` of hash `key` and, only when that changed
         it, add 1 (or -1) to the integer in `count_key`'s `count_field`: one atomic step.
         Returns whether the mark changed and the count after (0 when never counted)."""
+
+    @abc.abstractmethod
+    async def hmove(
+        self,
+        key: str,
+        source: str | None,
+        target: str | None,
+        amount: int,
+        log: str,
+        entry: bytes,
+        mark: tuple[str, str, bool] | None = None,
+    ) -> int | None:
+        """Move `amount` (> 0) from the integer in hash field `source` to the one in `target`
+        (a missing field holds 0) only if `source` holds at least `amount`, and append
+        `entry` to the list `log`: one atomic step. Without `source`, only add to `target`;
+        without `target`, only take from `source`. With `mark` (hash, field, on), only if
+        that field is absent (`on`; then it is set) or present (not `on`; then it is
+        deleted): a move made once per thing. Returns what `source` holds after (`target`,
+        without `source`); None when it held too little, `MARKED` when the mark forbade
+        the move: nothing changed."""
 
     @abc.abstractmethod
     async def hgetall(self, key: str) -> dict[str, bytes]: ...

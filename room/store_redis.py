@@ -17,7 +17,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from room.store import INF, SlotEntry, Store, StoreUnavailable
-from room.store_marks import HMARK, HSETNX_CAPPED
+from room.store_marks import HMARK, HMOVE, HSETNX_CAPPED
 from room.store_memory import entries_since
 
 UNREACHABLE = (aioredis.ConnectionError, aioredis.TimeoutError, TimeoutError, OSError)
@@ -200,6 +200,7 @@ class RedisStore(Store):
         self._release_holder: Any = r.register_script(_RELEASE_HOLDER)
         self._hsetnx_capped: Any = r.register_script(HSETNX_CAPPED)
         self._hmark: Any = r.register_script(HMARK)
+        self._hmove: Any = r.register_script(HMOVE)
 
     def k(self, key: str) -> str:
         return self._prefix + key
@@ -290,6 +291,15 @@ class RedisStore(Store):
         keys = [self.k(key), self.k(count_key)]
         changed, count = await self._hmark(keys=keys, args=[field, int(on), count_field])
         return bool(changed), int(count)
+
+    async def hmove(
+        self, key: str, source: str | None, target: str | None, amount: int, log: str,
+        entry: bytes, mark: tuple[str, str, bool] | None = None,
+    ) -> int | None:  # fmt: skip
+        m, field, on = mark or (key, "", True)
+        keys, args = [self.k(key), self.k(log), self.k(m)], [source or "", target or "", amount]
+        left = int(await self._hmove(keys=keys, args=[*args, entry, field, int(on)]))
+        return None if left == -2 else left
 
     async def hdel(self, key: str, field: str) -> bool:
         return bool(await self.redis.hdel(self.k(key), field))

@@ -6,6 +6,11 @@ gives the registrant a personal participant invitation (his join link), which
 per e-mail" hold under any concurrency, on every backend. A form sent with a client id
 (`cid`) and sent again (a lost answer, a double click) answers the registration the
 first try made (`room.client_ids`) instead of `conflict`.
+
+An event of a client (the credits plan) consumes its cost per registrant from the client's
+balance before the registration is written (`room.credit_ledger.consume`, atomic: never
+below zero, once per e-mail as the registration is), or refuses it with
+`insufficient_credits`; a retry or a duplicate consumes nothing more.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET
 
-from room import client_ids, keys, lifecycle
+from room import client_ids, credit_ledger, keys, lifecycle
 from room import events as ev
 from room.audience import letters
 from room.audience.listing import ordered_pages
@@ -171,6 +176,7 @@ async def register(
     fresh = new_id("reg")
     await store.rpush(keys.registration_order(event.id), f"{email}\n{fresh}".encode())
     reg_id, _ = await client_ids.claim(store, cids, form.cid, email, fresh)
+    await credit_ledger.consume(store, event, reg_id, email, now())
     inv = await ev.invite(
         store, event, ev.InvitationCreate(role=REGISTRANT_ROLE, name=name, email=email)
     )
@@ -186,7 +192,7 @@ async def register(
     if not await store.hsetnx(keys.registrations(event.id), email, encode(reg)):
         await store.hdel(keys.invitations(event.id), inv.id)
         if (first := await _made(store, event, email, reg_id)) is not None:
-            return first  # a simultaneous retry made it
+            return first  # a simultaneous retry made it (and paid once for both)
         raise already_registered()
     return reg, inv
 

@@ -7,7 +7,8 @@
   dashboard;
 - `audience`: registration, access lists, direct link, activity, sessions,
   statistics, certificates;
-- `exports`: every CSV/XLSX export; `slides`: slide upload and images;
+- `credits`: the credits plan (balances, purchases, clients, allocations, the ledger);
+- `exports`: every CSV/XLSX export of an event; `slides`: slide upload and images;
 - `pages`: the HTML pages, browser libraries, static files, health check;
 - `billing`: the account's plan and cycle, add-ons, invoices (issue 11);
 - `common`: bodies, queries, limited reads, streamed tables; `errors`: the
@@ -21,10 +22,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from signaling.http import audience, billing, events, exports, pages, signin, slides, team
+from signaling.http import (
+    audience,
+    billing,
+    credits,
+    events,
+    exports,
+    pages,
+    signin,
+    slides,
+    team,
+)
 
 
 def setup(app: web.Application) -> None:
     """Add every HTTP route to the app."""
-    for module in (events, signin, team, audience, billing, exports, slides, pages):
+    for module in (events, signin, team, audience, billing, credits, exports, slides, pages):
         app.add_routes(module.routes)

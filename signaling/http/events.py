@@ -10,6 +10,7 @@ from aiohttp import web
 
 from moderation import question_settings
 from moderation import retention as moderation_retention
+from room import credit_ledger
 from room import events as ev
 from room.accounts import users
 from room.audience import access, registration, sessions
@@ -129,7 +130,7 @@ async def get_roster(request: web.Request) -> web.Response:
 # -- the dashboard's events ----------------------------------------------------------------
 
 
-def _view_fields(t: Tribune, event: Event, role: Role) -> dict[str, Any]:
+async def _view_fields(t: Tribune, event: Event, role: Role) -> dict[str, Any]:
     """The keyword arguments of an `EventView` (or a view built on it) of `event`."""
     links = EventLinks(
         stats=f"{t.config.base_url}/stats/{event.id}",
@@ -138,11 +139,20 @@ def _view_fields(t: Tribune, event: Event, role: Role) -> dict[str, Any]:
         else None,
     )
     can = sorted(a.value for a in PERMISSIONS[role])
-    return {**msgspec.structs.asdict(event), "role": role, "can": can, "links": links}
+    low, left = await credit_ledger.credits_low(t.store, event)
+    fields = msgspec.structs.asdict(event)
+    return {
+        **fields,
+        "role": role,
+        "can": can,
+        "links": links,
+        "credits_low": low,
+        "credits_left": left,
+    }
 
 
-def event_view(t: Tribune, event: Event, role: Role) -> EventView:
-    return EventView(**_view_fields(t, event, role))
+async def event_view(t: Tribune, event: Event, role: Role) -> EventView:
+    return EventView(**await _view_fields(t, event, role))
 
 
 def audience_change(form: EventForm) -> SettingsChange:
@@ -174,7 +184,7 @@ async def dashboard_events(request: web.Request) -> web.Response:
     p = await principal(request, t, DASHBOARD)
     visible = await users.visible_events(t.store, p.account, p.user)
     me = msgspec.to_builtins(me_view(p))
-    return json({"events": [event_view(t, e, r) for e, r in visible], **me})
+    return json({"events": [await event_view(t, e, r) for e, r in visible], **me})
 
 
 @routes.post("/api/v1/dashboard/events")
@@ -191,12 +201,14 @@ async def dashboard_create(request: web.Request) -> web.Response:
         capacity=form.capacity,
         scheduled_start=form.scheduled_start,
         settings=audience_change(form),
+        client_id=form.client_id,
+        credit_cost=form.credit_cost,
     )
     event = await audience_settings.create_event(t.store, p.account, fields, p.who)
     role = p.role_in(event)
     assert role is not None
     event = await configure_questions(t, p, event, role, form)
-    return json(event_view(t, event, role), status=201)
+    return json(await event_view(t, event, role), status=201)
 
 
 @routes.get("/api/v1/dashboard/events/{event_id}")
@@ -211,7 +223,7 @@ async def dashboard_event(request: web.Request) -> web.Response:
     )
     return json(
         EventDetail(
-            **_view_fields(t, event, role),
+            **await _view_fields(t, event, role),
             counts=counts,
             direct_link=None if direct is None else join_link(t, direct),
             collaborators=[u.view() for u in await users.collaborators(t.store, event.id)],
@@ -231,10 +243,12 @@ async def dashboard_update(request: web.Request) -> web.Response:
         capacity=form.capacity,
         scheduled_start=form.scheduled_start,
         settings=audience_change(form),
+        client_id=form.client_id,
+        credit_cost=form.credit_cost,
     )
     updated = await audience_settings.edit_event(t.store, p.account, event.id, fields, p.who)
     updated = await configure_questions(t, p, updated, role, form)
-    return json(event_view(t, updated, role))
+    return json(await event_view(t, updated, role))
 
 
 @routes.post("/api/v1/events/{event_id}/links")

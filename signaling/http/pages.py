@@ -61,6 +61,7 @@ PAGES = {
     "/dashboard": "dashboard",
     "/dashboard/team": "team",
     "/dashboard/billing": "billing",
+    "/dashboard/credits": "credits",
     "/register/{event_id}": "register",
     "/stats/{event_id}": "stats",
 }

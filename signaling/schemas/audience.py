@@ -9,6 +9,7 @@ import msgspec
 
 from room.accounts.users import UserView
 from room.event_settings import Visibility
+from room.events import ClientId, CreditCost
 from room.records import Event
 from room.types import AccessMode, EventKind, Role
 from signaling.schemas.signin import EmailText, NameText
@@ -32,6 +33,9 @@ class EventForm(msgspec.Struct, forbid_unknown_fields=True):
     """What participants see of other people's questions
     (`moderation.question_settings.configure`)."""
     anonymous_questions: bool | None = None
+    client_id: ClientId | None = None
+    """The client whose credits its registrations consume (the credits plan)."""
+    credit_cost: CreditCost | None = None
 
 
 class CollaboratorAdd(msgspec.Struct, forbid_unknown_fields=True):
@@ -72,6 +76,10 @@ class EventView(Event, kw_only=True):
     role: Role
     can: list[str]
     links: EventLinks
+    credits_low: bool = False
+    """Its client has less left than one more registration costs: registrations are refused."""
+    credits_left: int | None = None
+    """Its client's balance (None for an event of no client)."""
 
 
 class EventCounts(msgspec.Struct):

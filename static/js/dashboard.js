@@ -99,6 +99,8 @@ function openEditor(event = null) {
   $("event-access").value = event ? event.access_mode : "open";
   $("event-start").value = toLocalInput(event && event.scheduled_start);
   $("event-capacity").value = event ? event.capacity : "";
+  loadClients(event && event.client_id);
+  $("event-credit-cost").value = event && event.client_id ? event.credit_cost : "";
   const settings = (event && event.settings) || {};
   $("question-visibility").value = settings.question_visibility || "none";
   $("anonymous-questions").checked = settings.anonymous_questions !== false;
@@ -144,6 +146,8 @@ async function saveEvent(e) {
     },
   };
   if (capacity) payload.capacity = Number(capacity);
+  if ($("event-client").value) payload.client_id = $("event-client").value;
+  if ($("event-credit-cost").value !== "") payload.credit_cost = Number($("event-credit-cost").value);
   const answer = state.editing
     ? await api("PATCH", `/api/v1/dashboard/events/${state.editing.id}`, payload)
     : await api("POST", "/api/v1/dashboard/events", payload);
@@ -155,6 +159,18 @@ async function saveEvent(e) {
   $("event-editor").hidden = true;
   await loadEvents();
   await openEvent(id);
+}
+
+// The credits plan: the clients an event may consume credits from.
+async function loadClients(chosen) {
+  const select = $("event-client");
+  select.replaceChildren(select.options[0]);
+  select.value = "";
+  if (!can("manage_account")) return;
+  const answer = await api("GET", "/api/v1/clients");
+  if (!answer.ok) return;
+  select.append(...answer.data.clients.map((c) => el("option", { value: c.id, text: `${c.name} (${c.balance} credits)` })));
+  select.value = chosen || "";
 }
 
 // -- one event ----------------------------------------------------------------------------
@@ -192,6 +208,13 @@ async function openEvent(id) {
   if (event.links.register) links.push(el("a", { href: event.links.register, text: "registration page", testid: "open-register", target: "_blank" }));
   if (can("edit_event", event)) links.push(el("button", { type: "button", text: "Edit", testid: "edit-event", onclick: () => openEditor(event) }));
   $("detail-links").replaceChildren(...links);
+  const warning = document.querySelector('[data-testid="credits-warning"]');
+  if (warning) warning.remove();
+  if (event.credits_low) {
+    $("detail-meta").after(el("p", { className: "notice error", testid: "credits-warning",
+      text: `Credits are low: this event's client has ${event.credits_left} credit(s) left and each registration costs ${event.credit_cost}. ` +
+        "New registrations are refused until credits are allocated to the client (Credits page)." }));
+  }
   const editable = can("edit_event", event);
   for (const node of document.querySelectorAll("[data-edit]")) node.hidden = !editable;
   for (const node of document.querySelectorAll("[data-account]")) node.hidden = !can("manage_account");

@@ -67,16 +67,20 @@ async def test_stored_events_show_the_same_json_as_before(server) -> None:
         store = server.tribune.store
         await store.hset(keys.EVENTS, stored["id"], msgspec.msgpack.encode(stored))
         await store.hset(keys.account_events(account.id), stored["id"], b"1")
-        as_before = json.dumps(stored).encode()
+        # the fields added since (the credits plan) come after the old ones, at defaults
+        shown = stored | {"client_id": None, "credit_cost": 6}
+        as_before = json.dumps(shown).encode()
         api = f"{server.url}/api/v1/events/{stored['id']}"
         assert await raw_get(api, key) == as_before
-        view = stored | {
+        view = shown | {
             "role": API_KEY_ROLE.value,
             "can": sorted(a.value for a in PERMISSIONS[API_KEY_ROLE]),
             "links": {
                 "stats": f"{base}/stats/{stored['id']}",
                 "register": f"{base}/register/{stored['id']}",
             },
+            "credits_low": False,
+            "credits_left": None,
         }
         detail = view | {
             "counts": {"registrations": 0, "guests": 0, "sessions": 0},

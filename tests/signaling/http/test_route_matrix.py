@@ -50,6 +50,7 @@ PUBLIC = {
     "GET /dashboard",
     "GET /dashboard/team",
     "GET /dashboard/billing",
+    "GET /dashboard/credits",
     "GET /register/{event_id}",
     "GET /stats/{event_id}",
     "GET /vendor/{name}",
@@ -184,6 +185,7 @@ async def build(server: Server) -> World:
         "filename": "none.js",
         "addon_id": "addon_none",
         "invoice_id": "inv_none",
+        "client_id": "own",
     }
     world = World(server, key, other_key, event.id, participant, links["token"], params)
     world.cookies = {"org": org, "other_collab": other_collab, "removed_collab": removed}
