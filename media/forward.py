@@ -19,6 +19,7 @@ import logging
 import random
 import time
 from bisect import bisect_left
+from collections.abc import Callable
 from typing import Protocol
 
 from media.assembler import EncodedFrame
@@ -52,7 +53,10 @@ class Feed:
         self.kind = kind
         self.requester = requester
         self.frames = 0
+        self.closed = False
         self._sinks: list[SlotSink] = []
+        self._taps: list[Callable[[EncodedFrame], None]] = []
+        """Other consumers of every delivered frame (a recorder), after the subscribers."""
 
     @property
     def sinks(self) -> tuple[SlotSink, ...]:
@@ -73,6 +77,19 @@ class Feed:
                 logger.exception("media: forwarding to one subscriber failed")
         if waiting and not frame.keyframe:
             self.requester.request(retry=True)
+        for tap in self._taps:
+            try:
+                tap(frame)
+            except Exception:
+                logger.exception("media: a tap on a feed failed")
+
+    def add_tap(self, tap: Callable[[EncodedFrame], None]) -> None:
+        if tap not in self._taps:
+            self._taps.append(tap)
+
+    def remove_tap(self, tap: Callable[[EncodedFrame], None]) -> None:
+        if tap in self._taps:
+            self._taps.remove(tap)
 
     def request_keyframe(self) -> None:
         if self.kind == "video":
@@ -89,6 +106,8 @@ class Feed:
     def close(self) -> None:
         for sink in list(self._sinks):
             sink.switch(None)
+        self._taps.clear()
+        self.closed = True
         self.requester.close()
 
 

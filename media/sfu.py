@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable, Mapping
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -21,6 +22,7 @@ from media import rtc
 from media.errors import InvalidDescription, SfuClosed, UnknownPeer
 from media.peers import Peers
 from media.publisher import Publisher, check_room, check_sources, enlarge_socket_buffer
+from media.recorder import Recorder
 from media.slots import Stage
 from media.subscriber import Subscriber, offer_slots
 from media.types import (
@@ -82,6 +84,7 @@ class Sfu:
         self._last_stage: tuple[StageTrack, ...] = ()
         self._closed = False
         self._publish_lock = asyncio.Lock()
+        self._recorder: Recorder | None = None
 
     # -- publishing -------------------------------------------------------
 
@@ -191,6 +194,7 @@ class Sfu:
     async def close(self) -> None:
         """Close every connection. The SFU cannot be used afterwards."""
         self._closed = True
+        self.stop_recording()  # its files closed intact
         subscribers = list(self._subscribers.values())
         publishers = list(self._publishers.values())
         self._subscribers.clear()
@@ -233,7 +237,28 @@ class Sfu:
         if self._closed:
             raise SfuClosed("the SFU is closed")
 
+    # -- recording -------------------------------------------------------
+
+    @property
+    def recorder(self) -> Recorder | None:
+        return self._recorder
+
+    def start_recording(self, directory: Path) -> Recorder:
+        """Record every track on stage (and those that join) under ``directory``."""
+        self._check_open()
+        if self._recorder is None:
+            self._recorder = Recorder(directory, self.video_codec)
+            self._recorder.follow(f for _, f in self._stage.feeds())
+        return self._recorder
+
+    def stop_recording(self) -> dict[str, Any] | None:
+        """Close the recording's files; its manifest, or None when none runs."""
+        recorder, self._recorder = self._recorder, None
+        return None if recorder is None else recorder.stop()
+
     def _stage_changed(self) -> None:
+        if self._recorder is not None:
+            self._recorder.follow(f for _, f in self._stage.feeds())
         for subscriber in self._subscribers.values():
             if subscriber.live:
                 subscriber.follow(self._stage)

@@ -1,0 +1,104 @@
+"""Recording: every forwarded track written to disk as it passes, never decoded.
+
+A :class:`Recorder` taps the feeds on stage (``Feed.add_tap``): it is another
+consumer of the frames the assembler delivers, next to the subscribers' slots.
+Each track gets its own file (``media.recorder_track.TrackFile``): VP8 and Opus
+into WebM, the publisher's encoded frames muxed as packets. A track that joins
+the stage later starts its own file, with its offset from the recording's
+start; one that leaves closes its file. ``stop()`` closes every file and
+returns the manifest (also written as ``manifest.json`` in the directory).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from media.assembler import EncodedFrame
+from media.forward import Feed
+from media.recorder_track import TrackFile, recordable
+
+logger = logging.getLogger(__name__)
+
+
+class Recorder:
+    """One recording of an SFU's stage, written under ``directory``."""
+
+    def __init__(
+        self, directory: Path, codec: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.directory = directory
+        self.codec = codec
+        """The SFU's video codec (``VP8`` or ``H264``)."""
+        self._clock = clock
+        self.started = clock()
+        self.started_at = time.time()
+        self.stopped_at: float | None = None
+        self._taps: dict[int, tuple[Feed, Callable[[EncodedFrame], None], TrackFile]] = {}
+        self._done: list[TrackFile] = []
+        self._count = 0
+        directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def files(self) -> list[TrackFile]:
+        return self._done + [t for _, _, t in self._taps.values()]
+
+    def size_bytes(self) -> int:
+        """What the recording takes on disk now."""
+        return sum(f.size_bytes() for f in self.files)
+
+    def follow(self, feeds: Iterable[Feed]) -> None:
+        """Record exactly these feeds: tap the new ones, close the files of the gone ones."""
+        if self.stopped_at is not None:
+            return
+        wanted = {id(f): f for f in feeds if not f.closed}
+        for key in list(self._taps):
+            if key not in wanted:
+                self._end(key)
+        for key, feed in wanted.items():
+            if key in self._taps:
+                continue
+            codec = self.codec if feed.kind == "video" else "opus"
+            if not recordable(codec):
+                logger.warning("recording: %s tracks are not recorded", codec)
+                continue
+            self._count += 1
+            name = f"{self._count:02d}-{feed.source}-{feed.kind}.webm"
+            track = TrackFile(
+                self.directory / name,
+                feed.kind,
+                codec,
+                feed.publisher_id,
+                feed.source,
+                self._clock() - self.started,
+            )
+            tap = track.write
+            feed.add_tap(tap)
+            self._taps[key] = (feed, tap, track)
+            feed.request_keyframe()  # a video file starts on a keyframe
+
+    def _end(self, key: int) -> None:
+        feed, tap, track = self._taps.pop(key)
+        feed.remove_tap(tap)
+        track.close(self._clock() - self.started)
+        self._done.append(track)
+
+    def stop(self) -> dict[str, Any]:
+        """Close every file; returns the manifest (and writes it as ``manifest.json``)."""
+        if self.stopped_at is None:
+            for key in list(self._taps):
+                self._end(key)
+            self.stopped_at = time.time()
+            (self.directory / "manifest.json").write_text(json.dumps(self.manifest(), indent=1))
+        return self.manifest()
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at,
+            "stopped_at": self.stopped_at,
+            "tracks": [f.describe() for f in self.files if f.frames > 0],
+        }
