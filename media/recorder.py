@@ -100,5 +100,6 @@ class Recorder:
         return {
             "started_at": self.started_at,
             "stopped_at": self.stopped_at,
+            "size_bytes": self.size_bytes(),
             "tracks": [f.describe() for f in self.files if f.frames > 0],
         }

@@ -48,6 +48,8 @@ class Action(StrEnum):
     """Account-level pages: create events, add users and collaborators."""
     READ_AUDIT = "read_audit"
     """Read and export an event's moderation audit trail."""
+    RECORD = "record"
+    """Start and stop the event's recording (`recording.start` / `recording.stop`)."""
 
 
 _ATTENDEE = {
@@ -77,6 +79,7 @@ _MODERATOR = {
     Action.CHAT,
     Action.VIEW_AUDIENCE,
     Action.READ_AUDIT,
+    Action.RECORD,
 }
 _STAGE = _MODERATOR | {
     Action.START_EVENT,

@@ -15,7 +15,7 @@ from signaling import http, renewals
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.http.errors import errors_middleware
-from signaling.socket import audience, media, moderation, polls, room
+from signaling.socket import audience, media, moderation, polls, recording, room
 from signaling.socket.hub import Hub
 from signaling.socket.relay import RedisRelay
 from signaling.socket.wire import Server, TolerantMsgPackPacket
@@ -87,6 +87,7 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
         moderation.register(t.hub)
         polls.register(t.hub)
         t.media = plane = media.register(t.hub)
+        recording.register(t.hub, plane)
         t.hub.fanout.metrics.media(lambda: plane.sfus)
         t.hub.start()
         await plane.start()

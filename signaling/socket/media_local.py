@@ -7,20 +7,30 @@ node's. The SFU's refusals become the wire's codes here.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
+import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from media import IceServer, InvalidDescription, NoFreeSlot, Sfu, StageTrack, UnknownPeer
+from room import tasks
 from room.accounts.account import get_account
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event
+from room.recordings import QUOTA_WARNING
 from room.store import Store
 from signaling.config import Config
 
+log = logging.getLogger(__name__)
+
 TracksListener = Callable[[str, list[list[str]]], Awaitable[None]]
 """Called with (event id, tracks) after every change of an event's stage."""
+RecordingListener = Callable[[str, dict[str, Any]], Awaitable[None]]
+"""Called with (event id, news) when the owner itself stops a recording or warns about it:
+`{"id", "state": "stopped", "reason": "quota", "manifest"}` or `{"id", "warning": "quota_90"}`."""
 
 
 def host_candidates(config: Config) -> list[str] | None:
@@ -46,7 +56,15 @@ class LocalMedia:
         ice: list[IceServer],
         on_tracks: TracksListener,
         background: Callable[[Awaitable[None]], None],
+        data_dir: str = "./data",
+        on_recording: RecordingListener | None = None,
+        watch_every: float = 2.0,
     ) -> None:
+        self.data_dir = Path(data_dir)
+        self.on_recording = on_recording
+        self.watch_every = watch_every
+        self.recordings: dict[str, asyncio.Task[None]] = {}
+        """Per event: the task watching its running recording's size (quota)."""
         self.store = store
         self.ice = ice
         self.on_tracks = on_tracks
@@ -86,6 +104,10 @@ class LocalMedia:
             return await self.unsubscribe(event_id, args["sid"])
         if op == "close":
             return await self.close_event(event_id)
+        if op == "record_start":
+            return await self.record_start(event_id, args["id"], args["used"], args["limit"])
+        if op == "record_stop":
+            return await self.record_stop(event_id, args["id"])
         raise invalid(f"unknown media operation {op!r}")
 
     async def publish(self, event_id: str, identity: str, sdp: str, sources: dict[str, str]) -> str:
@@ -136,7 +158,55 @@ class LocalMedia:
             with contextlib.suppress(UnknownPeer):
                 await sfu.unsubscribe(sid)
 
+    # -- recording -----------------------------------------------------------------------
+    async def record_start(self, event_id: str, rec_id: str, used: int, limit: int) -> None:
+        """Record the stage under `<data_dir>/recordings/<event>/<id>/`; past `limit` bytes
+        (with the account's `used` ones) the recording stops on its own."""
+        sfu = await self.sfu(event_id)
+        if sfu.recorder is not None:
+            raise TribuneError(Code.CONFLICT, "the event is already being recorded")
+        sfu.start_recording(self.data_dir / "recordings" / event_id / rec_id)
+        self.recordings[event_id] = asyncio.create_task(
+            self._watch(event_id, sfu, rec_id, used, limit)
+        )
+
+    async def record_stop(self, event_id: str, rec_id: str) -> dict[str, Any] | None:
+        """Stop the event's recording: its manifest (None if none ran here)."""
+        task = self.recordings.pop(event_id, None)
+        if task is not None:
+            await tasks.stop(task)
+        sfu = self.sfus.get(event_id)
+        return None if sfu is None else sfu.stop_recording()
+
+    async def _watch(self, event_id: str, sfu: Sfu, rec_id: str, used: int, limit: int) -> None:
+        warned = False
+        while sfu.recorder is not None:
+            await asyncio.sleep(self.watch_every)
+            recorder = sfu.recorder
+            if recorder is None:
+                return
+            total = used + recorder.size_bytes()
+            if total >= limit:
+                self.recordings.pop(event_id, None)
+                manifest = sfu.stop_recording()
+                news = {"id": rec_id, "state": "stopped", "reason": "quota", "manifest": manifest}
+                await self._tell(event_id, news)
+                return
+            if not warned and total >= QUOTA_WARNING * limit:
+                warned = True
+                await self._tell(event_id, {"id": rec_id, "warning": "quota_90"})
+
+    async def _tell(self, event_id: str, news: dict[str, Any]) -> None:
+        if self.on_recording is not None:
+            try:
+                await self.on_recording(event_id, news)
+            except Exception:
+                log.exception("media: telling about recording %s failed", news.get("id"))
+
     async def close_event(self, event_id: str) -> None:
+        task = self.recordings.pop(event_id, None)
+        if task is not None:
+            await tasks.stop(task)
         sfu = self.sfus.pop(event_id, None)
         if sfu is not None:
             await sfu.close()

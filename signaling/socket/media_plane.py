@@ -30,7 +30,7 @@ from signaling.schemas.media import Restart, Tracks, TrackView
 from signaling.socket.fanout import ROOM
 from signaling.socket.hub import Hub
 from signaling.socket.media_bus import MediaBus, OwnerGone
-from signaling.socket.media_local import LocalMedia, host_candidates
+from signaling.socket.media_local import LocalMedia, RecordingListener, host_candidates
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,16 @@ class MediaPlane:
         self.every = config.media_every
         self.ice = [IceServer.parse(u) for u in config.ice_servers]
         restrict_host_addresses(host_candidates(config))
-        self.local = LocalMedia(self.store, self.ice, self._tracks, hub.background)
+        self.recording_listeners: list[RecordingListener] = []
+        """Told when an owner here stops or warns about a recording on its own (quota)."""
+        self.local = LocalMedia(
+            self.store,
+            self.ice,
+            self._tracks,
+            hub.background,
+            data_dir=config.data_dir,
+            on_recording=self._recording,
+        )
         self.bus = (
             MediaBus(config.redis_url, self.node_id, self._serve) if config.redis_url else None
         )
@@ -223,6 +232,10 @@ class MediaPlane:
 
     async def _tracks(self, event_id: str, tracks: list[list[str]]) -> None:
         await self.hub.fanout.emit_room(event_id, "media.tracks", Tracks(track_views(tracks)), ROOM)
+
+    async def _recording(self, event_id: str, news: dict[str, Any]) -> None:
+        for listener in self.recording_listeners:
+            await listener(event_id, news)
 
     async def close_event(self, event_id: str) -> None:
         """The event ended: its owner closes the SFU and gives the event up."""

@@ -79,6 +79,7 @@ BUILT = {
     "certificate_image": "ev:A:cert:B",
     "followed_up": "ev:A:followed",
     "media_owner": "ev:A:media",
+    "recordings": "ev:A:recs",
     "login_ip_scope": "login-ip:A",
     "login_email_scope": "login:A",
     "magic_ip_scope": "magic-ip:A",

@@ -1,0 +1,8 @@
+"""Store keys of recordings (re-exported by `room.keys`, pinned by tests/room/test_keys.py)."""
+
+from __future__ import annotations
+
+
+def recordings(event_id: str) -> str:
+    """Hash: recording id -> `Recording` (`room.recordings`); deleted with the event."""
+    return f"ev:{event_id}:recs"

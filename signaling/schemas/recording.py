@@ -1,0 +1,52 @@
+"""Recording's wire Structs: `recording.start` / `recording.stop`, their ack, the
+`recording.status` fan-out, and the HTTP listing (docs/protocol.md, docs/api.md)."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class RecordingStart(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class RecordingStop(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class RecordingRef(msgspec.Struct):
+    id: str
+    state: str
+    """`recording` or `stopped`."""
+
+
+class RecordingAck(msgspec.Struct):
+    recording: RecordingRef
+
+
+class RecordingStatus(msgspec.Struct, omit_defaults=True):
+    state: str
+    id: str
+    reason: str = ""
+    """Why it stopped on its own: `quota` (the account's recording space is used up)."""
+    warning: str = ""
+    """`quota_90`: the recording space is 90 % used (sent to the staff only)."""
+
+
+class TrackLink(msgspec.Struct):
+    kind: str
+    codec: str
+    person: str
+    url: str
+
+
+class RecordingView(msgspec.Struct):
+    id: str
+    started_at: float
+    duration_s: float
+    size_bytes: int
+    tracks: list[TrackLink]
+
+
+class RecordingList(msgspec.Struct):
+    recordings: list[RecordingView]

@@ -1,0 +1,120 @@
+"""Recording over Socket.IO: `recording.start` / `recording.stop` on /room and /manage.
+
+The permission table decides who may send them (`Action.RECORD`); the account's
+recording space decides whether one may start (`room.recordings.check_room`). The files
+are written on the event's media owner (`record_start` / `record_stop`, routed by the
+media plane); the records live in the store. Everyone gets `recording.status`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from room import recordings
+from room.accounts.limits import limits
+from room.errors import Code, TribuneError
+from room.events import load_event
+from room.permissions import Action
+from room.recordings import MB, Recording
+from signaling.schemas.recording import (
+    RecordingAck,
+    RecordingRef,
+    RecordingStart,
+    RecordingStatus,
+    RecordingStop,
+)
+from signaling.socket.dispatch import Ctx
+from signaling.socket.fanout import MANAGE, ROOM, staff_room, wire
+from signaling.socket.hub import Hub
+from signaling.socket.media_plane import MediaPlane
+
+log = logging.getLogger(__name__)
+
+
+class Recorder:
+    """The steps of starting and stopping an event's recording, store and owner alike."""
+
+    def __init__(self, hub: Hub, plane: MediaPlane) -> None:
+        self.hub = hub
+        self.plane = plane
+        self.store = hub.store
+
+    async def start(self, event_id: str, by: str) -> Recording:
+        current = await recordings.running(self.store, event_id)
+        if current is not None:
+            return current
+        event = await load_event(self.store, event_id)
+        now = await self.store.now()
+        allowed = (await limits(self.store, event.account_id, now)).recording_mb
+        used = await recordings.used_bytes(self.store, event.account_id)
+        recordings.check_room(used, allowed)
+        rec = await recordings.begin(self.store, event_id, by, now)
+        try:
+            await self.plane.call(
+                event_id, "record_start", id=rec.id, used=used, limit=allowed * MB
+            )
+        except TribuneError:
+            await recordings.finish(self.store, event_id, rec.id, None, 0, now, "failed")
+            raise
+        await self.status(event_id, RecordingStatus(rec.state.value, rec.id))
+        return rec
+
+    async def stop(self, event_id: str) -> Recording:
+        rec = await recordings.running(self.store, event_id)
+        if rec is None:
+            raise TribuneError(Code.NOT_FOUND, "no recording is running")
+        manifest = await self.plane.call(event_id, "record_stop", id=rec.id)
+        return await self.stopped(event_id, rec.id, manifest, "") or rec
+
+    async def stopped(
+        self, event_id: str, rec_id: str, manifest: dict[str, Any] | None, reason: str
+    ) -> Recording | None:
+        size = int((manifest or {}).get("size_bytes", 0))
+        now = await self.store.now()
+        done = await recordings.finish(self.store, event_id, rec_id, manifest, size, now, reason)
+        if done is not None:
+            await self.status(event_id, RecordingStatus(done.state.value, done.id, reason))
+        return done
+
+    async def status(self, event_id: str, status: RecordingStatus) -> None:
+        for namespace in (ROOM, MANAGE):
+            await self.hub.fanout.emit_room(event_id, "recording.status", status, namespace)
+
+    async def news(self, event_id: str, news: dict[str, Any]) -> None:
+        """The owner stopped a recording on its own (quota), or warns about it."""
+        if news.get("warning"):
+            status = RecordingStatus("recording", str(news["id"]), warning=str(news["warning"]))
+            await self.hub.fanout.sio.emit(
+                "recording.status", wire(status), room=staff_room(event_id), namespace=ROOM
+            )
+            await self.hub.fanout.emit_room(event_id, "recording.status", status, MANAGE)
+            return
+        await self.stopped(event_id, str(news["id"]), news.get("manifest"), str(news["reason"]))
+
+    async def ended(self, event_id: str) -> None:
+        """The event ended: its recording stops before its media closes."""
+        if await recordings.running(self.store, event_id) is not None:
+            try:
+                await self.stop(event_id)
+            except TribuneError:
+                log.warning("recording: could not stop the recording of %s", event_id)
+
+
+def register(hub: Hub, plane: MediaPlane) -> Recorder:
+    steps = Recorder(hub, plane)
+    plane.recording_listeners.append(steps.news)
+
+    async def start(ctx: Ctx, _: RecordingStart) -> RecordingAck:
+        rec = await steps.start(ctx.event_id, ctx.person.identity)
+        return RecordingAck(RecordingRef(rec.id, rec.state.value))
+
+    async def stop(ctx: Ctx, _: RecordingStop) -> RecordingAck:
+        rec = await steps.stop(ctx.event_id)
+        return RecordingAck(RecordingRef(rec.id, rec.state.value))
+
+    for ns in (hub.room, hub.manage):
+        ns.add("recording.start", RecordingStart, Action.RECORD, start)
+        ns.add("recording.stop", RecordingStop, Action.RECORD, stop)
+    hub.on_event_end.insert(0, steps.ended)
+    return steps

@@ -1,0 +1,96 @@
+"""Recording through the real server: Socket.IO `recording.*` + a real aiortc publisher."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import aiortc.codecs.vpx as vpx
+import av
+import pytest
+
+from room import recordings
+from tests.media.test_stage_wire import WirePublisher
+
+
+def count_codecs(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts constructions of aiortc's VP8 decoder and encoder in this process (the server
+    runs in it too): only the test's publisher may make one, an encoder."""
+    made = {"decoder": 0, "encoder": 0}
+    for name, cls in (("decoder", vpx.Vp8Decoder), ("encoder", vpx.Vp8Encoder)):
+        original = cls.__init__
+
+        def counting(self_: Any, *a: Any, _o: Any = original, _n: str = name, **k: Any) -> None:
+            made[_n] += 1
+            _o(self_, *a, **k)
+
+        monkeypatch.setattr(cls, "__init__", counting)
+    return made
+
+
+async def test_a_presenter_records_ten_seconds_of_vp8_without_any_codec(
+    mem_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = count_codecs(monkeypatch)
+    s = await mem_server.setup()
+    pres = WirePublisher(await s.join("presenter"))
+    watcher = await s.join("participant")
+    manager = await mem_server.client(s.tokens["collaborator"], namespace="/manage")
+    try:
+        assert (await pres.publish())["ok"]
+        await watcher.wait_for("media.tracks", lambda d: len(d["tracks"]) == 2)
+        await asyncio.sleep(1)  # connected and sending
+        ack = await pres.client.call("recording.start")
+        assert ack["ok"], ack
+        rec = ack["recording"]
+        assert rec["state"] == "recording" and rec["id"].startswith("rec_")
+        for c in (watcher, manager):
+            await c.wait_for(
+                "recording.status", lambda d: d == {"state": "recording", "id": rec["id"]}
+            )
+        sent_before = pres.camera.sent
+        await asyncio.sleep(10)
+        sent = pres.camera.sent - sent_before
+        ack = await manager.call("recording.stop")  # a collaborator may stop it, from /manage
+        assert ack == {"ok": True, "recording": {"id": rec["id"], "state": "stopped"}}
+        await watcher.wait_for("recording.status", lambda d: d["state"] == "stopped")
+    finally:
+        await pres.close()
+
+    store = mem_server.tribune.store
+    [stored] = await recordings.list_for(store, s.event.id)
+    assert stored.id == rec["id"] and stored.state == "stopped"
+    assert 9 < stored.duration_s < 13
+    folder = Path(mem_server.tribune.config.data_dir) / "recordings" / s.event.id / rec["id"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    sizes = sum((folder / t["file"]).stat().st_size for t in manifest["tracks"])
+    assert stored.size_bytes == sizes > 0
+    video = next(t for t in stored.tracks if t.kind == "video")
+    assert video.codec == "VP8" and video.started < 1
+    person = (await pres.client.wait_for("room.state"))["you"]["person"]
+    assert video.person == person
+    with av.open(str(folder / video.file)) as f:
+        assert f.streams.video[0].codec_context.name == "vp8"
+        frames = sum(1 for p in f.demux(f.streams.video[0]) if p.size)
+    assert abs(frames - sent) <= 0.05 * sent, (frames, sent)
+    assert made == {"decoder": 0, "encoder": 1}
+
+
+async def test_a_participant_may_not_record(mem_server) -> None:
+    s = await mem_server.setup()
+    participant = await s.join("participant")
+    for name in ("recording.start", "recording.stop"):
+        ack = await participant.call(name)
+        assert ack["ok"] is False and ack["error"]["code"] == "forbidden", ack
+
+
+async def test_no_recording_space_left_is_limit_reached(mem_server) -> None:
+    s = await mem_server.setup(recording_mb=0)
+    organizer = await s.join("organizer")
+    ack = await organizer.call("recording.start")
+    assert ack["ok"] is False and ack["error"]["code"] == "limit_reached", ack
+    assert await recordings.list_for(mem_server.tribune.store, s.event.id) == []
+    ack = await organizer.call("recording.stop")
+    assert ack["error"]["code"] == "not_found"
