@@ -29,6 +29,7 @@ from signaling.http import (
     events,
     exports,
     pages,
+    recordings,
     signin,
     slides,
     team,
@@ -37,5 +38,16 @@ from signaling.http import (
 
 def setup(app: web.Application) -> None:
     """Add every HTTP route to the app."""
-    for module in (events, signin, team, audience, billing, credits, exports, slides, pages):
+    for module in (
+        events,
+        signin,
+        team,
+        audience,
+        billing,
+        credits,
+        exports,
+        slides,
+        recordings,
+        pages,
+    ):
         app.add_routes(module.routes)

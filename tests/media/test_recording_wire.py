@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import aiortc.codecs.vpx as vpx
 import av
 import pytest
 
 from room import recordings
+from tests.helpers import http
 from tests.media.test_stage_wire import WirePublisher
 
 
@@ -76,6 +78,32 @@ async def test_a_presenter_records_ten_seconds_of_vp8_without_any_codec(
         frames = sum(1 for p in f.demux(f.streams.video[0]) if p.size)
     assert abs(frames - sent) <= 0.05 * sent, (frames, sent)
     assert made == {"decoder": 0, "encoder": 1}
+
+    # The listing, and the track's download with the API key only.
+    status, body = await http(
+        "GET", f"{mem_server.url}/api/v1/events/{s.event.id}/recordings", s.api_key
+    )
+    assert status == 200
+    [listed] = body["recordings"]
+    assert set(listed) == {"id", "started_at", "duration_s", "size_bytes", "tracks"}
+    assert listed["id"] == rec["id"] and listed["size_bytes"] == sizes
+    assert listed["duration_s"] == pytest.approx(stored.duration_s, abs=0.01)
+    assert {(t["kind"], t["codec"], t["person"]) for t in listed["tracks"]} == {
+        ("video", "VP8", person),
+        ("audio", "opus", person),
+    }
+    url = mem_server.url + next(t["url"] for t in listed["tracks"] if t["kind"] == "video")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, headers={"Authorization": f"Bearer {s.api_key}"}) as r:
+            assert r.status == 200 and r.content_type == "video/webm"
+            assert await r.read() == (folder / video.file).read_bytes()
+        async with session.get(url) as r:
+            assert r.status == 401
+        async with session.get(
+            url.rsplit("/", 1)[0] + "/manifest.json",
+            headers={"Authorization": f"Bearer {s.api_key}"},
+        ) as r:
+            assert r.status == 404
 
 
 async def test_a_participant_may_not_record(mem_server) -> None:

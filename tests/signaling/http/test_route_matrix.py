@@ -73,6 +73,7 @@ NOT_SEEDED = {
     "GET /api/v1/events/{event_id}/certificates/{cert_id}.pdf",
     "GET /api/v1/events/{event_id}/certificate/{kind}",
     "GET /api/v1/invoices/{invoice_id}.pdf",
+    "GET /api/v1/events/{event_id}/recordings/{recording_id}/{file}",
 }
 """GETs that answer 404 even to the right principal here: nothing was uploaded or issued."""
 
@@ -186,6 +187,8 @@ async def build(server: Server) -> World:
         "addon_id": "addon_none",
         "invoice_id": "inv_none",
         "client_id": "own",
+        "recording_id": "rec_none",
+        "file": "none.webm",
     }
     world = World(server, key, other_key, event.id, participant, links["token"], params)
     world.cookies = {"org": org, "other_collab": other_collab, "removed_collab": removed}

@@ -1,0 +1,65 @@
+"""Recordings over HTTP: the list of an event's recordings and their tracks' files.
+
+Both take the account's API key or a dashboard session (`Door.DASHBOARD`) with the
+`record` action. The files are read from this node's `<data_dir>/recordings/`: the
+media owner's (one shared data directory when several nodes run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from room import recordings
+from room.permissions import Action
+from signaling.auth import Door, for_event
+from signaling.context import tribune
+from signaling.http.common import json
+from signaling.schemas.recording import RecordingList, RecordingView, TrackLink
+
+routes = web.RouteTableDef()
+
+
+def track_url(event_id: str, recording_id: str, file: str) -> str:
+    return f"/api/v1/events/{event_id}/recordings/{recording_id}/{file}"
+
+
+@routes.get("/api/v1/events/{event_id}/recordings")
+async def list_recordings(request: web.Request) -> web.Response:
+    t = tribune(request)
+    _, event, _ = await for_event(request, t, Door.DASHBOARD, Action.RECORD)
+    views = [
+        RecordingView(
+            id=r.id,
+            started_at=r.started_at,
+            duration_s=round(r.duration_s, 3),
+            size_bytes=r.size_bytes,
+            tracks=[
+                TrackLink(tr.kind, tr.codec, tr.person, track_url(event.id, r.id, tr.file))
+                for tr in r.tracks
+            ],
+        )
+        for r in await recordings.list_for(t.store, event.id)
+    ]
+    return json(RecordingList(views))
+
+
+@routes.get("/api/v1/events/{event_id}/recordings/{recording_id}/{file}")
+async def track_file(request: web.Request) -> web.StreamResponse:
+    t = tribune(request)
+    _, event, _ = await for_event(request, t, Door.DASHBOARD, Action.RECORD)
+    rec = await recordings.get(t.store, event.id, request.match_info["recording_id"])
+    name = request.match_info["file"]
+    if rec is None or name not in {tr.file for tr in rec.tracks}:
+        raise web.HTTPNotFound()  # only a file the record names: never a path of the caller's
+    path = Path(t.config.data_dir) / "recordings" / event.id / rec.id / name
+    if not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "video/webm",
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
