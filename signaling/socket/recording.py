@@ -9,6 +9,7 @@ media plane); the records live in the store. Everyone gets `recording.status`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from room import recordings
@@ -113,8 +114,19 @@ def register(hub: Hub, plane: MediaPlane) -> Recorder:
         rec = await steps.stop(ctx.event_id)
         return RecordingAck(RecordingRef(rec.id, rec.state.value))
 
+    def connected(namespace: str) -> Callable[[Ctx], Awaitable[None]]:
+        async def tell(ctx: Ctx) -> None:
+            # A page that joins while a recording runs shows it at once.
+            rec = await recordings.running(ctx.store, ctx.event_id)
+            if rec is not None:
+                status = RecordingStatus(rec.state.value, rec.id)
+                await hub.fanout.emit_to(ctx.sid, "recording.status", status, namespace)
+
+        return tell
+
     for ns in (hub.room, hub.manage):
         ns.add("recording.start", RecordingStart, Action.RECORD, start)
         ns.add("recording.stop", RecordingStop, Action.RECORD, stop)
+        ns.on_connect.append(connected(ns.name))
     hub.on_event_end.insert(0, steps.ended)
     return steps

@@ -52,6 +52,8 @@ async def test_a_presenter_records_ten_seconds_of_vp8_without_any_codec(
             await c.wait_for(
                 "recording.status", lambda d: d == {"state": "recording", "id": rec["id"]}
             )
+        late = await s.join("participant")  # joins while it runs: told at once
+        await late.wait_for("recording.status", lambda d: d["state"] == "recording")
         sent_before = pres.camera.sent
         await asyncio.sleep(10)
         sent = pres.camera.sent - sent_before
