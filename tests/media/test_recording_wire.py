@@ -124,3 +124,36 @@ async def test_no_recording_space_left_is_limit_reached(mem_server) -> None:
     assert await recordings.list_for(mem_server.tribune.store, s.event.id) == []
     ack = await organizer.call("recording.stop")
     assert ack["error"]["code"] == "not_found"
+
+
+async def test_a_running_recording_stops_cleanly_when_the_space_runs_out(mem_server) -> None:
+    s = await mem_server.setup(recording_mb=1)
+    store = mem_server.tribune.store
+    # Another recording of the account already takes all but 40 KB of the one megabyte.
+    earlier = await recordings.begin(store, s.event.id, "someone", 0.0)
+    await recordings.finish(store, s.event.id, earlier.id, None, recordings.MB - 40_000, 1.0)
+    pres = WirePublisher(await s.join("presenter"))
+    organizer = await s.join("organizer")
+    try:
+        assert (await pres.publish())["ok"]
+        await organizer.wait_for("media.tracks", lambda d: len(d["tracks"]) == 2)
+        ack = await organizer.call("recording.start")
+        assert ack["ok"], ack
+        rec_id = ack["recording"]["id"]
+        warned = await organizer.wait_for("recording.status", lambda d: "warning" in d)
+        assert warned == {"state": "recording", "id": rec_id, "warning": "quota_90"}
+        stopped = await organizer.wait_for(
+            "recording.status", lambda d: d["state"] == "stopped", timeout=20
+        )
+        assert stopped == {"state": "stopped", "id": rec_id, "reason": "quota"}
+        refused = await organizer.call("recording.start")
+        assert refused["error"]["code"] == "limit_reached"
+    finally:
+        await pres.close()
+    done = await recordings.get(store, s.event.id, rec_id)
+    assert done is not None and done.state == "stopped" and done.reason == "quota"
+    assert done.size_bytes >= 40_000
+    folder = Path(mem_server.tribune.config.data_dir) / "recordings" / s.event.id / rec_id
+    video = next(t for t in done.tracks if t.kind == "video")
+    with av.open(str(folder / video.file)) as f:  # intact: the file closed properly
+        assert sum(1 for p in f.demux(f.streams.video[0]) if p.size) > 10
