@@ -3,6 +3,9 @@ events (list, create, edit, the asker's own links), and each event's collaborato
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -56,6 +59,15 @@ async def revoked(t: Tribune, event_id: str) -> None:
     await t.hub.revoke(event_id)
 
 
+async def purge_event(t: Tribune, event_id: str) -> None:
+    """Everything a deleted event owns: its connections are closed first (they are listed in
+    its keys), then its keys go, and its recordings' files on disk."""
+    await revoked(t, event_id)
+    await moderation_retention.purge(t.store, event_id)
+    files = Path(t.config.data_dir) / "recordings" / event_id
+    await asyncio.to_thread(shutil.rmtree, files, True)
+
+
 @routes.get("/api/v1/events")
 async def list_events(request: web.Request) -> web.Response:
     t = tribune(request)
@@ -90,8 +102,7 @@ async def delete_event(request: web.Request) -> web.Response:
     t = tribune(request)
     p, event, _ = await for_event(request, t, API, Action.EDIT_EVENT)
     await ev.delete_event(t.store, p.account, event.id)
-    await revoked(t, event.id)  # closes its connections first: they are listed in its keys
-    await moderation_retention.purge(t.store, event.id)
+    await purge_event(t, event.id)
     return web.json_response({"ok": True})
 
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from moderation import retention as moderation_retention
 from room.accounts import invites, secondary, users
 from room.permissions import Action
 from room.records import Invitation
 from signaling.auth import Door, for_account, for_event, for_owner
 from signaling.context import Tribune, tribune
 from signaling.http.common import body, join_link, json
-from signaling.http.events import revoked
+from signaling.http.events import purge_event, revoked
 from signaling.schemas.signin import UserCreate
 from signaling.schemas.team import (
     MailedInvitation,
@@ -69,8 +68,7 @@ def purge_with(t: Tribune) -> secondary.Purge:
     """The event deletion's purge: close the event's connections, then delete its keys."""
 
     async def purge(event_id: str) -> None:
-        await revoked(t, event_id)
-        await moderation_retention.purge(t.store, event_id)
+        await purge_event(t, event_id)
 
     return purge
 

@@ -106,6 +106,10 @@ async def test_a_presenter_records_ten_seconds_of_vp8_without_any_codec(
             headers={"Authorization": f"Bearer {s.api_key}"},
         ) as r:
             assert r.status == 404
+    # the recording's files go with the event
+    status, _ = await http("DELETE", f"{mem_server.url}/api/v1/events/{s.event.id}", s.api_key)
+    assert status == 200
+    assert not folder.exists() and not folder.parent.exists()
 
 
 async def test_a_participant_may_not_record(mem_server) -> None:
