@@ -8,6 +8,7 @@ from pathlib import Path
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.rooms import enter_shared
+from tests.moderation.pdfs import pdf
 
 OVERFLOW = "document.documentElement.scrollWidth"
 
@@ -79,3 +80,44 @@ async def test_shared_link_asks_for_a_name_and_remembers_it(mem_server, browser:
     await expect(page.get_by_test_id("my-role")).to_have_text("participant")
     await ctx.close()
     await org_ctx.close()
+
+
+async def test_main_area_is_the_screen_else_the_slide_else_a_camera(
+    mem_server, browser: Browser, tmp_path: Path
+) -> None:
+    s = await mem_server.setup()
+    base = f"{mem_server.url}/room/{s.event.id}#t="
+    pres_ctx = await browser.new_context()
+    presenter = await pres_ctx.new_page()
+    await presenter.goto(base + s.tokens["presenter"])
+    await expect(presenter.get_by_test_id("my-role")).to_have_text("presenter")
+    pid = await presenter.evaluate("window.tribune.state.me.person")
+    att_ctx = await browser.new_context()
+    attendee = await att_ctx.new_page()
+    await enter_shared(attendee, base + s.tokens["participant"])
+    main = attendee.get_by_test_id("stage-main")
+    strip = attendee.get_by_test_id("stage-strip")
+    camera = f'video[data-identity="{pid}"][data-source="camera"]'
+    screen = f'video[data-identity="{pid}"][data-source="screen"]'
+    await presenter.get_by_test_id("camera-toggle").click()
+    await expect(main.locator(camera)).to_have_count(1, timeout=10000)
+    await expect(strip).to_be_hidden()
+    # a screen share takes the main area; the camera goes to the strip
+    await presenter.get_by_test_id("screen-toggle").click()
+    await expect(main.locator(screen)).to_have_count(1, timeout=10000)
+    await expect(strip.locator(camera)).to_have_count(1)
+    await presenter.get_by_test_id("screen-toggle").click()
+    await expect(main.locator(camera)).to_have_count(1, timeout=10000)
+    # slides shown in the room: the current slide is the main area
+    manager = await pres_ctx.new_page()
+    await manager.goto(f"{mem_server.url}/manage/{s.event.id}#t={s.tokens['presenter']}")
+    await expect(manager.get_by_test_id("connection")).to_have_text("connected")
+    deck = tmp_path / "talk.pdf"
+    deck.write_bytes(pdf(2))
+    await manager.get_by_test_id("slides-file").set_input_files(str(deck))
+    await manager.get_by_test_id("slides-upload").click()
+    await expect(main.get_by_test_id("slide-image")).to_be_visible()
+    await expect(strip.locator(camera)).to_have_count(1)
+    await expect(main.locator("div.tile")).to_have_count(0)
+    await att_ctx.close()
+    await pres_ctx.close()
