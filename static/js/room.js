@@ -1,9 +1,14 @@
 // The room page: event state, roster, roles, hands; later features add to it.
-import { $, call, callOnce, connect, showError } from "/static/js/tribune.js";
+import { $, call, callOnce, connect, eventFromPath, showError, tokenFromLink } from "/static/js/tribune.js";
+import { askName, linkClaims, mustAsk, watchIdentity } from "/static/js/name_prompt.js";
 
-const socket = connect("/room");
+const claims = linkClaims(tokenFromLink());
+const asking = mustAsk(claims, eventFromPath());
+const socket = connect("/room", asking ? { name: await askName() } : {});
+if (asking) watchIdentity(socket, claims);
 const state = { me: null, can: new Set(), roster: new Map(), event: null, hands: [], rev: 0 };
 window.tribune = { socket, state, call: (e, p) => call(socket, e, p) };
+dispatchEvent(new Event("tribune:ready")); // the stage (stage.js) waits for this
 
 function render() {
   const ev = state.event;

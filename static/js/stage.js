@@ -2,8 +2,11 @@
 // Subscribing: the server offers once with fixed slots (mid "0".."n"); `media.tracks` says
 // which person and source each slot carries. Publishing: this page offers, the server answers.
 import { $, call, showError } from "/static/js/tribune.js";
+import { layout, sampleLevels, serverSpeaker } from "/static/js/layout.js";
 
-const { socket, state } = window.tribune;
+// room.js may still be asking for a display name: the room's connection comes after.
+const { socket, state } = window.tribune
+  || (await new Promise((resolve) => addEventListener("tribune:ready", () => resolve(window.tribune), { once: true })));
 const slots = new Map(); // mid -> MediaStreamTrack (subscribe connection)
 let tracks = []; // [{person, source, kind, mid}]
 let sub = null;
@@ -62,7 +65,7 @@ function tile(key, person, source, track, local) {
     const label = document.createElement("span");
     label.className = "label";
     box.append(video, label);
-    $("stage").append(box);
+    $("stage-strip").append(box);
   }
   const video = box.querySelector("video");
   video.dataset.identity = person;
@@ -115,6 +118,7 @@ function render() {
   for (const el of document.querySelectorAll("[data-tile]")) {
     if (!keep.has(el.dataset.tile)) el.remove();
   }
+  layout();
   $("stage-empty").hidden = document.querySelectorAll('[data-testid="stage-video"]').length > 0;
   $("stage-controls").hidden = !canPublish();
   for (const source of ["camera", "mic", "screen"]) {
@@ -274,6 +278,15 @@ socket.on("media.tracks", (d) => {
   tracks = d.tracks;
   render();
 });
+socket.on("media.speaker", (d) => serverSpeaker(d && d.person));
+// The fallback speaker: audio levels of what this page receives (used while no
+// `media.speaker` came in the last 3 s).
+let sampling = false;
+setInterval(() => {
+  if (sampling || !sub) return;
+  sampling = true;
+  sampleLevels(sub, tracks, slots).catch(() => null).finally(() => { sampling = false; });
+}, 700);
 socket.on("media.stopped", (d) => {
   for (const source of d.source ? [d.source] : [...active]) release(source);
   message(d.by ? `${d.by} stopped your ${d.source || "media"}` : "You are no longer on stage");

@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.cluster.cluster import Cluster
 from tests.cluster.nodes import Node
 from tests.e2e.conftest import browser  # noqa: F401 (the fixture)
+from tests.e2e.rooms import enter_shared
 
 FRESH_FRAMES = """async () => {
   const pc = window.tribune && window.tribune.subscriber;
@@ -68,7 +69,10 @@ async def test_attendees_see_the_presenter_again_after_the_owner_is_killed(
         page.on(
             "console", lambda m, role=role: said.append(f"{time.monotonic():.2f} {role}: {m.text}")
         )
-        await page.goto(room + w.tokens[role])
+        if role == "participant":
+            await enter_shared(page, room + w.tokens[role])
+        else:
+            await page.goto(room + w.tokens[role])
         await expect(page.get_by_test_id("my-role")).to_have_text(role)
         pages.append(page)
     presenter, *attendees = pages

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
 
+from tests.e2e.rooms import enter_shared
 from tests.moderation.pdfs import pdf
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
@@ -44,7 +45,7 @@ async def test_ask_push_show_answer(mem_server, browser: Browser) -> None:
     errors: list[str] = []
     for page in (part, manager):
         page.on("pageerror", lambda e: errors.append(str(e)))
-    await part.goto(f"{mem_server.url}/room/{s.event.id}#t={s.tokens['participant']}")
+    await enter_shared(part, f"{mem_server.url}/room/{s.event.id}#t={s.tokens['participant']}")
     await manager.goto(f"{mem_server.url}/manage/{s.event.id}#t={s.tokens['organizer']}")
     await expect(manager.get_by_test_id("connection")).to_have_text("connected")
     screen = await open_screen(org_ctx, manager, errors)
@@ -114,7 +115,7 @@ async def test_markup_in_a_question_never_runs(mem_server, browser: Browser) -> 
     errors: list[str] = []
     for page in (part, manager):
         page.on("pageerror", lambda e: errors.append(str(e)))
-    await part.goto(f"{mem_server.url}/room/{s.event.id}#t={s.tokens['participant']}")
+    await enter_shared(part, f"{mem_server.url}/room/{s.event.id}#t={s.tokens['participant']}")
     await manager.goto(f"{mem_server.url}/manage/{s.event.id}#t={s.tokens['organizer']}")
     await expect(manager.get_by_test_id("connection")).to_have_text("connected")
     screen = await open_screen(org_ctx, manager, errors)
@@ -150,7 +151,7 @@ async def test_poll_and_slides_in_the_browser(mem_server, browser: Browser, tmp_
     errors: list[str] = []
     for page in (part, manager):
         page.on("pageerror", lambda e: errors.append(str(e)))
-    await part.goto(f"{mem_server.url}/room/{s.event.id}#t={s.tokens['participant']}")
+    await enter_shared(part, f"{mem_server.url}/room/{s.event.id}#t={s.tokens['participant']}")
     await manager.goto(f"{mem_server.url}/manage/{s.event.id}#t={s.tokens['organizer']}")
     await expect(manager.get_by_test_id("connection")).to_have_text("connected")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, expect
 
+from tests.e2e.rooms import enter_shared
+
 
 async def test_start_and_promote_in_the_browser(mem_server, browser: Browser) -> None:
     s = await mem_server.setup()
@@ -16,7 +18,7 @@ async def test_start_and_promote_in_the_browser(mem_server, browser: Browser) ->
     for page in (org, part):
         page.on("pageerror", lambda e: errors.append(str(e)))
     await org.goto(base + s.tokens["organizer"])
-    await part.goto(base + s.tokens["participant"])
+    await enter_shared(part, base + s.tokens["participant"])
 
     await expect(part.get_by_test_id("event-title")).to_have_text("Test webinar")
     await expect(part.get_by_test_id("event-state")).to_have_text("scheduled")
@@ -60,7 +62,7 @@ async def test_a_shared_link_keeps_its_identity_across_a_reload(mem_server, brow
     for page in (org, part):
         page.on("pageerror", lambda e: errors.append(str(e)))
     await org.goto(base + s.tokens["organizer"])
-    await part.goto(base + s.tokens["participant"])
+    await enter_shared(part, base + s.tokens["participant"])
     await expect(part.get_by_test_id("my-role")).to_have_text("participant")
     await expect(org.get_by_test_id("roster-count")).to_have_text("2")
     row = org.get_by_test_id("roster-item").filter(has_text="participant")

@@ -7,6 +7,7 @@ import asyncio
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
 from room import stage
+from tests.e2e.rooms import enter_shared
 
 STATS = """async () => {
   const pc = window.tribune && window.tribune.subscriber;
@@ -31,7 +32,10 @@ async def test_presenter_publishes_and_two_attendees_decode(mem_server, browser:
     for role in ("presenter", "participant", "participant"):
         ctx = await browser.new_context()
         page = await ctx.new_page()
-        await page.goto(base + s.tokens[role])
+        if role == "participant":
+            await enter_shared(page, base + s.tokens[role])
+        else:
+            await page.goto(base + s.tokens[role])
         await expect(page.get_by_test_id("my-role")).to_have_text(role)
         pages.append(page)
     presenter, *attendees = pages
