@@ -15,7 +15,8 @@ from signaling import http, renewals
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.http.errors import errors_middleware
-from signaling.socket import audience, media, moderation, polls, recording, room
+from signaling.socket import audience, broadcast, media, moderation, polls, recording, room
+from signaling.socket.broadcast import LocalManager
 from signaling.socket.hub import Hub
 from signaling.socket.relay import RedisRelay
 from signaling.socket.wire import Server, TolerantMsgPackPacket
@@ -55,7 +56,8 @@ def allowed_origin(config: Config, origin: str | None) -> bool:
 
 
 def make_sio(config: Config) -> Server:
-    manager = None
+    broadcast.install()
+    manager: LocalManager | RedisRelay = LocalManager()
     if config.redis_url:
         # Emits fan out to every node through Redis pub/sub.
         manager = RedisRelay(config.redis_url, channel="tribune-sio")

@@ -20,6 +20,8 @@ from typing import Any
 
 import socketio
 
+from signaling.socket.broadcast import deliver
+
 log = logging.getLogger(__name__)
 
 RETRY = 0.5
@@ -63,6 +65,24 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
             self._answered()
             return result
         return None
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        """A broadcast (from this node or another) to this node's sockets: without a
+        callback, through `broadcast.deliver` (no task per recipient)."""
+        if message.get("callback") is not None or message.get("binary"):
+            await super()._handle_emit(message)
+            return
+        data = message["data"]
+        if isinstance(data, list):
+            data = data[0] if len(data) == 1 else tuple(data)
+        await deliver(
+            self,
+            message["event"],
+            data,
+            message.get("namespace") or "/",
+            message.get("room"),
+            message.get("skip_sid"),
+        )
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         while True:

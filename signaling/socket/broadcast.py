@@ -1,0 +1,115 @@
+"""Broadcasts without a task per recipient, and a send loop without `wait_for`.
+
+python-socketio encodes a broadcast once, then creates one asyncio Task per recipient
+to queue it (`AsyncManager.emit`), and engine.io's per-socket writer waits for each
+packet through `asyncio.wait_for`, another Task per message on Python 3.11. Both were
+measured as a third of the fan-out cost (docs/benchmarks.md). Here a broadcast is
+encoded once and queued to every recipient's engine.io socket in one loop (queueing on
+an unbounded queue never waits), and the writer waits under `asyncio.timeout`.
+
+Both replace private details of python-socketio 5.18.1 and python-engineio 4.15.1,
+which pyproject.toml pins for that reason (as aiortc is pinned);
+tests/signaling/socket/test_broadcast.py checks that the packets a broadcast queues are
+byte for byte those of python-socketio's own path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+from engineio import async_socket
+from engineio import exceptions as eio_exceptions
+from engineio import packet as eio_packet
+from socketio import packet
+
+log = logging.getLogger(__name__)
+
+
+def _as_list(data: Any) -> list[Any]:
+    if isinstance(data, tuple):
+        return list(data)
+    return [] if data is None else [data]
+
+
+async def deliver(
+    manager: Any, event: str, data: Any, namespace: str, room: Any, skip_sid: Any
+) -> None:
+    """`AsyncManager.emit` without a callback, on this node: encode once, queue to each
+    recipient in turn. A recipient that is gone or closing is skipped, as the stock path's
+    failing task was."""
+    if namespace not in manager.rooms:
+        return
+    skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+    pkt = manager.server.packet_class(
+        packet.EVENT, namespace=namespace, data=[event, *_as_list(data)]
+    )
+    encoded = pkt.encode()
+    eio_pkts = [
+        eio_packet.Packet(eio_packet.MESSAGE, p)
+        for p in (encoded if isinstance(encoded, list) else [encoded])
+    ]
+    # Listed first: a socket closing during the loop changes the rooms.
+    targets = [eio for sid, eio in manager.get_participants(namespace, room) if sid not in skip]
+    send = manager.server.eio.send_packet
+    for eio_sid in targets:
+        for p in eio_pkts:
+            try:
+                await send(eio_sid, p)
+            except eio_exceptions.SocketIsClosedError:
+                break
+            except Exception:  # one recipient never stops the others
+                log.exception("sending to %s failed", eio_sid)
+                break
+
+
+class LocalManager(socketio.AsyncManager):  # type: ignore[misc]
+    """The manager of a single node (no Redis): broadcasts through `deliver`."""
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if callback is not None:
+            await super().emit(
+                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to
+            )
+            return
+        await deliver(self, event, data, namespace, to or room, skip_sid)
+
+
+async def _poll(self: Any) -> list[Any]:
+    """engine.io's `AsyncSocket.poll` under `asyncio.timeout` instead of `wait_for`."""
+    try:
+        async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+            packets = [await self.queue.get()]
+        self.queue.task_done()
+    except (TimeoutError, asyncio.CancelledError):
+        raise eio_exceptions.QueueEmpty() from None
+    if packets == [None]:
+        return []
+    while True:
+        try:
+            pkt = self.queue.get_nowait()
+        except asyncio.QueueEmpty:
+            break
+        self.queue.task_done()
+        if pkt is None:
+            self.queue.put_nowait(None)
+            break
+        packets.append(pkt)
+    return packets
+
+
+def install() -> None:
+    """Put the writer's wait on `asyncio.timeout` (idempotent)."""
+    async_socket.AsyncSocket.poll = _poll

@@ -1,0 +1,80 @@
+"""The broadcast fast path (signaling/socket/broadcast.py) queues, to the same recipients,
+byte for byte the packets python-socketio's own `AsyncManager.emit` queues; clients get
+each broadcast once, on one node and across nodes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+import socketio
+from engineio import async_socket
+
+from signaling.socket.fanout import all_room
+from tests.helpers import Server
+
+PAYLOAD = {"text": "héllo ✓", "n": 3, "items": [1, 2.5, None, b"\x00\xff"], "nested": {"k": True}}
+
+
+@pytest.fixture
+def queued(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[bytes]]:
+    """What each engine.io socket was given to send, encoded as it goes on the wire."""
+    seen: dict[str, list[bytes]] = defaultdict(list)
+    send = async_socket.AsyncSocket.send
+
+    async def recording(self: Any, pkt: Any) -> None:
+        encoded = pkt.encode()
+        seen[self.sid].append(encoded if isinstance(encoded, bytes) else encoded.encode())
+        await send(self, pkt)
+
+    monkeypatch.setattr(async_socket.AsyncSocket, "send", recording)
+    return seen
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+async def test_the_fast_path_queues_what_python_socketio_would(
+    backend: str, make_server, request: pytest.FixtureRequest, queued: dict[str, list[bytes]]
+) -> None:
+    url = request.getfixturevalue("redis_url") if backend == "redis" else None
+    server: Server = await make_server(redis_url=url)
+    s = await server.setup()
+    clients = [await s.join("participant") for _ in range(3)]
+    for c in clients:
+        await c.wait_for("room.state")
+    manager = server.tribune.hub.sio.manager
+    room = all_room(s.event.id)
+    before = {sid: len(v) for sid, v in queued.items()}
+
+    await manager.emit("test.fast", PAYLOAD, "/room", room=room)
+    for c in clients:
+        await c.wait_for("test.fast")
+    fast = {sid: v[before.get(sid, 0) :] for sid, v in queued.items()}
+    fast = {sid: v for sid, v in fast.items() if v}
+    assert len(fast) == 3, fast
+
+    mark = {sid: len(v) for sid, v in queued.items()}
+    await socketio.AsyncManager.emit(manager, "test.fast", PAYLOAD, "/room", room=room)
+    stock = {sid: v[mark.get(sid, 0) :] for sid, v in queued.items()}
+    stock = {sid: v for sid, v in stock.items() if v}
+    assert fast == stock  # same recipients, same bytes
+    for c in clients:
+        got = [d for d in c.received["test.fast"]]
+        assert len(got) >= 1 and got[0]["text"] == "héllo ✓"
+
+
+async def test_a_broadcast_reaches_each_client_once_across_nodes(make_server, redis_url) -> None:
+    a: Server = await make_server(redis_url=redis_url)
+    b: Server = await make_server(redis_url=redis_url)
+    s = await a.setup()
+    on_a = [await s.join("participant") for _ in range(2)]
+    on_b = [await b.client(s.tokens["participant"]) for _ in range(2)]
+    for c in [*on_a, *on_b]:
+        await c.wait_for("room.state")
+    await a.tribune.hub.fanout.emit_room(s.event.id, "test.once", {"n": 1}, "/room")
+    for c in [*on_a, *on_b]:
+        await c.wait_for("test.once")
+    await b.tribune.hub.fanout.emit_room(s.event.id, "test.once", {"n": 2}, "/room")
+    for c in [*on_a, *on_b]:
+        await c.wait_for("test.once", lambda d: d["n"] == 2)
+        assert [d["n"] for d in c.received["test.once"]] == [1, 2]
