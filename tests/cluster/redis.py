@@ -4,6 +4,7 @@ directory (the store outage tests, the cluster tests and bench/outage.py use it)
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -56,6 +57,7 @@ class Redis:
 
     def kill(self) -> None:
         if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)  # a test may have stopped it (SIGSTOP)
             self.proc.kill()
             self.proc.wait(10)
             self.proc = None
