@@ -96,6 +96,8 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
         yield
         await plane.close()
         await t.hub.stop()
+        if isinstance(sio.manager, RedisRelay):
+            await sio.manager.close()
         await t.store.close()
 
     app.cleanup_ctx.append(lifespan)

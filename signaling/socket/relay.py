@@ -34,6 +34,27 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
     def __init__(self, url: str, channel: str) -> None:
         super().__init__(url, channel=channel)
         self.down = False
+        self._closing: set[asyncio.Future[Any]] = set()
+
+    async def close(self) -> None:
+        """Stop listening and close the Redis connections (python-socketio leaves them to
+        the garbage collector). Run at the app's shutdown."""
+        thread = getattr(self, "thread", None)
+        if thread is not None:
+            thread.cancel()
+            with contextlib.suppress(BaseException):
+                await thread
+        pubsub = getattr(self, "pubsub", None)
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+        redis = getattr(self, "redis", None)
+        if redis is not None:
+            with contextlib.suppress(Exception):
+                await redis.aclose()
+        if self._closing:
+            await asyncio.wait(self._closing)
+        self.connected = False
 
     def _failed(self, what: str, exc: BaseException) -> None:
         if not self.down:
@@ -49,8 +70,13 @@ class RedisRelay(socketio.AsyncRedisManager):  # type: ignore[misc]
         old = getattr(self, "redis", None)
         self._redis_connect()
         if old is not None:  # the stock manager drops its old client unclosed
-            task = asyncio.ensure_future(old.aclose())
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            self._closing.add(task := asyncio.ensure_future(old.aclose()))
+            task.add_done_callback(self._closed)
+
+    def _closed(self, task: asyncio.Future[Any]) -> None:
+        self._closing.discard(task)
+        if not task.cancelled():
+            task.exception()
 
     async def _publish(self, data: Any) -> Any:
         for _ in range(2):
