@@ -96,9 +96,6 @@ socket.on("room.state", (s) => {
   render();
 });
 socket.on("event.status", (d) => { seen(d); state.event = d.event; render(); });
-socket.on("recording.status", (d) => {
-  if (!d.warning) $("recording-indicator").hidden = d.state !== "recording";
-});
 socket.on("roster.count", (d) => { $("roster-count").textContent = d.count; });
 for (const name of ["roster.joined", "roster.updated"]) {
   socket.on(name, (d) => { seen(d); state.roster.set(d.person.person, d.person); render(); });
