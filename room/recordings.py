@@ -16,7 +16,9 @@ from typing import Any
 import msgspec
 
 from room import keys
+from room.accounts.limits import limits
 from room.errors import Code, TribuneError
+from room.records import Event
 from room.store import Store
 
 MB = 1024 * 1024
@@ -89,10 +91,21 @@ async def used_bytes(store: Store, account_id: str) -> int:
     return total
 
 
-def check_room(used: int, limit_mb: int) -> None:
-    """Refuse a new recording when the account's recording space is used up."""
-    if used >= limit_mb * MB:
+class Space(msgspec.Struct, frozen=True):
+    """The account's recording space when a recording starts: used and allowed, bytes."""
+
+    used: int
+    allowed: int
+
+
+async def space_for(store: Store, event: Event, now: float) -> Space:
+    """The recording space of the event's account (its limits in effect: the plan plus
+    the recording-space add-ons); `limit_reached` when it is used up."""
+    allowed = (await limits(store, event.account_id, now)).recording_mb * MB
+    used = await used_bytes(store, event.account_id)
+    if used >= allowed:
         raise TribuneError(Code.LIMIT_REACHED, "the account's recording space is used up")
+    return Space(used, allowed)
 
 
 async def begin(store: Store, event_id: str, by: str, now: float) -> Recording:

@@ -1,7 +1,7 @@
 """Recording over Socket.IO: `recording.start` / `recording.stop` on /room and /manage.
 
 The permission table decides who may send them (`Action.RECORD`); the account's
-recording space decides whether one may start (`room.recordings.check_room`). The files
+recording space decides whether one may start (`room.recordings.space_for`). The files
 are written on the event's media owner (`record_start` / `record_stop`, routed by the
 media plane); the records live in the store. Everyone gets `recording.status`.
 """
@@ -13,11 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from room import recordings
-from room.accounts.limits import limits
 from room.errors import Code, TribuneError
 from room.events import load_event
 from room.permissions import Action
-from room.recordings import MB, Recording
+from room.recordings import Recording
 from signaling.schemas.recording import (
     RecordingAck,
     RecordingRef,
@@ -47,13 +46,11 @@ class Recorder:
             return current
         event = await load_event(self.store, event_id)
         now = await self.store.now()
-        allowed = (await limits(self.store, event.account_id, now)).recording_mb
-        used = await recordings.used_bytes(self.store, event.account_id)
-        recordings.check_room(used, allowed)
+        space = await recordings.space_for(self.store, event, now)
         rec = await recordings.begin(self.store, event_id, by, now)
         try:
             await self.plane.call(
-                event_id, "record_start", id=rec.id, used=used, limit=allowed * MB
+                event_id, "record_start", id=rec.id, used=space.used, limit=space.allowed
             )
         except TribuneError:
             await recordings.finish(self.store, event_id, rec.id, None, 0, now, "failed")
