@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from room import keys
+from room import keys, timeline
 from room.store import Store
 
 LOG_KEEP = 512
@@ -53,6 +53,7 @@ async def record(store: Store, change: Change) -> Change:
     change.rev = 0
     rev = await store.log_append(keys.changes(change.event_id), _enc.encode(change), LOG_KEEP)
     change.rev = rev
+    await timeline.note(store, change.event_id, change.name, change.payloads)
     for payload in change.payloads.values():
         payload["rev"] = rev
     return change

@@ -6,3 +6,9 @@ from __future__ import annotations
 def recordings(event_id: str) -> str:
     """Hash: recording id -> `Recording` (`room.recordings`); deleted with the event."""
     return f"ev:{event_id}:recs"
+
+
+def timeline(event_id: str) -> str:
+    """Hash: `<store time>-<token>` -> `room.timeline.Entry` (at most
+    `room.timeline.MAX_ENTRIES`); deleted with the event."""
+    return f"ev:{event_id}:timeline"

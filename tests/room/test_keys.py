@@ -80,6 +80,7 @@ BUILT = {
     "followed_up": "ev:A:followed",
     "media_owner": "ev:A:media",
     "recordings": "ev:A:recs",
+    "timeline": "ev:A:timeline",
     "login_ip_scope": "login-ip:A",
     "login_email_scope": "login:A",
     "magic_ip_scope": "magic-ip:A",
