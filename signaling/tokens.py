@@ -52,9 +52,14 @@ class Tokens:
         self._secret = secret
         self._ttl = ttl
 
-    def sign(self, event_id: str, invitation: str, role: Role, gen: int) -> str:
+    def sign(
+        self, event_id: str, invitation: str, role: Role, gen: int, shared: bool | None = None
+    ) -> str:
+        """A link token. `shared` (claim `sh`, read by the room page only, never trusted by
+        the server) tells the page whether to ask for a display name; tokens signed without
+        it leave the page to guess."""
         issued = int(time.time())
-        payload = {
+        payload: dict[str, object] = {
             "ev": event_id,
             "inv": invitation,
             "role": role.value,
@@ -62,11 +67,13 @@ class Tokens:
             "iat": issued,
             "exp": issued + int(self._ttl),
         }
+        if shared is not None:
+            payload["sh"] = int(shared)
         return jwt.encode(payload, self._secret, algorithm="HS256")
 
     def sign_invitation(self, inv: Invitation) -> str:
         """The token of an invitation's link, for its current generation."""
-        return self.sign(inv.event_id, inv.id, inv.role, inv.gen)
+        return self.sign(inv.event_id, inv.id, inv.role, inv.gen, shared=inv.shared)
 
     def verify(self, token: str) -> Claims:
         try:

@@ -56,7 +56,7 @@ class Server:
         return inv, self.token(inv)
 
     def token(self, inv: Invitation) -> str:
-        return self.tribune.tokens.sign(inv.event_id, inv.id, inv.role, inv.gen)
+        return self.tribune.tokens.sign_invitation(inv)
 
     async def setup(self, **plan: int) -> Setup:
         """An account, a webinar and a link for every role (participant link shared)."""

@@ -20,11 +20,14 @@ function personalKey(claims) {
   return `tribune.personal.${claims.inv}`;
 }
 
-/** Whether to ask: a participant link this browser has not entered with yet. A shared link
- * already entered has its identity kept (`tribune.identity.{event}`, named then); a link the
+/** Whether to ask: a shared participant link this browser has not entered with yet. The
+ * token's `sh` claim says whether the link is shared (a personal link's invitation has its
+ * own name: never asked). A shared link already entered has its identity kept
+ * (`tribune.identity.{event}`, named then). A token signed before `sh` existed: a link the
  * server treated as personal once (no `identity.issued`) is remembered and not asked again. */
 export function mustAsk(claims, event) {
   if (claims.role !== "participant") return false;
+  if (claims.sh === 0) return false;
   if (localStorage.getItem(`tribune.identity.${event}`)) return false;
   return !localStorage.getItem(personalKey(claims));
 }

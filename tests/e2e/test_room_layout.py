@@ -82,6 +82,26 @@ async def test_shared_link_asks_for_a_name_and_remembers_it(mem_server, browser:
     await org_ctx.close()
 
 
+async def test_personal_participant_link_is_never_asked_for_a_name(
+    mem_server, browser: Browser
+) -> None:
+    s = await mem_server.setup()
+    _, token = await mem_server.invite(s.event, "participant", name="Grace Hopper")
+    base = f"{mem_server.url}/room/{s.event.id}#t="
+    org_ctx = await browser.new_context()
+    org = await org_ctx.new_page()
+    await org.goto(base + s.tokens["organizer"])
+    await expect(org.get_by_test_id("my-role")).to_have_text("organizer")
+    ctx = await browser.new_context()  # a browser that never entered: nothing remembered
+    page = await ctx.new_page()
+    await page.goto(base + token)
+    await expect(page.get_by_test_id("my-role")).to_have_text("participant")
+    await expect(page.get_by_test_id("name-prompt")).to_be_hidden()
+    await expect(org.get_by_test_id("roster-item").filter(has_text="Grace Hopper")).to_have_count(1)
+    await ctx.close()
+    await org_ctx.close()
+
+
 async def test_main_area_is_the_screen_else_the_slide_else_a_camera(
     mem_server, browser: Browser, tmp_path: Path
 ) -> None:
