@@ -87,3 +87,26 @@ async def test_the_room_is_told_who_speaks_by_the_levels_his_packets_carry(mem_s
     finally:
         for p in (loud, faint):
             await p.close()
+
+
+async def test_the_speaker_reaches_every_node_from_the_media_owner(
+    make_server, redis_url: str
+) -> None:
+    """Node A owns the event's media (its viewer subscribed first); the presenter publishes
+    through node B; a participant and a manager on node B are told who speaks."""
+    a = await make_server(redis_url=redis_url, media_lease=1.0, media_every=0.2)
+    b = await make_server(redis_url=redis_url, media_lease=1.0, media_every=0.2)
+    s = await a.setup()
+    on_a = await a.client(s.tokens["participant"])
+    pres = LevelPublisher(await b.client(s.tokens["presenter"]), LOUD)
+    watcher = await b.client(s.tokens["participant"])
+    manager = await b.client(s.tokens["collaborator"], namespace="/manage")
+    me = await person(pres.client)
+    try:
+        assert (await on_a.call("media.subscribe"))["ok"]  # the first media call: A owns it
+        assert (await pres.publish())["ok"]  # on B, routed to A
+        assert s.event.id in a.tribune.media.sfus and not b.tribune.media.sfus
+        for c in (watcher, manager, on_a):
+            assert await c.wait_for("media.speaker", timeout=15) == {"person": me, "source": "mic"}
+    finally:
+        await pres.close()
