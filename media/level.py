@@ -7,6 +7,9 @@ aiortc negotiates the extension for audio in its answer (``aiortc.codecs.HEADER_
 lists it; the answer keeps the offer's id) and parses it into every packet it receives
 (``RtpPacket.extensions.audio_level == (voice, level)``), so the SFU reads it for free.
 
+The voice bit is not used: not every sender sets it (aiortc's never does), and the level
+alone says who is loud.
+
 A :class:`Meter` per published audio track sums, per packet, the level's linear energy
 (one table look-up and two additions in the assembler, no object made), and the active
 speaker's detector (``media/speaker.py``) takes the sums every tick: a mean of energies,

@@ -176,7 +176,12 @@ class SpeakerWatch:
     def tick(self) -> None:
         """Take every audio track's levels, decide, and tell the listener if it must know."""
         now = self._clock()
-        samples = {feed: feed.meter.take() for feed in self._feeds() if feed.kind == "audio"}
+        samples: dict[Feed, tuple[int, int]] = {}
+        for feed in self._feeds():
+            if feed.kind == "audio":
+                taken = feed.meter.take()
+                # A track new on stage (or back on it) may hold levels from before: not now.
+                samples[feed] = taken if feed in self.detector.levels else (0, 0)
         changed = self.detector.update(now, samples)
         current = self.detector.current
         if not changed and (current is None or now - self._told_at < self.refresh):

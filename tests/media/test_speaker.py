@@ -147,3 +147,19 @@ def test_the_watch_tells_changes_and_refreshes_an_unchanged_speaker() -> None:
     assert told[0] == (Speaker("p2", "mic"), True)
     assert told[1:] and all(t == (Speaker("p2", "mic"), False) for t in told[1:])
     assert len(told) <= 3  # a refresh every 2 s, not every tick
+
+
+def test_levels_from_before_a_track_came_on_stage_do_not_count() -> None:
+    told: list[tuple[Speaker | None, bool]] = []
+    on_stage: list[Feed] = []
+    back = Feed("p1", "mic", "audio", KeyframeRequester(lambda: True))
+    for _ in range(PACKETS * 4):  # off stage (muted) for a second, its packets still counted
+        back.meter.add(LOUD)
+    watch = SpeakerWatch(lambda: on_stage, lambda s, c: told.append((s, c)), clock=lambda: 0.0)
+    on_stage.append(back)
+    watch.tick()
+    assert told == []
+    for _ in range(PACKETS):
+        back.meter.add(LOUD)
+    watch.tick()
+    assert told == [(Speaker("p1", "mic"), True)]
