@@ -85,7 +85,8 @@ async def test_the_speaking_presenter_takes_the_large_tile(mem_server, browser: 
         if named[-1:] == [ids[0]]:
             break
         await attendee.wait_for_timeout(50)
-    assert named[-2:] == [ids[1], ids[0]]
+    # ("" may come between: the speaker muted before the other's audio was back)
+    assert [p for p in named if p][-2:] == [ids[1], ids[0]]
     assert errors == []
     for p in [*presenters, attendee]:
         await p.context.close()
