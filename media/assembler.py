@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from media.keyframe import (
     h264_carries_keyframe,
     h264_starts_keyframe,
     vp8_starts_keyframe,
 )
+from media.level import ENERGY, Meter
 
 
 class RtpPacketLike(Protocol):
@@ -33,6 +34,8 @@ class RtpPacketLike(Protocol):
     marker: int
     ssrc: int
     payload: bytes
+    extensions: Any
+    """``aiortc.rtp.HeaderExtensions``: ``audio_level`` is ``(voice, level)`` or None."""
 
 
 class EncodedFrame:
@@ -83,8 +86,11 @@ class FrameAssembler:
         *,
         max_gap_wait: float = _MAX_GAP_WAIT,
         clock: Callable[[], float] = time.monotonic,
+        meter: Meter | None = None,
     ) -> None:
         self._video = kind == "video"
+        self._meter = meter
+        """Where an audio packet's RFC 6464 level goes (`media.level`), if anywhere."""
         codec = codec.upper()
         if self._video and codec not in ("VP8", "H264"):
             raise ValueError(f"cannot assemble {codec} frames")
@@ -118,6 +124,12 @@ class FrameAssembler:
         if self._next is not None and not _seq_gt(seq, self._next):
             return  # late or duplicate: the stream has moved on
         self._next = seq
+        meter = self._meter
+        if meter is not None:
+            level = packet.extensions.audio_level  # parsed by aiortc already
+            if level is not None:
+                meter.energy += ENERGY[level[1]]
+                meter.count += 1
         if packet.payload:
             self.frames += 1
             self._on_frame(EncodedFrame((packet.payload,), packet.timestamp, True, self._clock()))

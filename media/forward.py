@@ -24,6 +24,7 @@ from typing import Protocol
 
 from media.assembler import EncodedFrame
 from media.keyframe import KeyframeRequester
+from media.level import Meter
 from media.types import DELAY_BUCKETS, Kind, Source
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ class Feed:
         self.requester = requester
         self.frames = 0
         self.closed = False
+        self.meter = Meter()
+        """An audio track's levels as its packets carry them (`media.level`), filled by its
+        assembler, taken by the active speaker's detector (`media.speaker`)."""
         self._sinks: list[SlotSink] = []
         self._taps: list[Callable[[EncodedFrame], None]] = []
         """Other consumers of every delivered frame (a recorder), after the subscribers."""

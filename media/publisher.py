@@ -144,6 +144,7 @@ class Publisher:
             mime.split("/")[1],
             feed.deliver,
             lambda retry: requester.request(retry=retry),
+            meter=feed.meter if kind == "audio" else None,
         )
         rtc.replace_jitter_buffer(receiver, assembler)
         self.feeds[mid] = feed

@@ -24,6 +24,7 @@ from media.peers import Peers
 from media.publisher import Publisher, check_room, check_sources, enlarge_socket_buffer
 from media.recorder import Recorder
 from media.slots import Stage
+from media.speaker import SpeakerWatch
 from media.subscriber import Subscriber, offer_slots
 from media.types import (
     IceServer,
@@ -31,6 +32,7 @@ from media.types import (
     PeerRole,
     SfuStats,
     Source,
+    SpeakerListener,
     StageListener,
     StageTrack,
     SubscribeOffer,
@@ -53,6 +55,8 @@ class Sfu:
     new stage after every change; ``on_peer_closed`` when the SFU drops a
     connection on its own (ICE/DTLS failure, never connected, closed by the
     remote side), not after an explicit ``unpublish``/``unsubscribe``.
+    ``on_speaker`` is told the active speaker (``media/speaker.py``: from the levels the
+    audio packets carry, never decoded) when it changes, and again every few seconds.
     """
 
     def __init__(
@@ -64,6 +68,7 @@ class Sfu:
         ice_servers: Iterable[IceServer] = (),
         on_stage_change: StageListener | None = None,
         on_peer_closed: PeerClosedListener | None = None,
+        on_speaker: SpeakerListener | None = None,
         backlog_limit: int = 256 * 1024,
         connect_timeout: float = 30.0,
         keyframe_interval: float = 0.5,
@@ -85,6 +90,11 @@ class Sfu:
         self._closed = False
         self._publish_lock = asyncio.Lock()
         self._recorder: Recorder | None = None
+        self._speaker = (
+            None
+            if on_speaker is None
+            else SpeakerWatch(lambda: (f for _, f in self._stage.feeds()), on_speaker)
+        )
 
     # -- publishing -------------------------------------------------------
 
@@ -195,6 +205,8 @@ class Sfu:
         """Close every connection. The SFU cannot be used afterwards."""
         self._closed = True
         self.stop_recording()  # its files closed intact
+        if self._speaker is not None:
+            await self._speaker.stop()
         subscribers = list(self._subscribers.values())
         publishers = list(self._publishers.values())
         self._subscribers.clear()
@@ -257,6 +269,8 @@ class Sfu:
         return None if recorder is None else recorder.stop()
 
     def _stage_changed(self) -> None:
+        if self._speaker is not None and not self._closed:
+            self._speaker.start()
         if self._recorder is not None:
             self._recorder.follow(f for _, f in self._stage.feeds())
         for subscriber in self._subscribers.values():

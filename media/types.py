@@ -111,5 +111,15 @@ class SfuStats:
     """Seconds of forwarding delay, summed over the forwarded frames."""
 
 
+@dataclass(frozen=True)
+class Speaker:
+    """The active speaker: whose audio track, and its source."""
+
+    publisher_id: str
+    source: Source
+
+
 StageListener = Callable[[tuple[StageTrack, ...]], None]
+SpeakerListener = Callable[[Speaker | None, bool], None]
+"""Told the active speaker (None: no one) and whether it changed (else a refresh)."""
 PeerClosedListener = Callable[[str, PeerRole], None]

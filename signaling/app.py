@@ -15,7 +15,16 @@ from signaling import http, renewals
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.http.errors import errors_middleware
-from signaling.socket import audience, broadcast, media, moderation, polls, recording, room
+from signaling.socket import (
+    audience,
+    broadcast,
+    media,
+    moderation,
+    polls,
+    recording,
+    room,
+    speaker,
+)
 from signaling.socket.broadcast import LocalManager
 from signaling.socket.hub import Hub
 from signaling.socket.relay import RedisRelay
@@ -90,6 +99,7 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
         polls.register(t.hub)
         t.media = plane = media.register(t.hub)
         recording.register(t.hub, plane)
+        speaker.register(t.hub, plane)
         t.hub.fanout.metrics.media(lambda: plane.sfus)
         t.hub.start()
         await plane.start()

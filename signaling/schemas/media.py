@@ -93,3 +93,13 @@ class Stopped(msgspec.Struct):
 
     source: Source | None
     by: str
+
+
+class ActiveSpeaker(msgspec.Struct):
+    """`media.speaker`: who speaks now, by the levels his audio packets carry (RFC 6464);
+    sent when it changes (at most once a second) and again every 2 s while someone does."""
+
+    person: str
+    """The speaker's identity; "" for no one (the speaker left the stage, no one speaks)."""
+    source: str
+    """The source of the audio track he is heard on (`mic`); "" for no one."""

@@ -15,7 +15,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from media import IceServer, InvalidDescription, NoFreeSlot, Sfu, StageTrack, UnknownPeer
+from media import (
+    IceServer,
+    InvalidDescription,
+    NoFreeSlot,
+    Sfu,
+    Speaker,
+    StageTrack,
+    UnknownPeer,
+)
 from room import tasks
 from room.accounts.account import get_account
 from room.errors import Code, TribuneError, invalid
@@ -31,6 +39,10 @@ TracksListener = Callable[[str, list[list[str]]], Awaitable[None]]
 RecordingListener = Callable[[str, dict[str, Any]], Awaitable[None]]
 """Called with (event id, news) when the owner itself stops a recording or warns about it:
 `{"id", "state": "stopped", "reason": "quota", "manifest"}` or `{"id", "warning": "quota_90"}`."""
+SpeakerListener = Callable[[str, dict[str, Any]], Awaitable[None]]
+"""Called with (event id, news) when an event's active speaker changes, and again every
+few seconds while he is (`media.speaker`): `{"person", "source", "changed"}`, `person`
+and `source` `""` for no one."""
 
 
 def host_candidates(config: Config) -> list[str] | None:
@@ -59,7 +71,9 @@ class LocalMedia:
         data_dir: str = "./data",
         on_recording: RecordingListener | None = None,
         watch_every: float = 2.0,
+        on_speaker: SpeakerListener | None = None,
     ) -> None:
+        self.on_speaker = on_speaker
         self.data_dir = Path(data_dir)
         self.on_recording = on_recording
         self.watch_every = watch_every
@@ -85,6 +99,7 @@ class LocalMedia:
                 on_stage_change=lambda tracks: self.background(
                     self.on_tracks(event_id, tracks_list(tracks))
                 ),
+                on_speaker=lambda who, changed: self._speaker(event_id, who, changed),
             )
         return self.sfus[event_id]
 
@@ -202,6 +217,12 @@ class LocalMedia:
                 await self.on_recording(event_id, news)
             except Exception:
                 log.exception("media: telling about recording %s failed", news.get("id"))
+
+    def _speaker(self, event_id: str, who: Speaker | None, changed: bool) -> None:
+        if self.on_speaker is not None:
+            person, source = ("", "") if who is None else (who.publisher_id, who.source)
+            news = {"person": person, "source": source, "changed": changed}
+            self.background(self.on_speaker(event_id, news))
 
     async def close_event(self, event_id: str) -> None:
         task = self.recordings.pop(event_id, None)

@@ -30,7 +30,12 @@ from signaling.schemas.media import Restart, Tracks, TrackView
 from signaling.socket.fanout import ROOM
 from signaling.socket.hub import Hub
 from signaling.socket.media_bus import MediaBus, OwnerGone
-from signaling.socket.media_local import LocalMedia, RecordingListener, host_candidates
+from signaling.socket.media_local import (
+    LocalMedia,
+    RecordingListener,
+    SpeakerListener,
+    host_candidates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,8 @@ class MediaPlane:
         restrict_host_addresses(host_candidates(config))
         self.recording_listeners: list[RecordingListener] = []
         """Told when an owner here stops or warns about a recording on its own (quota)."""
+        self.speaker_listeners: list[SpeakerListener] = []
+        """Told the active speaker of each event this node owns (`signaling/socket/speaker.py`)."""
         self.local = LocalMedia(
             self.store,
             self.ice,
@@ -59,6 +66,7 @@ class MediaPlane:
             hub.background,
             data_dir=config.data_dir,
             on_recording=self._recording,
+            on_speaker=self._speaker,
         )
         self.bus = (
             MediaBus(config.redis_url, self.node_id, self._serve) if config.redis_url else None
@@ -235,6 +243,10 @@ class MediaPlane:
 
     async def _recording(self, event_id: str, news: dict[str, Any]) -> None:
         for listener in self.recording_listeners:
+            await listener(event_id, news)
+
+    async def _speaker(self, event_id: str, news: dict[str, Any]) -> None:
+        for listener in self.speaker_listeners:
             await listener(event_id, news)
 
     async def close_event(self, event_id: str) -> None:

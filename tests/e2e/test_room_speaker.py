@@ -1,12 +1,22 @@
 """The active speaker in real Chromium: two presenters publish camera and mic (Chromium's
 fake devices: the microphone plays a tone); when one mutes, the other's camera becomes the
-large tile (`data-speaker="true"`) on an attendee's page, and back when the roles swap."""
+large tile (`data-speaker="true"`) on an attendee's page, and back when the roles swap.
+The page is told so by the server (`media.speaker`): Chromium's Opus packets carry the
+RFC 6464 audio level the SFU's answer kept, and the server's detector names the speaker."""
 
 from __future__ import annotations
 
 from playwright.async_api import Browser, Locator, Page, expect
 
+from room import timeline
 from tests.e2e.rooms import enter_shared
+
+
+async def told_last(page: Page, person: str) -> None:
+    """The page's last `media.speaker` named `person`."""
+    await page.wait_for_function(
+        "(p) => window.told && window.told[window.told.length - 1] === p", arg=person, timeout=10000
+    )
 
 
 def speaker_tile(page: Page, person: str) -> Locator:
@@ -32,6 +42,9 @@ async def test_the_speaking_presenter_takes_the_large_tile(mem_server, browser: 
     errors: list[str] = []
     attendee.on("pageerror", lambda e: errors.append(str(e)))
     await enter_shared(attendee, base + s.tokens["participant"], "Watcher")
+    await attendee.evaluate(
+        "window.tribune.socket.on('media.speaker', (d) => (window.told ||= []).push(d.person))"
+    )
     for p in presenters:
         await p.get_by_test_id("camera-toggle").click()
         await p.get_by_test_id("mic-toggle").click()
@@ -49,6 +62,7 @@ async def test_the_speaking_presenter_takes_the_large_tile(mem_server, browser: 
     )
     await expect(speaker_tile(attendee, ids[1])).to_have_count(1, timeout=10000)
     await expect(attendee.locator('div.tile[data-speaker="true"]')).to_have_count(1)
+    await told_last(attendee, ids[1])  # by the server, from Chromium's audio levels
 
     # roles swap: the first unmutes, the second mutes
     await presenters[0].get_by_test_id("mic-toggle").click()
@@ -63,6 +77,16 @@ async def test_the_speaking_presenter_takes_the_large_tile(mem_server, browser: 
     await expect(
         attendee.get_by_test_id("stage-strip").locator(f'video[data-identity="{ids[1]}"]')
     ).to_have_count(1)
+    await told_last(attendee, ids[0])
+    # each change is in the event's timeline (noted just after it is sent)
+    for _ in range(100):
+        notes = await timeline.read(mem_server.tribune.store, s.event.id)
+        named = [e.data["person"] for e in notes if e.kind == timeline.SPEAKER]
+        if named[-1:] == [ids[0]]:
+            break
+        await attendee.wait_for_timeout(50)
+    # ("" may come between: the speaker muted before the other's audio was back)
+    assert [p for p in named if p][-2:] == [ids[1], ids[0]]
     assert errors == []
     for p in [*presenters, attendee]:
         await p.context.close()
