@@ -59,5 +59,12 @@ async def end(store: Store, event_id: str) -> tuple[Event, list[Change]]:
     event = await change_event(store, event_id, lifecycle.finish)
     await store.slot_release(keys.live_events(event.account_id), event.id)
     await leases.end_all(store, event_id)
-    event = await replay.settle(store, event_id)
+    event, _ = await replay.settle(store, event_id)
     return event, [await _status(store, event)]
+
+
+async def offer_replay(store: Store, event_id: str) -> list[Change]:
+    """A recording stopped: an ended event it makes replayable is now on demand, and
+    everyone is told (`event.status`)."""
+    event, moved = await replay.settle(store, event_id)
+    return [await _status(store, event)] if moved else []

@@ -58,14 +58,16 @@ def playable(found: list[Recording]) -> list[Recording]:
     return [r for r in found if r.state is RecordingState.STOPPED and r.tracks]
 
 
-async def settle(store: Store, event_id: str) -> Event:
-    """Move an ended event with a playable recording to `on_demand`; the event as it is."""
+async def settle(store: Store, event_id: str) -> tuple[Event, bool]:
+    """Move an ended event with a playable recording to `on_demand`: the event as it is,
+    and whether it moved now."""
     event = await load_event(store, event_id)
     if event.state is not EventState.ENDED:
-        return event
+        return event, False
     if not playable(await recordings.list_for(store, event_id)):
-        return event
-    return await change_event(store, event_id, lifecycle.offer_replay)
+        return event, False
+    after = await change_event(store, event_id, lifecycle.offer_replay)
+    return after, True
 
 
 def require_replay(event: Event) -> None:

@@ -64,6 +64,9 @@ async def test_a_recorded_event_replays_with_its_slide_and_question(
             break
         await asyncio.sleep(0.1)
     assert event["state"] == "on_demand", event
+    link = presenter.get_by_test_id("replay-link")  # the room says so to whoever stayed
+    await expect(link).to_be_visible()
+    assert (await link.get_attribute("href")).startswith(f"/replay/{s.event.id}#t=")
 
     viewer = await (await browser.new_context()).new_page()
     await viewer.goto(f"{mem_server.url}/replay/{s.event.id}#t={s.tokens['participant']}")

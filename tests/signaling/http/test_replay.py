@@ -69,6 +69,9 @@ async def test_a_recorded_event_is_on_demand_and_replays_to_its_link_holders(mak
         await asyncio.sleep(1.5)
         assert (await org.call("event.end"))["ok"]
         await org.wait_for("recording.status", lambda d: d["state"] == "stopped")
+        # ended first, then on demand once the recording the end stopped is written
+        await org.wait_for("event.status", lambda d: d["event"]["state"] == "ended")
+        await org.wait_for("event.status", lambda d: d["event"]["state"] == "on_demand")
     finally:
         await pres.close()
 
