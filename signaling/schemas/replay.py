@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+
+from signaling.schemas.room import Device, Token
+
+EventRef = Annotated[str, msgspec.Meta(max_length=64)]
 
 
 class ReplayTrackView(msgspec.Struct):
@@ -51,10 +55,12 @@ class ReplayView(msgspec.Struct):
 class ReplayAuth(msgspec.Struct, forbid_unknown_fields=True):
     """The `/replay` namespace's connect auth: the link token the page was opened with."""
 
-    token: str
-    device: str = ""
-    event: str = ""
+    token: Token
+    device: Device | None = None
+    """The page's device id (`tribune.device`): on a shared link without `identity`,
+    one device is one visitor."""
+    event: EventRef = ""
     """The event of the page's path; the link must be for it (when given)."""
-    identity: str | None = None
+    identity: Token | None = None
     """On a shared link, the identity token the live room issued to this browser, if any:
     the replay then counts as the same person."""

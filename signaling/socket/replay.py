@@ -11,6 +11,7 @@ generation and bans), and only for an event that has a replay (`room.replay`).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,7 @@ from room.errors import TribuneError
 from room.events import load_event
 from room.permissions import Action, require
 from room.presence import revocation
+from room.records import Invitation
 from signaling.auth import link_invitation
 from signaling.http.common import client_ip
 from signaling.outage import is_store_outage, unavailable
@@ -65,11 +67,7 @@ class Replays:
         a = validate(auth, ReplayAuth)
         inv = await link_invitation(self.store, self.hub.tokens, a.token, a.event or None)
         require(inv.role, Action.JOIN)
-        identity = inv.id
-        if inv.shared:
-            identity = f"{inv.id}.{secrets.token_hex(8)}"
-            if a.identity is not None:
-                identity = self.hub.tokens.verify_identity(a.identity, inv)
+        identity = self._identity(inv, a)
         await revocation.require_current(
             self.store, inv.event_id, revocation.holder(inv, identity, REPLAY)
         )
@@ -92,6 +90,19 @@ class Replays:
             role=inv.role,
         )
         self.open[sid] = event.id
+
+    def _identity(self, inv: Invitation, a: ReplayAuth) -> str:
+        """Who watches: a personal link's holder; on a shared link the identity the live
+        room issued to this browser, else one per device (a reconnect is the same
+        visitor), else a new one."""
+        if not inv.shared:
+            return inv.id
+        if a.identity is not None:
+            return self.hub.tokens.verify_identity(a.identity, inv)
+        if a.device is not None:
+            digest = hashlib.sha256(f"{inv.id}\n{a.device}".encode()).hexdigest()[:16]
+            return f"{inv.id}.r{digest}"
+        return f"{inv.id}.r{secrets.token_hex(8)}"
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         event_id = self.open.pop(sid, None)
