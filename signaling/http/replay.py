@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from room import replay
+from room import recordings, replay
 from room.events import load_event
 from room.permissions import Action
 from signaling import tokens
@@ -74,12 +74,11 @@ async def replay_file(request: web.Request) -> web.StreamResponse:
     m = request.match_info
     event_id, rec_id, name = m["event_id"], m["recording_id"], m["file"]
     await tokens.check_download(t.store, event_id, _dataset(rec_id), request.query.get("sig", ""))
-    event = await load_event(t.store, event_id)
-    recs = {r.id: r for r in await replay.recordings_of(t.store, event)}
-    rec = recs.get(rec_id)
-    if rec is None or name not in {tr.file for tr in rec.tracks}:
+    replay.require_replay(await load_event(t.store, event_id))
+    rec = await recordings.get(t.store, event_id, rec_id)
+    if rec is None or not replay.playable([rec]) or name not in {tr.file for tr in rec.tracks}:
         raise web.HTTPNotFound()  # only a file the record names: never a path of the caller's
-    path = Path(t.config.data_dir) / "recordings" / event.id / rec.id / name
+    path = Path(t.config.data_dir) / "recordings" / event_id / rec.id / name
     if not path.is_file():
         raise web.HTTPNotFound()
     return web.FileResponse(
