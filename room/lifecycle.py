@@ -1,4 +1,5 @@
-"""The lifecycle of an event: scheduled -> live -> ended, and the one guard on "ended" (R-LIFE).
+"""The lifecycle of an event: scheduled -> live -> ended (-> on_demand), and the one guard
+on "ended" (R-LIFE).
 
 Pure rules on an `Event`; `room.live` carries them out with seats and presence.
 """
@@ -10,9 +11,22 @@ from room.permissions import is_staff
 from room.records import Event, now
 from room.types import EventState, Role
 
+ENDED_STATES = frozenset({EventState.ENDED, EventState.ON_DEMAND})
+"""The states after the end: `on_demand` is an ended event with a replay."""
+
 
 def is_ended(event: Event) -> bool:
-    return event.state is EventState.ENDED
+    return event.state in ENDED_STATES
+
+
+def has_replay(event: Event) -> bool:
+    return event.state is EventState.ON_DEMAND
+
+
+def offer_replay(event: Event) -> None:
+    """ended -> on_demand (a recording of it can be replayed); any other state stays."""
+    if event.state is EventState.ENDED:
+        event.state = EventState.ON_DEMAND
 
 
 def require_open(event: Event, role: Role | None = None) -> None:

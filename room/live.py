@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from room import changes, keys, lifecycle
+from room import changes, keys, lifecycle, replay
 from room.accounts.limits import limits
 from room.changes import Audience, Change
 from room.errors import Code, TribuneError
@@ -50,7 +50,8 @@ async def start(store: Store, event_id: str) -> tuple[Event, list[Change]]:
 
 
 async def end(store: Store, event_id: str) -> tuple[Event, list[Change]]:
-    """End the event: frees its live slot and every seat in it; new joins get `event_ended`."""
+    """End the event: frees its live slot and every seat in it; new joins get `event_ended`.
+    With a stopped recording to replay it is on demand at once (`replay.settle`)."""
     event = await load_event(store, event_id)
     if lifecycle.is_ended(event):
         return event, []
@@ -58,4 +59,12 @@ async def end(store: Store, event_id: str) -> tuple[Event, list[Change]]:
     event = await change_event(store, event_id, lifecycle.finish)
     await store.slot_release(keys.live_events(event.account_id), event.id)
     await leases.end_all(store, event_id)
+    event, _ = await replay.settle(store, event_id)
     return event, [await _status(store, event)]
+
+
+async def offer_replay(store: Store, event_id: str) -> list[Change]:
+    """A recording stopped: an ended event it makes replayable is now on demand, and
+    everyone is told (`event.status`)."""
+    event, moved = await replay.settle(store, event_id)
+    return [await _status(store, event)] if moved else []

@@ -21,11 +21,14 @@ class EventKind(StrEnum):
 
 
 class EventState(StrEnum):
-    """The lifecycle of an event: scheduled -> live -> ended (SPEC R-LIFE)."""
+    """The lifecycle of an event: scheduled -> live -> ended (SPEC R-LIFE), then on_demand
+    once a recording of it can be replayed (`room.replay`). Both last states are "ended"
+    for every rule (`room.lifecycle.is_ended`)."""
 
     SCHEDULED = "scheduled"
     LIVE = "live"
     ENDED = "ended"
+    ON_DEMAND = "on_demand"
 
 
 class AccessMode(StrEnum):

@@ -267,6 +267,8 @@ def stats_rows(stats: Statistics) -> list[list[Cell]]:
     for fmt, figures in stats.formats.items():
         rows.append([f"{fmt}_visitors", figures.visitors])
         rows.append([f"{fmt}_seconds", round(figures.seconds)])
+        rows.append([f"{fmt}_peak", figures.peak])
+        rows.append([f"{fmt}_average_seconds", round(figures.average_seconds)])
     for lang in stats.languages:
         rows.append([f"language:{lang.language or 'unknown'}", lang.visitors])
     if stats.geography is None:

@@ -10,17 +10,38 @@ next start to finish.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from room import events, keys, lifecycle
 from room.audience import certificates, letters, registration, sessions, stats
 from room.audience.outbox import Attacher, Attachment, MailMessage, Outbox
+from room.errors import TribuneError
 from room.permissions import is_thanked_as_presenter
-from room.records import Event, decode, now
+from room.records import Event, Invitation, decode, now
 from room.store import Store
 
+ReplayLink = Callable[[Invitation], str]
+"""The link to the replay page for a person's invitation (signed at the edge)."""
 
-async def after_event(store: Store, outbox: Outbox, event_id: str, *, geo: bool) -> dict[str, int]:
-    """Close the event's sessions and queue its thank-you mails and certificates."""
+
+async def after_event(
+    store: Store, outbox: Outbox, event_id: str, *, geo: bool, replay_link: ReplayLink | None = None
+) -> dict[str, int]:
+    """Close the event's sessions and queue its thank-you mails and certificates; when the
+    event has a replay (and `replay_link` is given), each carries its reader's replay link."""
     event = await events.load_event(store, event_id)
+
+    def link(inv: Invitation) -> str:
+        return replay_link(inv) if replay_link and lifecycle.has_replay(event) else ""
+
+    async def registrant_link(invitation_id: str) -> str:
+        if not (replay_link and lifecycle.has_replay(event)):
+            return ""
+        try:
+            return link(await events.load_invitation(store, event.id, invitation_id))
+        except TribuneError:  # his link was withdrawn: no replay link
+            return ""
+
     if not lifecycle.is_ended(event):
         return {"presenters": 0, "certificates": 0}
     await sessions.close_all(store, event.id, at=event.ended_at)
@@ -30,7 +51,7 @@ async def after_event(store: Store, outbox: Outbox, event_id: str, *, geo: bool)
     for inv in await events.list_invitations(store, event.id):
         if not is_thanked_as_presenter(inv.role) or not inv.email:
             continue
-        subject, text = letters.presenter_thanks(event, inv, summary)
+        subject, text = letters.presenter_thanks(event, inv, summary, link(inv))
         if await outbox.enqueue(
             keys.thanks_mail(event.id, inv.email.lower()), inv.email, subject, text
         ):
@@ -44,7 +65,9 @@ async def after_event(store: Store, outbox: Outbox, event_id: str, *, geo: bool)
                 if presence is None:
                     continue
                 cert = await certificates.issue(store, event, reg, presence.seconds)
-                subject, text = letters.certificate(event, reg.name)
+                subject, text = letters.certificate(
+                    event, reg.name, await registrant_link(reg.invitation_id)
+                )
                 if await outbox.enqueue(
                     keys.certificate_mail(event.id, reg.email),
                     reg.email,

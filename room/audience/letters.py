@@ -66,21 +66,30 @@ def secondary_welcome(account_name: str, login_url: str) -> Letter:
     )
 
 
-def presenter_thanks(event: Event, inv: Invitation, summary: str) -> Letter:
-    """To a presenter once the event has ended, with its main figures (R-ROLE-5)."""
+def _replay(link: str) -> str:
+    """The replay paragraph of a thank-you, when the event has a replay (`link`)."""
+    if not link:
+        return ""
+    return f"\nThe event can be watched again (your personal link, do not share it):\n{link}\n"
+
+
+def presenter_thanks(event: Event, inv: Invitation, summary: str, replay: str = "") -> Letter:
+    """To a presenter once the event has ended, with its main figures (R-ROLE-5) and,
+    when it has one, his link to its replay."""
     return (
         f"Thank you for presenting: {event.title}",
         f"Hello {inv.name or inv.email},\n\n"
         f"Thank you for presenting \u201c{event.title}\u201d. Here are its main figures:\n\n"
-        f"{summary}\n",
+        f"{summary}\n" + _replay(replay),
     )
 
 
-def certificate(event: Event, name: str) -> Letter:
-    """To an attendee of a certificate event; the PDF is attached when it is sent (R-CERT)."""
+def certificate(event: Event, name: str, replay: str = "") -> Letter:
+    """To an attendee of a certificate event; the PDF is attached when it is sent (R-CERT).
+    When the event has a replay, his link to it."""
     return (
         f"Your certificate: {event.title}",
         f"Hello {name},\n\n"
         f"Thank you for attending \u201c{event.title}\u201d. "
-        "Your certificate of attendance is attached.\n",
+        "Your certificate of attendance is attached.\n" + _replay(replay),
     )

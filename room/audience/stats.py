@@ -41,8 +41,14 @@ class Peak(msgspec.Struct):
 
 
 class Figures(msgspec.Struct):
+    """One format's figures (live or replay)."""
+
     visitors: int
     seconds: float
+    peak: int = 0
+    """The most identities watching in this format at once."""
+    average_seconds: float = 0.0
+    """Mean per visitor of this format of the time he watched in it."""
 
 
 class LanguageCount(msgspec.Struct):
@@ -175,6 +181,7 @@ def compute(
     points: list[tuple[float, int]] = []
     fmt_visitors: Counter[str] = Counter()
     fmt_seconds: dict[str, float] = {f.value: 0.0 for f in SessionKind}
+    fmt_points: dict[str, list[tuple[float, int]]] = {f.value: [] for f in SessionKind}
     languages: Counter[str] = Counter()
     countries: Counter[str] = Counter()
     for parts in spans.values():
@@ -185,6 +192,7 @@ def compute(
         kind = first[2]
         mixed = False
         seconds = 0.0
+        mine: list[tuple[float, int]] = []
         cur_a, cur_b = first[0], first[1]
         for s, e, f, _, _ in parts:
             if f is not kind:
@@ -195,23 +203,27 @@ def compute(
             else:
                 seconds += cur_b - cur_a
                 if cur_b > cur_a:
-                    points.append((cur_a, 1))
-                    points.append((cur_b, -1))
+                    mine.append((cur_a, 1))
+                    mine.append((cur_b, -1))
                 cur_a, cur_b = s, e
         seconds += cur_b - cur_a
         if cur_b > cur_a:
-            points.append((cur_a, 1))
-            points.append((cur_b, -1))
+            mine.append((cur_a, 1))
+            mine.append((cur_b, -1))
+        points += mine
         total_seconds += seconds
         if not mixed:
             fmt_visitors[kind.value] += 1
             fmt_seconds[kind.value] += seconds
+            fmt_points[kind.value] += mine
             continue
         for fmt in {p[2] for p in parts}:
             fmt_visitors[fmt.value] += 1
-            fmt_seconds[fmt.value] += sum(
-                b - a for a, b in merge((p[0], p[1]) for p in parts if p[2] is fmt)
-            )
+            spans_of = merge((p[0], p[1]) for p in parts if p[2] is fmt)
+            fmt_seconds[fmt.value] += sum(b - a for a, b in spans_of)
+            for a, b in spans_of:
+                if b > a:
+                    fmt_points[fmt.value] += ((a, 1), (b, -1))
 
     # Leaving sorts before joining at the same instant: a hand-over is not a peak.
     points.sort()
@@ -230,13 +242,30 @@ def compute(
         average_seconds=total_seconds / visitors if visitors else 0.0,
         total_seconds=total_seconds,
         formats={
-            f.value: Figures(fmt_visitors[f.value], fmt_seconds[f.value]) for f in SessionKind
+            f.value: _figures(f.value, fmt_visitors, fmt_seconds, fmt_points) for f in SessionKind
         },
         languages=[LanguageCount(k, v) for k, v in sorted(languages.items(), key=_by_count)],
         concurrency=series,
         geography=geography,
         geography_note=None if geo else NO_GEOIP,
     )
+
+
+def _figures(
+    fmt: str,
+    visitors: Counter[str],
+    seconds: dict[str, float],
+    points: dict[str, list[tuple[float, int]]],
+) -> Figures:
+    """One format's figures; its peak from its own joins and leaves (leaving first at the
+    same instant, as for the whole)."""
+    mine = sorted(points[fmt])
+    cur = peak = 0
+    for _, delta in mine:
+        cur += delta
+        peak = max(peak, cur)
+    n = visitors[fmt]
+    return Figures(n, seconds[fmt], peak, seconds[fmt] / n if n else 0.0)
 
 
 def _by_count(item: tuple[str, int]) -> tuple[int, str]:

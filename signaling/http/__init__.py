@@ -9,6 +9,7 @@
   statistics, certificates;
 - `credits`: the credits plan (balances, purchases, clients, allocations, the ledger);
 - `exports`: every CSV/XLSX export of an event; `slides`: slide upload and images;
+- `recordings`: an event's recordings for staff; `replay`: the replay page's data and files;
 - `pages`: the HTML pages, browser libraries, static files, health check;
 - `billing`: the account's plan and cycle, add-ons, invoices (issue 11);
 - `common`: bodies, queries, limited reads, streamed tables; `errors`: the
@@ -30,6 +31,7 @@ from signaling.http import (
     exports,
     pages,
     recordings,
+    replay,
     signin,
     slides,
     team,
@@ -48,6 +50,7 @@ def setup(app: web.Application) -> None:
         exports,
         slides,
         recordings,
+        replay,
         pages,
     ):
         app.add_routes(module.routes)

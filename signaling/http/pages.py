@@ -64,6 +64,7 @@ PAGES = {
     "/dashboard/credits": "credits",
     "/register/{event_id}": "register",
     "/stats/{event_id}": "stats",
+    "/replay/{event_id}": "replay",
 }
 """Each page's path and its file in static/ (without .html)."""
 

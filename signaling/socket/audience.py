@@ -25,7 +25,7 @@ from room.audience.stats import Statistics, event_stats
 from room.errors import TribuneError
 from room.events import load_event, load_invitation
 from room.permissions import Action
-from room.records import Event, now
+from room.records import Event, Invitation, now
 from signaling.context import KEY, Tribune
 from signaling.geoip import GeoIP
 from signaling.http.common import client_ip
@@ -35,6 +35,7 @@ from signaling.smtp import transport_for
 from signaling.socket.dispatch import Ctx, Session
 from signaling.socket.fanout import MANAGE, ROOM, stats_room, wire
 from signaling.socket.hub import Hub
+from signaling.socket.replay import register as register_replays
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class Audience:
         hub.on_forget.append(self.forgot)
         hub.on_event_end.append(self.ended)
         self._register_manage(hub)
+        register_replays(hub, self.country)  # replay sessions (`/replay`)
         self.outbox.start()
         hub.background(self._catch_up())
 
@@ -169,12 +171,22 @@ class Audience:
 
     async def run_follow_up(self, event_id: str) -> None:
         try:
-            await follow_up.after_event(self.t.store, self.mail, event_id, geo=self.geo is not None)
+            await follow_up.after_event(
+                self.t.store,
+                self.mail,
+                event_id,
+                geo=self.geo is not None,
+                replay_link=self.replay_link,
+            )
         except Exception as exc:
             self.hub.fanout.outage.report(
                 exc, "after-event work for %s failed; it runs again at the next start", event_id
             )
         self.stats_soon(event_id)
+
+    def replay_link(self, inv: Invitation) -> str:
+        """A person's link to the replay page: his own link's kind of token."""
+        return self.t.url_for(inv, self.t.tokens.sign_invitation(inv), "replay")
 
     async def _catch_up(self) -> None:
         try:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from room import recordings
+from room import live, recordings
 from room.errors import Code, TribuneError
 from room.events import load_event
 from room.permissions import Action
@@ -73,6 +73,7 @@ class Recorder:
         done = await recordings.finish(self.store, event_id, rec_id, manifest, size, now, reason)
         if done is not None:
             await self.status(event_id, RecordingStatus(done.state.value, done.id, reason))
+            await self.hub.fanout.changes(await live.offer_replay(self.store, event_id))
         return done
 
     async def status(self, event_id: str, status: RecordingStatus) -> None:

@@ -1,6 +1,6 @@
 // Recording from the room: whoever may `record` (organizer, presenter, collaborator) starts
 // and stops it; everyone sees the indicator (recording.status, docs/protocol.md).
-import { $, call, showError } from "/static/js/tribune.js";
+import { $, call, isEnded, showError } from "/static/js/tribune.js";
 
 // room.js may still be asking for a display name: the room's connection comes after.
 const { socket, state } = window.tribune
@@ -10,7 +10,7 @@ let running = false;
 function render() {
   const ev = state.event;
   const button = $("recording-toggle");
-  button.hidden = !(state.can.has("record") && ev && ev.state !== "ended");
+  button.hidden = !(state.can.has("record") && ev && !isEnded(ev));
   button.textContent = running ? "Stop recording" : "Record";
   button.setAttribute("aria-pressed", running ? "true" : "false");
   $("recording-indicator").hidden = !running;

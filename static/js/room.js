@@ -1,5 +1,5 @@
 // The room page: event state, roster, roles, hands; later features add to it.
-import { $, call, callOnce, connect, eventFromPath, showError, tokenFromLink } from "/static/js/tribune.js";
+import { $, call, callOnce, connect, eventFromPath, isEnded, showError, tokenFromLink } from "/static/js/tribune.js";
 import { askName, linkClaims, mustAsk, watchIdentity } from "/static/js/name_prompt.js";
 
 const claims = linkClaims(tokenFromLink());
@@ -18,10 +18,12 @@ function render() {
     badge.textContent = ev.state;
     badge.className = `badge ${ev.state}`;
     $("waiting-room").hidden = ev.state !== "scheduled";
-    $("ended-message").hidden = ev.state !== "ended";
+    $("ended-message").hidden = !isEnded(ev);
+    $("replay-link").hidden = ev.state !== "on_demand";
+    $("replay-link").href = `/replay/${ev.id}${location.hash}`;
   }
   if (state.me) $("my-role").textContent = state.me.role;
-  const can = (a) => state.can.has(a) && ev && ev.state !== "ended";
+  const can = (a) => state.can.has(a) && ev && !isEnded(ev);
   $("start-event").hidden = !(can("start_event") && ev.state === "scheduled");
   $("end-event").hidden = !(can("end_event") && ev.state === "live");
   const mine = state.me && state.hands.some((h) => (h.person || h) === state.me.person);

@@ -1,7 +1,7 @@
 // The stage: publish camera/mic/screen, watch everyone on stage (docs/media.md, docs/protocol.md).
 // Subscribing: the server offers once with fixed slots (mid "0".."n"); `media.tracks` says
 // which person and source each slot carries. Publishing: this page offers, the server answers.
-import { $, call, showError } from "/static/js/tribune.js";
+import { $, call, isEnded, showError } from "/static/js/tribune.js";
 import { layout, sampleLevels, serverSpeaker } from "/static/js/layout.js";
 
 // room.js may still be asking for a display name: the room's connection comes after.
@@ -40,7 +40,7 @@ function gathered(pc) {
 }
 
 function canPublish() {
-  if (!state.event || state.event.state === "ended") return false;
+  if (!state.event || isEnded(state.event)) return false;
   if (state.can.has("publish")) return true;
   return state.event.kind === "meeting" && state.can.has("publish_in_meeting");
 }

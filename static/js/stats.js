@@ -37,6 +37,10 @@ function render(stats) {
   $("peak-at").textContent = stats.peak.at ? when(stats.peak.at) : "";
   $("average").textContent = duration(stats.average_seconds);
   $("live-replay").textContent = `${stats.formats.live.visitors} / ${stats.formats.replay.visitors}`;
+  for (const fmt of ["live", "replay"]) {
+    const f = stats.formats[fmt];
+    $(`${fmt}-figures`).textContent = `${f.peak} · ${duration(f.average_seconds)}`;
+  }
   $("sessions-count").textContent = stats.sessions;
   const note = $("geography-note");
   note.hidden = stats.geography !== null;

@@ -96,6 +96,11 @@ export async function callOnce(socket, event, payload = {}, tries = 4) {
   return ack;
 }
 
+/** Whether an event has ended: `ended`, or `on_demand` (ended, with a replay). */
+export function isEnded(ev) {
+  return Boolean(ev) && (ev.state === "ended" || ev.state === "on_demand");
+}
+
 export function $(testid) {
   return document.querySelector(`[data-testid="${testid}"]`);
 }

@@ -91,6 +91,8 @@ async def test_organizer_creates_registration_event_attendee_registers_organizer
     await page.wait_for_url("**/stats/*")
     await expect(page.get_by_test_id("stats-live")).to_have_text("live")
     await expect(page.get_by_test_id("visitors")).to_have_text("0")
+    await expect(page.get_by_test_id("live-figures")).to_have_text("0 · 0 s")
+    await expect(page.get_by_test_id("replay-figures")).to_have_text("0 · 0 s")
     await expect(page.get_by_test_id("geography-note")).to_contain_text("GeoIP")
     await expect(page.get_by_test_id("registrations-total")).to_have_text("1")
     assert errors == []

@@ -53,8 +53,8 @@ def test_whole_event():
     assert s.total_seconds == 875
     assert s.average_seconds == 175
     assert s.formats == {
-        "live": st.Figures(visitors=4, seconds=575),
-        "replay": st.Figures(visitors=1, seconds=300),
+        "live": st.Figures(visitors=4, seconds=575, peak=4, average_seconds=575 / 4),
+        "replay": st.Figures(visitors=1, seconds=300, peak=1, average_seconds=300),
     }
     assert s.languages == [
         st.LanguageCount("en", 2),
@@ -90,6 +90,23 @@ def test_reconnects_never_count_twice():
     assert s.visitors == 1 and s.peak.count == 1 and s.total_seconds == 500
     att = sessions.attendances(many, AT)
     assert list(att) == ["a"] and att["a"].intervals == [(0, 500)]
+
+
+def test_each_format_has_its_own_peak_and_average():
+    replay = SessionKind.REPLAY
+    records = [
+        rec("a", 0, 100),
+        rec("b", 0, 50),
+        rec("a", 200, 260, fmt=replay),  # watched live, then again as a replay
+        rec("c", 210, 300, fmt=replay),
+        rec("d", 220, 240, fmt=replay),
+        rec("d", 240, 250, fmt=replay),  # a reconnect: one interval, never two people
+        rec("e", 300, 330, fmt=replay),  # c left as e came: not three at once
+    ]
+    s = st.compute(records, st.Span(0, 400), at=AT, geo=False)
+    assert s.formats["live"] == st.Figures(2, 150, peak=2, average_seconds=75)
+    assert s.formats["replay"] == st.Figures(4, 60 + 90 + 30 + 30, peak=3, average_seconds=52.5)
+    assert s.peak == st.Peak(3, 220)
 
 
 def test_a_hand_over_at_the_same_instant_is_not_a_peak():

@@ -53,6 +53,7 @@ PUBLIC = {
     "GET /dashboard/credits",
     "GET /register/{event_id}",
     "GET /stats/{event_id}",
+    "GET /replay/{event_id}",
     "GET /vendor/{name}",
     "GET /dashboard/vendor/chart.umd.min.js",
     "GET /static/{filename}",
@@ -63,6 +64,8 @@ public registration."""
 CLASSIFIED = {
     "GET /api/v1/events/{event_id}/{dataset}.{fmt}": "staff",
     "GET /slides/{event_id}/{deck}/{index}": "slide",
+    "GET /api/v1/replay/{event_id}": "replay",
+    "GET /api/v1/replay/{event_id}/{recording_id}/{file}": "signed",
 }
 """Routes whose entry does not start with the name of who may call them."""
 
@@ -74,8 +77,13 @@ NOT_SEEDED = {
     "GET /api/v1/events/{event_id}/certificate/{kind}",
     "GET /api/v1/invoices/{invoice_id}.pdf",
     "GET /api/v1/events/{event_id}/recordings/{recording_id}/{file}",
+    "GET /api/v1/replay/{event_id}",
 }
-"""GETs that answer 404 even to the right principal here: nothing was uploaded or issued."""
+"""GETs that answer 404 even to the right principal here: nothing was uploaded or issued
+(the event was not recorded: it has no replay)."""
+
+SIGNED = {"GET /api/v1/replay/{event_id}/{recording_id}/{file}"}
+"""GETs that only a signed URL opens (`?sig=`): every credential here is refused 401."""
 
 
 def route_kinds(text: str) -> dict[str, tuple[str, str]]:
@@ -234,8 +242,8 @@ def expected(kind: str, entry: str, route: str, principal: str) -> int | None:
     (another account's key on its own account's routes, say)."""
     event_scoped = "{event_id}" in route
     cookie = principal in ("other_collab", "removed_collab")
-    if principal == "none":
-        return 401
+    if principal == "none" or kind == "signed":
+        return 401  # a signed route takes no key, login or link: only its signature
     if kind == "metrics":
         return 401  # only the --metrics-token opens it: no key, login or link does
     if principal == "other_key":
@@ -252,6 +260,8 @@ def expected(kind: str, entry: str, route: str, principal: str) -> int | None:
         return 401 if cookie else 403  # a cookie is no staff credential; a participant link
     if kind == "slide":
         return 401 if cookie else 403  # the participant link: slide 1 was not shown yet
+    if kind == "replay":
+        return 401 if cookie else None  # a participant link may watch the replay
     raise AssertionError(f"{route}: who may call it? ({kind})")
 
 
@@ -300,7 +310,7 @@ async def test_the_accounts_own_key_may_read_every_route_it_is_refused_to_others
         if kind == "public" or not route.startswith("GET "):
             continue
         status, body = await ask(world, route, "key")
-        want = 404 if route in NOT_SEEDED else 401 if kind == "metrics" else 200
+        want = 404 if route in NOT_SEEDED else 401 if kind == "metrics" or route in SIGNED else 200
         if status != want:
             problems.append(f"{route}: {status} {str(body)[:160]}, want {want}")
     assert not problems, "\n".join(problems)

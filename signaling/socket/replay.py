@@ -1,0 +1,122 @@
+"""Replay sessions over Socket.IO: the `/replay` namespace.
+
+The replay page connects when it starts and the connection's life is the session: a
+session record of format `replay` (`room.audience.sessions`, `SessionKind.REPLAY`) opens
+on connect and closes on disconnect. No seat is taken and nothing is sent either way;
+statistics then split live and replay (`room.audience.stats`).
+
+The connect takes the same links as the data route (`Action.JOIN`, checked with their
+generation and bans), and only for an event that has a replay (`room.replay`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from socketio.exceptions import ConnectionRefusedError as Refused
+
+from room import replay
+from room.audience import sessions
+from room.audience.sessions import SessionKind
+from room.errors import TribuneError
+from room.events import load_event
+from room.permissions import Action, require
+from room.presence import revocation
+from room.records import Invitation
+from signaling.auth import link_invitation
+from signaling.http.common import client_ip
+from signaling.outage import is_store_outage, unavailable
+from signaling.schemas.replay import ReplayAuth
+from signaling.schemas.validation import validate
+from signaling.socket.hub import Hub
+
+REPLAY = "/replay"
+
+
+class Replays:
+    """This node's replay connections: connection id -> event id."""
+
+    def __init__(self, hub: Hub, country: Callable[[str], str]) -> None:
+        self.hub = hub
+        self.store = hub.store
+        self.country = country
+        self.open: dict[str, str] = {}
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            try:
+                await self._connect(sid, environ, auth)
+            except Exception as exc:
+                if not is_store_outage(exc):
+                    raise
+                self.hub.fanout.outage.failed(exc)
+                raise unavailable() from None
+        except TribuneError as err:
+            self.hub.fanout.metrics.refused(err.code.value)
+            refused = Refused()
+            refused.error_args = {**err.to_wire(), "data": err.to_wire()}
+            raise refused from None
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
+        if self.hub.draining:
+            raise unavailable()
+        a = validate(auth, ReplayAuth)
+        inv = await link_invitation(self.store, self.hub.tokens, a.token, a.event or None)
+        require(inv.role, Action.JOIN)
+        identity = self._identity(inv, a)
+        await revocation.require_current(
+            self.store, inv.event_id, revocation.holder(inv, identity, REPLAY)
+        )
+        event = await load_event(self.store, inv.event_id)
+        replay.require_replay(event)
+        request = environ.get("aiohttp.request")
+        ip = client_ip(request) if isinstance(request, web.Request) else ""
+        language = sessions.primary_language(str(environ.get("HTTP_ACCEPT_LANGUAGE", "")))
+        await sessions.open_session(
+            self.store,
+            event.id,
+            sid,
+            identity,
+            name=inv.name,
+            email=inv.email,
+            ip=ip,
+            language=language,
+            country=self.country(ip),
+            format=SessionKind.REPLAY,
+            role=inv.role,
+        )
+        self.open[sid] = event.id
+
+    def _identity(self, inv: Invitation, a: ReplayAuth) -> str:
+        """Who watches: a personal link's holder; on a shared link the identity the live
+        room issued to this browser, else one per device (a reconnect is the same
+        visitor), else a new one."""
+        if not inv.shared:
+            return inv.id
+        if a.identity is not None:
+            return self.hub.tokens.verify_identity(a.identity, inv)
+        if a.device is not None:
+            digest = hashlib.sha256(f"{inv.id}\n{a.device}".encode()).hexdigest()[:16]
+            return f"{inv.id}.r{digest}"
+        return f"{inv.id}.r{secrets.token_hex(8)}"
+
+    async def disconnect(self, sid: str, reason: Any = None) -> None:
+        event_id = self.open.pop(sid, None)
+        if event_id is None:
+            return
+        try:
+            await sessions.close_connection(self.store, event_id, sid)
+        except Exception as exc:
+            self.hub.fanout.outage.report(exc, "closing the replay session of %s failed", sid)
+
+
+def register(hub: Hub, country: Callable[[str], str]) -> Replays:
+    replays = Replays(hub, country)
+    hub.sio.declare(REPLAY, ())  # the page sends nothing: every client event is dropped
+    hub.sio.on("connect", replays.connect, namespace=REPLAY)
+    hub.sio.on("disconnect", replays.disconnect, namespace=REPLAY)
+    return replays
