@@ -7,6 +7,9 @@ into WebM, the publisher's encoded frames muxed as packets. A track that joins
 the stage later starts its own file, with its offset from the recording's
 start; one that leaves closes its file. ``stop()`` closes every file and
 returns the manifest (also written as ``manifest.json`` in the directory).
+
+The muxing runs off the receive path: the taps only enqueue the frames for the
+recording's writer thread (``media.recorder_writer``), which writes them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from media.assembler import EncodedFrame
 from media.forward import Feed
 from media.recorder_track import TrackFile, recordable
+from media.recorder_writer import CAPACITY, FrameWriter
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +33,11 @@ class Recorder:
     """One recording of an SFU's stage, written under ``directory``."""
 
     def __init__(
-        self, directory: Path, codec: str, clock: Callable[[], float] = time.monotonic
+        self,
+        directory: Path,
+        codec: str,
+        clock: Callable[[], float] = time.monotonic,
+        capacity: int = CAPACITY,
     ) -> None:
         self.directory = directory
         self.codec = codec
@@ -42,6 +50,7 @@ class Recorder:
         self._done: list[TrackFile] = []
         self._count = 0
         directory.mkdir(parents=True, exist_ok=True)
+        self.writer = FrameWriter(directory.name, capacity)
 
     @property
     def files(self) -> list[TrackFile]:
@@ -76,7 +85,7 @@ class Recorder:
                 feed.source,
                 self._clock() - self.started,
             )
-            tap = track.write
+            tap = self.writer.tap(track, feed.request_keyframe)
             feed.add_tap(tap)
             self._taps[key] = (feed, tap, track)
             feed.request_keyframe()  # a video file starts on a keyframe
@@ -84,7 +93,7 @@ class Recorder:
     def _end(self, key: int) -> None:
         feed, tap, track = self._taps.pop(key)
         feed.remove_tap(tap)
-        track.close(self._clock() - self.started)
+        self.writer.close(track, self._clock() - self.started)
         self._done.append(track)
 
     def stop(self) -> dict[str, Any]:
@@ -92,6 +101,7 @@ class Recorder:
         if self.stopped_at is None:
             for key in list(self._taps):
                 self._end(key)
+            self.writer.stop()  # every queued frame written, every file closed
             self.stopped_at = time.time()
             (self.directory / "manifest.json").write_text(json.dumps(self.manifest(), indent=1))
         return self.manifest()
