@@ -3,8 +3,8 @@
 A :class:`Recorder` taps the feeds on stage (``Feed.add_tap``): it is another
 consumer of the frames the assembler delivers, next to the subscribers' slots.
 Each track gets its own file (``media.recorder_track.TrackFile``): VP8 and Opus
-into WebM, the publisher's encoded frames muxed as packets. A track that joins
-the stage later starts its own file, with its offset from the recording's
+into WebM, H.264 into Matroska, the publisher's encoded frames muxed as packets.
+A track that joins the stage later starts its own file, with its offset from the recording's
 start; one that leaves closes its file. ``stop()`` closes every file and
 returns the manifest (also written as ``manifest.json`` in the directory).
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from media.assembler import EncodedFrame
 from media.forward import Feed
-from media.recorder_track import TrackFile, recordable
+from media.recorder_track import TrackFile, extension, recordable
 from media.recorder_writer import CAPACITY, FrameWriter
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class Recorder:
                 logger.warning("recording: %s tracks are not recorded", codec)
                 continue
             self._count += 1
-            name = f"{self._count:02d}-{feed.source}-{feed.kind}.webm"
+            name = f"{self._count:02d}-{feed.source}-{feed.kind}.{extension(codec)}"
             track = TrackFile(
                 self.directory / name,
                 feed.kind,
