@@ -35,6 +35,11 @@ _FORMATS = {"H264": ("matroska", "mkv")}
 """The container of a codec that WebM does not carry (format, file extension)."""
 
 
+_MUX = {"cluster_time_limit": "1000", "flush_packets": "1"}
+"""A cluster at least every second, on disk as soon as it is complete: a file whose writer
+is killed is readable up to its last second."""
+
+
 def recordable(codec: str) -> bool:
     """Whether a track of this codec is recorded."""
     return codec in _CODECS
@@ -123,7 +128,9 @@ class TrackFile:
                 size = vp8_size(data)
         if self.kind == "video" and size is None:
             return False
-        container = av.open(str(self.path), "w", format=_FORMATS.get(self.codec, ("webm",))[0])
+        container = av.open(
+            str(self.path), "w", format=_FORMATS.get(self.codec, ("webm",))[0], options=_MUX
+        )
         stream: Any
         if size is not None:
             stream = container.add_stream(_CODECS[self.codec], rate=30)

@@ -58,6 +58,37 @@ class Recorder:
         await self.status(event_id, RecordingStatus(rec.state.value, rec.id))
         return rec
 
+    async def resume(self, event_id: str) -> None:
+        """This node became the event's media owner: a recording that was running on the
+        former one (it has parts) goes on here as its next part, within the space left."""
+        rec = await recordings.running(self.store, event_id)
+        if rec is None or not rec.parts:
+            return  # none, or one being started right now (its first part comes next)
+        index = max(p.index for p in rec.parts) + 1
+        event = await load_event(self.store, event_id)
+        now = await self.store.now()
+        try:
+            space = await recordings.space_for(self.store, event, now)
+        except TribuneError:
+            log.info("recording: %s not continued: the recording space is used up", rec.id)
+            await self.stopped(event_id, rec.id, None, "quota")
+            return
+        try:
+            await self.plane.call(
+                event_id,
+                "record_start",
+                id=rec.id,
+                used=space.used,
+                limit=space.allowed,
+                part=index,
+                offset=max(0.0, now - rec.started_at),
+            )
+        except TribuneError as exc:
+            log.warning("recording: %s could not go on here: %s", rec.id, exc.message)
+            await self.stopped(event_id, rec.id, None, "failed")
+            return
+        log.info("recording: %s goes on as part %d", rec.id, index)
+
     async def stop(self, event_id: str) -> Recording:
         rec = await recordings.running(self.store, event_id)
         if rec is None:
@@ -102,6 +133,7 @@ class Recorder:
 def register(hub: Hub, plane: MediaPlane) -> Recorder:
     steps = Recorder(hub, plane)
     plane.recording_listeners.append(steps.news)
+    plane.owner_listeners.append(steps.resume)
 
     async def start(ctx: Ctx, _: RecordingStart) -> RecordingAck:
         rec = await steps.start(ctx.event_id, ctx.person.identity)
