@@ -113,6 +113,11 @@ async def used_bytes(store: Store, account_id: str) -> int:
     return total
 
 
+def records_itself(event: Event) -> bool:
+    """Whether a recording starts by itself when the event goes live (`auto_record`)."""
+    return event.settings.auto_record is True
+
+
 class Space(msgspec.Struct, frozen=True):
     """The account's recording space when a recording starts: used and allowed, bytes."""
 

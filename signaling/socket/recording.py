@@ -31,6 +31,9 @@ from signaling.socket.media_plane import MediaPlane
 
 log = logging.getLogger(__name__)
 
+AUTO = "auto"
+"""Who started a recording that started by itself (`auto_record`)."""
+
 
 class Recorder:
     """The steps of starting and stopping an event's recording, store and owner alike."""
@@ -57,6 +60,20 @@ class Recorder:
             raise
         await self.status(event_id, RecordingStatus(rec.state.value, rec.id))
         return rec
+
+    async def auto(self, event_id: str) -> None:
+        """The event went live: it records itself if its `auto_record` setting says so;
+        with the recording space used up it does not (a log line, a staff warning)."""
+        if not recordings.records_itself(await load_event(self.store, event_id)):
+            return
+        try:
+            await self.start(event_id, AUTO)
+        except TribuneError as exc:
+            if exc.code is not Code.LIMIT_REACHED:
+                log.warning("recording: %s did not record itself: %s", event_id, exc.message)
+                return
+            log.info("recording: %s did not record itself: the space is used up", event_id)
+            await self.warn(event_id, RecordingStatus("stopped", "", warning="limit_reached"))
 
     async def resume(self, event_id: str) -> None:
         """This node became the event's media owner: a recording that was running on the
@@ -114,12 +131,16 @@ class Recorder:
         """The owner stopped a recording on its own (quota), or warns about it."""
         if news.get("warning"):
             status = RecordingStatus("recording", str(news["id"]), warning=str(news["warning"]))
-            await self.hub.fanout.sio.emit(
-                "recording.status", wire(status), room=staff_room(event_id), namespace=ROOM
-            )
-            await self.hub.fanout.emit_room(event_id, "recording.status", status, MANAGE)
+            await self.warn(event_id, status)
             return
         await self.stopped(event_id, str(news["id"]), news.get("manifest"), str(news["reason"]))
+
+    async def warn(self, event_id: str, status: RecordingStatus) -> None:
+        """A warning for the staff only (`/room` staff, `/manage`)."""
+        await self.hub.fanout.sio.emit(
+            "recording.status", wire(status), room=staff_room(event_id), namespace=ROOM
+        )
+        await self.hub.fanout.emit_room(event_id, "recording.status", status, MANAGE)
 
     async def ended(self, event_id: str) -> None:
         """The event ended: its recording stops before its media closes."""
@@ -158,4 +179,5 @@ def register(hub: Hub, plane: MediaPlane) -> Recorder:
         ns.add("recording.stop", RecordingStop, Action.RECORD, stop)
         ns.on_connect.append(connected(ns.name))
     hub.on_event_end.insert(0, steps.ended)
+    hub.on_event_live.append(steps.auto)
     return steps
