@@ -59,3 +59,46 @@ async def test_a_presenter_records_five_seconds_and_the_event_ends(
     assert track["codec"].lower() == "vp8"
     for page in (presenter, attendee):
         await page.context.close()
+
+
+async def test_the_manager_page_starts_and_stops_a_recording(mem_server, browser: Browser) -> None:
+    """A collaborator records from the manager page; the room's pages see it run, and the
+    recording holds the presenter's camera."""
+    s = await mem_server.setup()
+    base = f"{mem_server.url}/room/{s.event.id}#t="
+    presenter = await (await browser.new_context()).new_page()
+    await presenter.goto(base + s.tokens["presenter"])
+    await expect(presenter.get_by_test_id("my-role")).to_have_text("presenter")
+    await presenter.get_by_test_id("start-event").click()
+    await presenter.get_by_test_id("camera-toggle").click()
+    await expect(presenter.get_by_test_id("camera-toggle")).to_have_attribute(
+        "aria-pressed", "true", timeout=10000
+    )
+    manager = await (await browser.new_context()).new_page()
+    await manager.goto(f"{mem_server.url}/manage/{s.event.id}#t={s.tokens['collaborator']}")
+    toggle = manager.get_by_test_id("recording-toggle")
+    await expect(toggle).to_have_text("Record")
+    await expect(manager.get_by_test_id("recording-indicator")).to_be_hidden()
+
+    await toggle.click()
+    for page in (manager, presenter):
+        await expect(page.get_by_test_id("recording-indicator")).to_be_visible()
+    await expect(toggle).to_have_text("Stop recording")
+    await asyncio.sleep(3)
+    await toggle.click()
+    for page in (manager, presenter):
+        await expect(page.get_by_test_id("recording-indicator")).to_be_hidden()
+    await expect(toggle).to_have_text("Record")
+
+    status, body = await http(
+        "GET", f"{mem_server.url}/api/v1/events/{s.event.id}/recordings", s.api_key
+    )
+    assert status == 200, body
+    [rec] = body["recordings"]
+    [video] = [t for t in rec["tracks"] if t["kind"] == "video"]
+    folder = Path(mem_server.tribune.config.data_dir) / "recordings" / s.event.id / rec["id"]
+    with av.open(str(folder / video["url"].rsplit("/", 1)[1])) as container:
+        frames = sum(1 for p in container.demux(container.streams.video[0]) if p.size)
+    assert frames > 20, frames
+    for page in (presenter, manager):
+        await page.context.close()
