@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from room import recordings
+from room import lifecycle, recordings
 from room.errors import Code, TribuneError
 from room.events import load_event
 from room.permissions import Action
@@ -83,6 +83,8 @@ class Recorder:
             return  # none, or one being started right now (its first part comes next)
         index = max(p.index for p in rec.parts) + 1
         event = await load_event(self.store, event_id)
+        if lifecycle.is_ended(event):
+            return  # it ends: the `ended` step stops it with the parts written
         now = await self.store.now()
         try:
             space = await recordings.space_for(self.store, event, now)
