@@ -10,6 +10,12 @@ subscriber), measured in the same run at a small N.
     .venv/bin/python bench/media.py --quick    # N = 5, 20 (~45 s)
     .venv/bin/python bench/media.py --profile  # py-spy (or cProfile) of the server, N = 50
     .venv/bin/python bench/media.py --nice 10  # on a shared machine: our processes first
+    .venv/bin/python bench/media.py --record   # N = 50 with and without a recording running
+    .venv/bin/python bench/media.py --record --quick  # N = 20 (~1 min)
+
+``--record`` measures the SFU serving the same N subscribers alternately without and
+with a recording of the stage running (windows in pairs, so that a change of load on
+the machine falls on both), and prints the extra CPU per recorded stream.
 
 Delay is measured from the publisher packetizing a frame to the harness
 receiving its last packet, both in this process: it includes two loopback hops
@@ -316,6 +322,17 @@ class SfuServer:
     async def answer(self, id: str, sdp: str) -> dict[str, Any]:
         await self.sfu.answer(id, sdp)
         return {}
+
+    async def record_start(self, dir: str) -> dict[str, Any]:
+        self.sfu.start_recording(Path(dir))
+        return {}
+
+    async def record_stop(self) -> dict[str, Any]:
+        recorder = self.sfu.recorder
+        dropped = 0 if recorder is None else recorder.writer.dropped
+        manifest = self.sfu.stop_recording() or {}
+        streams = len(manifest.get("tracks", []))
+        return {"size_bytes": manifest.get("size_bytes", 0), "streams": streams, "dropped": dropped}
 
     async def close(self) -> None:
         await self.sfu.close()
@@ -640,6 +657,67 @@ def report(sfu: list[Row], relay: list[Row]) -> str:
     return "\n".join(lines)
 
 
+async def run_record(
+    n: int, window: float, pairs: int, video: list[bytes], audio: list[bytes], args: Any
+) -> str:
+    """The SFU at N subscribers, windows without and with a recording, in pairs."""
+    import tempfile
+
+    server = ServerProcess("sfu")
+    await server.start(args.uvloop, args.nice)
+    publisher = Publisher(video, audio)
+    probes: list[Probe] = []
+    off: list[Row] = []
+    on: list[Row] = []
+    written, streams, dropped, recorded_s = 0, 0, 0, 0.0
+    try:
+        await publisher.start(server.rpc)
+        await add_probes(server.rpc, probes, n)
+        with tempfile.TemporaryDirectory(prefix="tribune-bench-rec") as tmp:
+            for i in range(pairs):
+                off.append(await measure(server, publisher, probes, n, window))
+                started = time.perf_counter()
+                await server.rpc.call("record_start", dir=f"{tmp}/rec{i}")
+                on.append(await measure(server, publisher, probes, n, window))
+                done = await server.rpc.call("record_stop")
+                recorded_s += time.perf_counter() - started
+                written += done["size_bytes"]
+                streams, dropped = done["streams"], dropped + done["dropped"]
+                print(
+                    f"  pair {i + 1}: {off[-1].cpu:.1%} without, {on[-1].cpu:.1%} with; "
+                    f"delivered {off[-1].delivered:.1%} / {on[-1].delivered:.1%}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    finally:
+        for probe in probes:
+            await probe.pc.close()
+        await publisher.pc.close()
+        await server.stop()
+    base = statistics.fmean(r.cpu for r in off)
+    with_rec = statistics.fmean(r.cpu for r in on)
+    deltas = [b.cpu - a.cpu for a, b in zip(off, on, strict=True)]
+    per_stream = statistics.fmean(deltas) / max(streams, 1)
+    spread = (max(deltas) - min(deltas)) / max(streams, 1)
+    worst = min(r.delivered for r in on)
+    worst_off = min(r.delivered for r in off)
+    others = max(r.others for r in [*off, *on])
+    return "\n".join(
+        [
+            "| N | recorded streams | CPU without (core) | CPU with | extra per recorded stream "
+            "| spread over pairs | delivered (worst) without / with | written | frames dropped "
+            "| other procs |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+            f"| {n} | {streams} | {base:.1%} | {with_rec:.1%} | {per_stream:.2%} of a core "
+            f"| ±{spread / 2:.2%} | {worst_off:.1%} / {worst:.1%} | {written * 8 / recorded_s / 1e6:.2f} Mbps "
+            f"| {dropped} | {others:.0%} |",
+            "",
+            f"recording: {per_stream:.2%} of a core per recorded stream "
+            f"(target <= 2 %): {'met' if per_stream <= 0.02 else 'NOT met'}",
+        ]
+    )
+
+
 async def main(args: argparse.Namespace) -> None:
     loopback_only()
     started = time.perf_counter()
@@ -651,6 +729,11 @@ async def main(args: argparse.Namespace) -> None:
         f"subscribe connections carry {VIDEO_SLOTS} video + {AUDIO_SLOTS} audio slots",
         flush=True,
     )
+    if args.record:
+        n, window, pairs = (20, 4.0, 3) if args.quick else (50, 10.0, 3)
+        print(await run_record(n, window, pairs, video, audio, args))
+        print(f"\ntotal bench time {time.perf_counter() - started:.0f}s on {os.cpu_count()} CPUs")
+        return
     if args.profile:
         steps = [20 if args.quick else 50]
         await run_server("sfu", steps, 10, video, audio, args.uvloop, args.nice, True)
@@ -668,6 +751,9 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="N = 5, 20 and short windows")
     parser.add_argument("--profile", action="store_true", help="cProfile the SFU server")
     parser.add_argument("--uvloop", action="store_true", help="run the server on uvloop")
+    parser.add_argument(
+        "--record", action="store_true", help="the SFU with and without a recording running"
+    )
     parser.add_argument(
         "--nice",
         type=int,

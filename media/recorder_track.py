@@ -1,10 +1,13 @@
-"""One recorded track: encoded frames muxed into a WebM file with PyAV, no codec run.
+"""One recorded track: encoded frames muxed into a WebM (or Matroska) file with PyAV,
+no codec run.
 
 A VP8 frame's RTP payloads lose their payload descriptor (RFC 7741) and are
 concatenated into the frame as the encoder produced it; an Opus frame is its
-RTP payload as is. Packets' pts are the RTP timestamps (90 kHz video, 48 kHz
-audio) rebased to the track's first frame. The file opens at the first frame
-(for video, the first keyframe, which also gives the picture size).
+RTP payload as is; an H.264 frame is depacketized into an Annex-B access unit
+(``media.recorder_h264``) and written into Matroska (``.mkv``), its first
+keyframe's SPS/PPS as the stream's extradata. Packets' pts are the RTP
+timestamps (90 kHz video, 48 kHz audio) rebased to the track's first frame. The
+file opens at the first frame (for video, the first keyframe, which also gives the picture size).
 
 PyAV's muxer opens the stream's codec context to finalise its parameters (for
 Opus that yields the ``OpusHead`` the WebM header needs), but no frame is ever
@@ -22,16 +25,29 @@ import av
 from aiortc.codecs.vpx import VpxPayloadDescriptor
 
 from media.assembler import EncodedFrame
+from media.recorder_h264 import h264_access_unit, h264_size, parameter_sets
 
 logger = logging.getLogger(__name__)
 
 _CLOCK = {"video": 90000, "audio": 48000}
-_CODECS = {"VP8": "vp8", "opus": "opus"}
+_CODECS = {"VP8": "vp8", "opus": "opus", "H264": "h264"}
+_FORMATS = {"H264": ("matroska", "mkv")}
+"""The container of a codec that WebM does not carry (format, file extension)."""
+
+
+_MUX = {"cluster_time_limit": "1000", "flush_packets": "1"}
+"""A cluster at least every second, on disk as soon as it is complete: a file whose writer
+is killed is readable up to its last second."""
 
 
 def recordable(codec: str) -> bool:
-    """Whether a track of this codec is recorded (H.264 is not, yet)."""
+    """Whether a track of this codec is recorded."""
     return codec in _CODECS
+
+
+def extension(codec: str) -> str:
+    """The file extension of a track of this codec (``webm``, ``mkv``)."""
+    return _FORMATS.get(codec, ("webm", "webm"))[1]
 
 
 def vp8_frame(payloads: tuple[bytes, ...]) -> bytes:
@@ -76,7 +92,7 @@ class TrackFile:
     def write(self, frame: EncodedFrame) -> None:
         if self.stopped is not None:
             return
-        data = vp8_frame(frame.payloads) if self.codec == "VP8" else b"".join(frame.payloads)
+        data = self._frame_data(frame.payloads)
         if self._container is None:
             if not self._open(frame, data):
                 return  # video waits for a keyframe
@@ -93,15 +109,34 @@ class TrackFile:
         self._container.mux(packet)
         self.frames += 1
 
+    def _frame_data(self, payloads: tuple[bytes, ...]) -> bytes:
+        if self.codec == "VP8":
+            return vp8_frame(payloads)
+        if self.codec == "H264":
+            return h264_access_unit(payloads)
+        return b"".join(payloads)
+
     def _open(self, frame: EncodedFrame, data: bytes) -> bool:
-        size = vp8_size(data) if frame.keyframe and self.kind == "video" else None
+        size: tuple[int, int] | None = None
+        extradata: bytes | None = None
+        if self.kind == "video" and frame.keyframe:
+            if self.codec == "H264":
+                size, extradata = h264_size(data), parameter_sets(data)
+                if extradata is None:
+                    size = None
+            else:
+                size = vp8_size(data)
         if self.kind == "video" and size is None:
             return False
-        container = av.open(str(self.path), "w", format="webm")
+        container = av.open(
+            str(self.path), "w", format=_FORMATS.get(self.codec, ("webm",))[0], options=_MUX
+        )
         stream: Any
         if size is not None:
             stream = container.add_stream(_CODECS[self.codec], rate=30)
             stream.width, stream.height = size
+            if extradata is not None:
+                stream.codec_context.extradata = extradata
         else:
             stream = container.add_stream(_CODECS[self.codec], rate=48000)
             stream.layout = "stereo"

@@ -255,11 +255,12 @@ class Sfu:
     def recorder(self) -> Recorder | None:
         return self._recorder
 
-    def start_recording(self, directory: Path) -> Recorder:
-        """Record every track on stage (and those that join) under ``directory``."""
+    def start_recording(self, directory: Path, part: int = 1, offset: float = 0.0) -> Recorder:
+        """Record every track on stage (and those that join) under ``directory``: the
+        recording's part ``part``, which starts ``offset`` seconds into it."""
         self._check_open()
         if self._recorder is None:
-            self._recorder = Recorder(directory, self.video_codec)
+            self._recorder = Recorder(directory, self.video_codec, part=part, offset=offset)
             self._recorder.follow(f for _, f in self._stage.feeds())
         return self._recorder
 

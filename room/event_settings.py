@@ -1,5 +1,5 @@
 """The typed settings of an event: registration fields, certificate options, question
-settings and the direct-link flag, with their checks and how a change is put in.
+settings, the direct-link flag and auto-recording, with their checks and how a change is put in.
 
 A setting nobody set is `UNSET` and left out of the stored record and of every
 view of the event, so an event shows exactly the settings that were given; the
@@ -98,6 +98,8 @@ class EventSettings(msgspec.Struct):
     """Participants may ask anonymously (unset: they may)."""
     direct_link: bool | UnsetType = UNSET
     """Kept by `room.audience.access.set_direct_link`; nothing else writes it."""
+    auto_record: bool | UnsetType = UNSET
+    """A recording starts by itself when the event goes live (unset: it does not)."""
 
     def __post_init__(self) -> None:
         # Also runs when a stored event is decoded, so a field list stored unchecked
@@ -120,6 +122,7 @@ class SettingsChange(msgspec.Struct, forbid_unknown_fields=True):
     direct_link: bool | None = None
     """Accepted so that an event read from the API can be sent back as it is, and
     ignored: the direct-link route keeps this flag with the link itself."""
+    auto_record: bool | None = None
 
 
 def parse_fields(raw: Any) -> list[RegistrationField]:
@@ -155,6 +158,8 @@ def updated(current: EventSettings, change: SettingsChange) -> EventSettings:
         new.question_visibility = change.question_visibility
     if change.anonymous_questions is not None:
         new.anonymous_questions = change.anonymous_questions
+    if change.auto_record is not None:
+        new.auto_record = change.auto_record
     return new
 
 

@@ -5,6 +5,13 @@ the product reads: who started it, when, its state, its tracks (from the manifes
 its size on disk. The account's recording space (`Limits.recording_mb`) is the sum of the
 sizes of its events' recordings: at 100 % a new one is refused `limit_reached`, at 90 % a
 running one warns the organizer (`QUOTA_WARNING`), past 100 % it is stopped.
+
+A recording is written in **parts**: part 1 by the media owner it started on; when that
+owner dies, the node that takes the event's media over continues the same recording as
+part 2 (and so on), with its own files (`p2-…`). While a part runs, its owner notes its
+tracks and size here every few seconds (`part_progress`), so that what a dead owner
+wrote stays known; the record's `tracks` are every part's, each with its `part`, and its
+`size_bytes` the sum of the parts'.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from room import keys
+from room import cas, keys
 from room.accounts.limits import limits
 from room.errors import Code, TribuneError
 from room.records import Event
@@ -40,9 +47,22 @@ class RecordedTrack(msgspec.Struct, frozen=True):
     started: float
     """Seconds from the recording's start to this track's first frame."""
     stopped: float | None = None
+    part: int = 1
+    """The part of the recording this track's file belongs to."""
 
 
-class Recording(msgspec.Struct, frozen=True):
+class RecordingPart(msgspec.Struct):
+    """One owner's share of a recording: its files, from `started` to `stopped` (store
+    clock); a part whose owner died stops when the next one starts."""
+
+    index: int
+    started: float
+    stopped: float | None = None
+    tracks: list[RecordedTrack] = []
+    size_bytes: int = 0
+
+
+class Recording(msgspec.Struct):
     id: str
     event_id: str
     state: RecordingState
@@ -53,6 +73,8 @@ class Recording(msgspec.Struct, frozen=True):
     tracks: list[RecordedTrack] = []
     reason: str = ""
     """Why it stopped when nobody stopped it (`quota`, `ended`)."""
+    parts: list[RecordingPart] = []
+    """The parts written so far (one unless its media owner changed while it ran)."""
 
     @property
     def duration_s(self) -> float:
@@ -91,6 +113,11 @@ async def used_bytes(store: Store, account_id: str) -> int:
     return total
 
 
+def records_itself(event: Event) -> bool:
+    """Whether a recording starts by itself when the event goes live (`auto_record`)."""
+    return event.settings.auto_record is True
+
+
 class Space(msgspec.Struct, frozen=True):
     """The account's recording space when a recording starts: used and allowed, bytes."""
 
@@ -115,6 +142,73 @@ async def begin(store: Store, event_id: str, by: str, now: float) -> Recording:
     return rec
 
 
+def _tracks_of(manifest: dict[str, Any], index: int) -> list[RecordedTrack]:
+    return [
+        msgspec.convert({**t, "part": index}, RecordedTrack) for t in manifest.get("tracks", [])
+    ]
+
+
+def _note(rec: Recording, manifest: dict[str, Any], now: float, final: bool) -> None:
+    """A part's manifest into the record: its tracks and size (and its end when `final`)."""
+    index = int(manifest.get("part", 1))
+    part = next((p for p in rec.parts if p.index == index), None)
+    if part is None:
+        part = RecordingPart(index, started=now)
+        rec.parts = sorted([*rec.parts, part], key=lambda p: p.index)
+    part.tracks = _tracks_of(manifest, index)
+    part.size_bytes = int(manifest.get("size_bytes", 0))
+    if final:
+        part.stopped = now
+    rec.tracks = [t for p in rec.parts for t in p.tracks]
+    rec.size_bytes = sum(p.size_bytes for p in rec.parts)
+
+
+async def _update(
+    store: Store, event_id: str, recording_id: str, change: cas.Mutation[Recording]
+) -> Recording | None:
+    done = await cas.update(
+        store,
+        keys.recordings(event_id),
+        recording_id,
+        Recording,
+        change,
+        missing=None,
+        conflict="the recording is being changed too often; try again",
+    )
+    return None if done is None else done.after
+
+
+async def part_begun(
+    store: Store, event_id: str, recording_id: str, index: int, now: float
+) -> Recording | None:
+    """Part `index` of the running recording starts now (the earlier ones, whose owner
+    died, stop now). None if the recording is not running."""
+
+    def begin_part(rec: Recording) -> None:
+        if rec.state is not RecordingState.RECORDING:
+            return
+        for p in rec.parts:
+            if p.stopped is None and p.index < index:
+                p.stopped = now
+        if all(p.index != index for p in rec.parts):
+            rec.parts = sorted([*rec.parts, RecordingPart(index, now)], key=lambda p: p.index)
+
+    rec = await _update(store, event_id, recording_id, begin_part)
+    return rec if rec is not None and rec.state is RecordingState.RECORDING else None
+
+
+async def part_progress(
+    store: Store, event_id: str, recording_id: str, manifest: dict[str, Any], now: float
+) -> None:
+    """A running part's tracks and size so far (its manifest), noted by its owner."""
+
+    def progress(rec: Recording) -> None:
+        if rec.state is RecordingState.RECORDING:
+            _note(rec, manifest, now, final=False)
+
+    await _update(store, event_id, recording_id, progress)
+
+
 async def finish(
     store: Store,
     event_id: str,
@@ -124,18 +218,26 @@ async def finish(
     now: float,
     reason: str = "",
 ) -> Recording | None:
-    """The recording stopped: its tracks, size and end. None if it was not running."""
-    rec = await get(store, event_id, recording_id)
-    if rec is None or rec.state is RecordingState.STOPPED:
-        return None
-    tracks = [msgspec.convert(t, RecordedTrack) for t in (manifest or {}).get("tracks", [])]
-    done = msgspec.structs.replace(
-        rec,
-        state=RecordingState.STOPPED,
-        stopped_at=now,
-        size_bytes=size_bytes,
-        tracks=tracks,
-        reason=reason,
-    )
-    await store.hset(keys.recordings(event_id), rec.id, _enc.encode(done))
-    return done
+    """The recording stopped: its tracks, size and end. None if it was not running.
+
+    `manifest` is the last part's (None when its owner had none: the parts noted so far
+    count); a recording without parts takes the manifest's tracks and `size_bytes`."""
+    stopped: list[bool] = []
+
+    def stop(rec: Recording) -> None:
+        stopped.clear()
+        if rec.state is RecordingState.STOPPED:
+            return
+        if manifest is not None and (rec.parts or "part" in manifest):
+            _note(rec, manifest, now, final=True)
+        elif not rec.parts:
+            rec.tracks = _tracks_of(manifest or {}, 1)
+            rec.size_bytes = size_bytes
+        for p in rec.parts:
+            if p.stopped is None:
+                p.stopped = now
+        rec.state, rec.stopped_at, rec.reason = RecordingState.STOPPED, now, reason
+        stopped.append(True)
+
+    done = await _update(store, event_id, recording_id, stop)
+    return done if stopped else None

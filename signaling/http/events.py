@@ -169,7 +169,9 @@ async def event_view(t: Tribune, event: Event, role: Role) -> EventView:
 def audience_change(form: EventForm) -> SettingsChange:
     """The editor's audience settings; its question settings go to `configure_questions`."""
     return SettingsChange(
-        registration_fields=form.registration_fields, certificate=form.certificate
+        registration_fields=form.registration_fields,
+        certificate=form.certificate,
+        auto_record=form.auto_record,
     )
 
 

@@ -15,7 +15,7 @@ from room.permissions import Action
 from signaling.auth import Door, for_event
 from signaling.context import tribune
 from signaling.http.common import json
-from signaling.schemas.recording import RecordingList, RecordingView, TrackLink
+from signaling.schemas.recording import PartView, RecordingList, RecordingView, TrackLink
 
 routes = web.RouteTableDef()
 
@@ -35,9 +35,10 @@ async def list_recordings(request: web.Request) -> web.Response:
             duration_s=round(r.duration_s, 3),
             size_bytes=r.size_bytes,
             tracks=[
-                TrackLink(tr.kind, tr.codec, tr.person, track_url(event.id, r.id, tr.file))
+                TrackLink(tr.kind, tr.codec, tr.person, track_url(event.id, r.id, tr.file), tr.part)
                 for tr in r.tracks
             ],
+            parts=[PartView(p.index, p.started, p.stopped, p.size_bytes) for p in r.parts],
         )
         for r in await recordings.list_for(t.store, event.id)
     ]
@@ -58,7 +59,7 @@ async def track_file(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(
         path,
         headers={
-            "Content-Type": "video/webm",
+            "Content-Type": "video/x-matroska" if name.endswith(".mkv") else "video/webm",
             "Content-Disposition": f'attachment; filename="{name}"',
             "X-Content-Type-Options": "nosniff",
         },

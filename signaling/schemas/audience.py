@@ -36,6 +36,8 @@ class EventForm(msgspec.Struct, forbid_unknown_fields=True):
     client_id: ClientId | None = None
     """The client whose credits its registrations consume (the credits plan)."""
     credit_cost: CreditCost | None = None
+    auto_record: bool | None = None
+    """A recording starts by itself when the event goes live."""
 
 
 class CollaboratorAdd(msgspec.Struct, forbid_unknown_fields=True):

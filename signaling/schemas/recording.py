@@ -38,6 +38,17 @@ class TrackLink(msgspec.Struct):
     codec: str
     person: str
     url: str
+    part: int = 1
+    """The part of the recording the file belongs to."""
+
+
+class PartView(msgspec.Struct):
+    """One part of a recording: written by one media owner (a new part when it died)."""
+
+    index: int
+    started_at: float
+    stopped_at: float | None
+    size_bytes: int
 
 
 class RecordingView(msgspec.Struct):
@@ -46,6 +57,7 @@ class RecordingView(msgspec.Struct):
     duration_s: float
     size_bytes: int
     tracks: list[TrackLink]
+    parts: list[PartView] = []
 
 
 class RecordingList(msgspec.Struct):

@@ -90,6 +90,8 @@ class Hub:
         """Hooks run after a promotion or demotion (a demoted presenter leaves the stage)."""
         self.on_leave: list[Callable[[Session, str], Awaitable[None]]] = []
         """Hooks run when a seat-taking connection closes (its session record ends)."""
+        self.on_event_live: list[Callable[[str], Awaitable[None]]] = []
+        """Hooks run once an event has gone live (auto-recording)."""
         self.on_event_end: list[Callable[[str], Awaitable[None]]] = []
         """Hooks run once an event has ended (thank-you mails, certificates)."""
         self.on_drain: list[Callable[[], Awaitable[None]]] = []
@@ -220,6 +222,9 @@ class Hub:
 
     async def role_changed(self, event_id: str, person: Person) -> None:
         await run_hooks("role change", self.on_role_change, event_id, person)
+
+    async def event_live(self, event_id: str) -> None:
+        await run_hooks("event live", self.on_event_live, event_id)
 
     async def event_ended(self, event_id: str) -> None:
         await run_hooks("event end", self.on_event_end, event_id)

@@ -24,11 +24,10 @@ from media import (
     StageTrack,
     UnknownPeer,
 )
-from room import tasks
+from room import recordings, tasks
 from room.accounts.account import get_account
 from room.errors import Code, TribuneError, invalid
 from room.events import load_event
-from room.recordings import QUOTA_WARNING
 from room.store import Store
 from signaling.config import Config
 
@@ -120,7 +119,14 @@ class LocalMedia:
         if op == "close":
             return await self.close_event(event_id)
         if op == "record_start":
-            return await self.record_start(event_id, args["id"], args["used"], args["limit"])
+            return await self.record_start(
+                event_id,
+                args["id"],
+                args["used"],
+                args["limit"],
+                int(args.get("part", 1)),
+                float(args.get("offset", 0.0)),
+            )
         if op == "record_stop":
             return await self.record_stop(event_id, args["id"])
         raise invalid(f"unknown media operation {op!r}")
@@ -174,13 +180,17 @@ class LocalMedia:
                 await sfu.unsubscribe(sid)
 
     # -- recording -----------------------------------------------------------------------
-    async def record_start(self, event_id: str, rec_id: str, used: int, limit: int) -> None:
-        """Record the stage under `<data_dir>/recordings/<event>/<id>/`; past `limit` bytes
-        (with the account's `used` ones) the recording stops on its own."""
+    async def record_start(
+        self, event_id: str, rec_id: str, used: int, limit: int, part: int = 1, offset: float = 0
+    ) -> None:
+        """Record the stage under `<data_dir>/recordings/<event>/<id>/` (part `part`, from
+        `offset` s into the recording); past `limit` bytes (with the account's `used` ones)
+        the recording stops on its own. The part's progress is noted in the record."""
         sfu = await self.sfu(event_id)
         if sfu.recorder is not None:
             raise TribuneError(Code.CONFLICT, "the event is already being recorded")
-        sfu.start_recording(self.data_dir / "recordings" / event_id / rec_id)
+        sfu.start_recording(self.data_dir / "recordings" / event_id / rec_id, part, offset)
+        await recordings.part_begun(self.store, event_id, rec_id, part, await self.store.now())
         self.recordings[event_id] = asyncio.create_task(
             self._watch(event_id, sfu, rec_id, used, limit)
         )
@@ -200,14 +210,21 @@ class LocalMedia:
             recorder = sfu.recorder
             if recorder is None:
                 return
-            total = used + recorder.size_bytes()
+            manifest = recorder.manifest()
+            try:  # what this part wrote stays known if this node dies
+                await recordings.part_progress(
+                    self.store, event_id, rec_id, manifest, await self.store.now()
+                )
+            except Exception:
+                log.warning("media: noting recording %s failed", rec_id, exc_info=True)
+            total = used + int(manifest["size_bytes"])
             if total >= limit:
                 self.recordings.pop(event_id, None)
-                manifest = sfu.stop_recording()
-                news = {"id": rec_id, "state": "stopped", "reason": "quota", "manifest": manifest}
+                final = sfu.stop_recording()
+                news = {"id": rec_id, "state": "stopped", "reason": "quota", "manifest": final}
                 await self._tell(event_id, news)
                 return
-            if not warned and total >= QUOTA_WARNING * limit:
+            if not warned and total >= recordings.QUOTA_WARNING * limit:
                 warned = True
                 await self._tell(event_id, {"id": rec_id, "warning": "quota_90"})
 
@@ -229,8 +246,18 @@ class LocalMedia:
         if task is not None:
             await tasks.stop(task)
         sfu = self.sfus.pop(event_id, None)
-        if sfu is not None:
-            await sfu.close()
+        if sfu is None:
+            return
+        recorder = sfu.recorder
+        manifest = sfu.stop_recording()
+        if recorder is not None and manifest is not None:  # handed over: the part ends here
+            try:
+                await recordings.part_progress(
+                    self.store, event_id, recorder.directory.name, manifest, await self.store.now()
+                )
+            except Exception:
+                log.warning("media: noting the recording of %s failed", event_id, exc_info=True)
+        await sfu.close()
 
     async def close(self) -> None:
         for event_id in list(self.sfus):

@@ -9,7 +9,9 @@ Every `owner_every` seconds the plane renews this node's heartbeat and its event
 leases, and takes over the events whose owner lapsed (its node died). Whoever takes
 an event over tells the room `media.restart` with the new owner's epoch: the pages
 subscribe again and publishers publish again, on the new owner. On drain, the node
-hands each of its events to another live node the same way.
+hands each of its events to another live node the same way. Whenever this node
+becomes an event's owner, the `owner_listeners` are told (a recording that was running
+on the former owner goes on here as its next part).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from media import IceServer
@@ -59,6 +62,8 @@ class MediaPlane:
         """Told when an owner here stops or warns about a recording on its own (quota)."""
         self.speaker_listeners: list[SpeakerListener] = []
         """Told the active speaker of each event this node owns (`signaling/socket/speaker.py`)."""
+        self.owner_listeners: list[Callable[[str], Awaitable[None]]] = []
+        """Told (event id) when this node becomes the owner of an event's media."""
         self.local = LocalMedia(
             self.store,
             self.ice,
@@ -153,6 +158,11 @@ class MediaPlane:
             if claimed.took_over:
                 log.info("media plane: took event %s over (epoch %s)", event_id, found.epoch)
                 await self.restart(event_id, found.epoch)
+            for listener in self.owner_listeners:
+                try:
+                    await listener(event_id)
+                except Exception:
+                    log.exception("media plane: a new owner's listener failed for %s", event_id)
         return found
 
     async def restart(self, event_id: str, epoch: str) -> None:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from room import live, recordings
+from room import lifecycle, live, recordings
 from room.errors import Code, TribuneError
 from room.events import load_event
 from room.permissions import Action
@@ -30,6 +30,9 @@ from signaling.socket.hub import Hub
 from signaling.socket.media_plane import MediaPlane
 
 log = logging.getLogger(__name__)
+
+AUTO = "auto"
+"""Who started a recording that started by itself (`auto_record`)."""
 
 
 class Recorder:
@@ -58,6 +61,53 @@ class Recorder:
         await self.status(event_id, RecordingStatus(rec.state.value, rec.id))
         return rec
 
+    async def auto(self, event_id: str) -> None:
+        """The event went live: it records itself if its `auto_record` setting says so;
+        with the recording space used up it does not (a log line, a staff warning)."""
+        if not recordings.records_itself(await load_event(self.store, event_id)):
+            return
+        try:
+            await self.start(event_id, AUTO)
+        except TribuneError as exc:
+            if exc.code is not Code.LIMIT_REACHED:
+                log.warning("recording: %s did not record itself: %s", event_id, exc.message)
+                return
+            log.info("recording: %s did not record itself: the space is used up", event_id)
+            await self.warn(event_id, RecordingStatus("stopped", "", warning="limit_reached"))
+
+    async def resume(self, event_id: str) -> None:
+        """This node became the event's media owner: a recording that was running on the
+        former one (it has parts) goes on here as its next part, within the space left."""
+        rec = await recordings.running(self.store, event_id)
+        if rec is None or not rec.parts:
+            return  # none, or one being started right now (its first part comes next)
+        index = max(p.index for p in rec.parts) + 1
+        event = await load_event(self.store, event_id)
+        if lifecycle.is_ended(event):
+            return  # it ends: the `ended` step stops it with the parts written
+        now = await self.store.now()
+        try:
+            space = await recordings.space_for(self.store, event, now)
+        except TribuneError:
+            log.info("recording: %s not continued: the recording space is used up", rec.id)
+            await self.stopped(event_id, rec.id, None, "quota")
+            return
+        try:
+            await self.plane.call(
+                event_id,
+                "record_start",
+                id=rec.id,
+                used=space.used,
+                limit=space.allowed,
+                part=index,
+                offset=max(0.0, now - rec.started_at),
+            )
+        except TribuneError as exc:
+            log.warning("recording: %s could not go on here: %s", rec.id, exc.message)
+            await self.stopped(event_id, rec.id, None, "failed")
+            return
+        log.info("recording: %s goes on as part %d", rec.id, index)
+
     async def stop(self, event_id: str) -> Recording:
         rec = await recordings.running(self.store, event_id)
         if rec is None:
@@ -84,12 +134,16 @@ class Recorder:
         """The owner stopped a recording on its own (quota), or warns about it."""
         if news.get("warning"):
             status = RecordingStatus("recording", str(news["id"]), warning=str(news["warning"]))
-            await self.hub.fanout.sio.emit(
-                "recording.status", wire(status), room=staff_room(event_id), namespace=ROOM
-            )
-            await self.hub.fanout.emit_room(event_id, "recording.status", status, MANAGE)
+            await self.warn(event_id, status)
             return
         await self.stopped(event_id, str(news["id"]), news.get("manifest"), str(news["reason"]))
+
+    async def warn(self, event_id: str, status: RecordingStatus) -> None:
+        """A warning for the staff only (`/room` staff, `/manage`)."""
+        await self.hub.fanout.sio.emit(
+            "recording.status", wire(status), room=staff_room(event_id), namespace=ROOM
+        )
+        await self.hub.fanout.emit_room(event_id, "recording.status", status, MANAGE)
 
     async def ended(self, event_id: str) -> None:
         """The event ended: its recording stops before its media closes."""
@@ -103,6 +157,7 @@ class Recorder:
 def register(hub: Hub, plane: MediaPlane) -> Recorder:
     steps = Recorder(hub, plane)
     plane.recording_listeners.append(steps.news)
+    plane.owner_listeners.append(steps.resume)
 
     async def start(ctx: Ctx, _: RecordingStart) -> RecordingAck:
         rec = await steps.start(ctx.event_id, ctx.person.identity)
@@ -127,4 +182,5 @@ def register(hub: Hub, plane: MediaPlane) -> Recorder:
         ns.add("recording.stop", RecordingStop, Action.RECORD, stop)
         ns.on_connect.append(connected(ns.name))
     hub.on_event_end.insert(0, steps.ended)
+    hub.on_event_live.append(steps.auto)
     return steps

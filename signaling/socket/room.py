@@ -37,6 +37,8 @@ def register(hub: Hub) -> None:
     async def start(ctx: Ctx, _: Empty) -> EventStateAck:
         event, items = await live.start(ctx.store, ctx.event_id)
         await fanout.changes(items)
+        if items:
+            await hub.event_live(ctx.event_id)
         return EventStateAck(event.state)
 
     @r.route("event.end", Empty, Action.END_EVENT)

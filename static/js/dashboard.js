@@ -104,6 +104,7 @@ function openEditor(event = null) {
   const settings = (event && event.settings) || {};
   $("question-visibility").value = settings.question_visibility || "none";
   $("anonymous-questions").checked = settings.anonymous_questions !== false;
+  $("auto-record").checked = settings.auto_record === true;
   const cert = settings.certificate || {};
   $("cert-enabled").checked = Boolean(cert.enabled);
   $("cert-colour").value = cert.colour || "#1d2330";
@@ -138,6 +139,7 @@ async function saveEvent(e) {
     registration_fields: readFields(),
     question_visibility: $("question-visibility").value,
     anonymous_questions: $("anonymous-questions").checked,
+    auto_record: $("auto-record").checked,
     certificate: {
       enabled: $("cert-enabled").checked,
       colour: $("cert-colour").value,

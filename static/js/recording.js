@@ -1,5 +1,6 @@
-// Recording from the room: whoever may `record` (organizer, presenter, collaborator) starts
-// and stops it; everyone sees the indicator (recording.status, docs/protocol.md).
+// Recording from the room or the manager page: whoever may `record` (organizer, presenter,
+// collaborator) starts and stops it; everyone sees the indicator (recording.status,
+// docs/protocol.md). It uses the page's `window.tribune` ({socket, state}), room or manager.
 import { $, call, isEnded, showError } from "/static/js/tribune.js";
 
 // room.js may still be asking for a display name: the room's connection comes after.
@@ -27,5 +28,5 @@ socket.on("recording.status", (d) => {
   running = d.state === "recording";
   render();
 });
-for (const name of ["room.state", "event.status", "role.changed"]) socket.on(name, () => setTimeout(render, 0));
+for (const name of ["room.state", "manage.state", "event.status", "role.changed"]) socket.on(name, () => setTimeout(render, 0));
 render();

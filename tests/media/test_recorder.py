@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import fractions
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,9 @@ import av
 import pytest
 
 from media import Sfu
-from media.recorder_track import vp8_frame, vp8_size
+from media.assembler import EncodedFrame
+from media.recorder_track import TrackFile, vp8_frame, vp8_size
+from media.recorder_writer import FrameWriter
 from tests.media.conftest import Peers, wait_for
 
 
@@ -73,3 +77,53 @@ async def test_ten_seconds_recorded_as_vp8_and_opus_webm(
     assert recorder.size_bytes() > 0
     # Only the publisher's encoder ever ran: the server decoded and encoded nothing.
     assert counted.made == {"decoder": 0, "encoder": 1}
+
+
+def vp8_frames(count: int, gop: int) -> list[EncodedFrame]:
+    """`count` VP8 frames encoded by libvpx (a keyframe every `gop`), as one-payload frames."""
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = 160, 120, "yuv420p"
+    encoder.time_base = fractions.Fraction(1, 30)
+    encoder.gop_size = gop
+    frames = []
+    for i in range(count):
+        picture = av.VideoFrame(160, 120, "yuv420p")
+        for plane in picture.planes:
+            plane.update(bytes([(i * 9) & 0xFF]) * plane.buffer_size)
+        picture.pts = i
+        for packet in encoder.encode(picture):
+            frames.append(bytes(packet))
+    for packet in encoder.encode(None):
+        frames.append(bytes(packet))
+    return [
+        EncodedFrame((b"\x10" + f,), i * 3000, vp8_size(f) is not None, 0.0)
+        for i, f in enumerate(frames)
+    ]
+
+
+def test_a_full_writer_queue_drops_video_until_the_next_keyframe(tmp_path: Path) -> None:
+    frames = vp8_frames(40, gop=10)
+    assert [i for i, f in enumerate(frames) if f.keyframe] == [0, 10, 20, 30]
+    track = TrackFile(tmp_path / "v.webm", "video", "VP8", "alice", "camera", 0.0)
+    writer = FrameWriter("t", capacity=4, start=False)  # the thread is late: the queue fills
+    asked: list[int] = []
+    tap = writer.tap(track, lambda: asked.append(1))
+    for frame in frames[:13]:
+        tap(frame)  # 0-3 queued; 4 is refused, 5-9 wait for a keyframe; 10 too: still full
+    assert writer.dropped == 9 and asked == [1]
+    writer.start()
+    deadline = time.monotonic() + 10
+    while writer.backlog() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writer.backlog() == 0
+    for frame in frames[13:24]:
+        tap(frame)  # room again, but 13-19 are no keyframe: dropped; 20-23 fit
+    assert writer.dropped == 16
+    writer.close(track, 1.0)  # waits behind the queued frames
+    writer.stop()
+    assert track.frames == 8 and track.stopped == 1.0
+    with av.open(str(tmp_path / "v.webm")) as f:
+        packets = [p for p in f.demux(f.streams.video[0]) if p.size]
+        decoded = sum(len(p.decode()) for p in packets)
+    assert [p.is_keyframe for p in packets] == [True, False, False, False] * 2
+    assert decoded == 8  # decodable throughout: the gap starts at a keyframe

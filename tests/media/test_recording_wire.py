@@ -87,7 +87,10 @@ async def test_a_presenter_records_ten_seconds_of_vp8_without_any_codec(
     )
     assert status == 200
     [listed] = body["recordings"]
-    assert set(listed) == {"id", "started_at", "duration_s", "size_bytes", "tracks"}
+    assert set(listed) == {"id", "started_at", "duration_s", "size_bytes", "tracks", "parts"}
+    [part] = listed["parts"]
+    assert part["index"] == 1 and part["size_bytes"] == sizes
+    assert {t["part"] for t in listed["tracks"]} == {1}
     assert listed["id"] == rec["id"] and listed["size_bytes"] == sizes
     assert listed["duration_s"] == pytest.approx(stored.duration_s, abs=0.01)
     assert {(t["kind"], t["codec"], t["person"]) for t in listed["tracks"]} == {
@@ -131,11 +134,12 @@ async def test_no_recording_space_left_is_limit_reached(mem_server) -> None:
 
 
 async def test_a_running_recording_stops_cleanly_when_the_space_runs_out(mem_server) -> None:
-    s = await mem_server.setup(recording_mb=1)
+    s = await mem_server.setup(recording_mb=2)
     store = mem_server.tribune.store
-    # Another recording of the account already takes all but 40 KB of the one megabyte.
+    # Another recording of the account already takes all but 400 KB of the 2 MB: the
+    # 90 % band (210 KB) is wider than what a 2 s watch round sees written (~130 KB).
     earlier = await recordings.begin(store, s.event.id, "someone", 0.0)
-    await recordings.finish(store, s.event.id, earlier.id, None, recordings.MB - 40_000, 1.0)
+    await recordings.finish(store, s.event.id, earlier.id, None, 2 * recordings.MB - 400_000, 1.0)
     pres = WirePublisher(await s.join("presenter"))
     organizer = await s.join("organizer")
     try:
@@ -156,7 +160,7 @@ async def test_a_running_recording_stops_cleanly_when_the_space_runs_out(mem_ser
         await pres.close()
     done = await recordings.get(store, s.event.id, rec_id)
     assert done is not None and done.state == "stopped" and done.reason == "quota"
-    assert done.size_bytes >= 40_000
+    assert done.size_bytes >= 400_000
     folder = Path(mem_server.tribune.config.data_dir) / "recordings" / s.event.id / rec_id
     video = next(t for t in done.tracks if t.kind == "video")
     with av.open(str(folder / video.file)) as f:  # intact: the file closed properly
