@@ -9,6 +9,8 @@
   statistics, certificates;
 - `credits`: the credits plan (balances, purchases, clients, allocations, the ledger);
 - `exports`: every CSV/XLSX export of an event; `slides`: slide upload and images;
+- `recordings`: an event's recordings and their files; `recording_exports`: their MP4
+  export (before `recordings`, whose track-file route would match `export.mp4`);
 - `pages`: the HTML pages, browser libraries, static files, health check;
 - `billing`: the account's plan and cycle, add-ons, invoices (issue 11);
 - `common`: bodies, queries, limited reads, streamed tables; `errors`: the
@@ -29,6 +31,7 @@ from signaling.http import (
     events,
     exports,
     pages,
+    recording_exports,
     recordings,
     signin,
     slides,
@@ -47,6 +50,7 @@ def setup(app: web.Application) -> None:
         credits,
         exports,
         slides,
+        recording_exports,
         recordings,
         pages,
     ):

@@ -12,9 +12,13 @@ import numpy as np
 
 
 def write_video(
-    path: Path, seconds: float, size: tuple[int, int] = (320, 240), fps: int = 30, shade: int = 200
+    path: Path,
+    seconds: float,
+    size: tuple[int, int] = (320, 240),
+    fps: int = 30,
+    color: tuple[int, int, int] = (0, 200, 0),
 ) -> int:
-    """A VP8 WebM of a moving bar; returns its frame count."""
+    """A VP8 WebM of one colour with a moving white bar; returns its frame count."""
     w, h = size
     frames = int(seconds * fps)
     with av.open(str(path), "w", format="webm") as out:
@@ -22,7 +26,7 @@ def write_video(
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         for i in range(frames):
             img = np.zeros((h, w, 3), dtype=np.uint8)
-            img[:, :, 1] = shade
+            img[:, :] = color
             x = (i * 4) % w
             img[:, x : x + 8, :] = 255
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
