@@ -208,6 +208,8 @@ class ExportRunner:
                 )
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
+            part = work.parent / (recording_exports.FILE + ".part")  # left by a killed worker
+            await asyncio.to_thread(part.unlink, True)
 
     async def _worker(self, job: Job, plan_file: Path) -> tuple[int, str]:
         """Run the worker process; its size in bytes, or its error."""
