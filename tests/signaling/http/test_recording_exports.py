@@ -13,39 +13,8 @@ import msgspec
 
 from room import keys, recording_exports, recordings
 from room.recording_exports import Export, ExportState
-from room.timeline import SPEAKER, Entry
 from tests.helpers import Server, Setup, http
-from tests.media.recorded import write_audio, write_video
-
-
-async def recorded(server: Server, s: Setup, seconds: float = 4.0) -> recordings.Recording:
-    """A stopped recording of two cameras and a mic, with its files, as the media owner
-    leaves it; bob is named active speaker halfway."""
-    store = server.tribune.store
-    t0 = await store.now() - seconds
-    rec = await recordings.begin(store, s.event.id, "someone", t0)
-    folder = Path(server.tribune.config.data_dir) / "recordings" / s.event.id / rec.id
-    folder.mkdir(parents=True)
-    write_video(folder / "01-camera-video.webm", seconds, color=(0, 200, 0))
-    write_video(folder / "02-camera-video.webm", seconds - 1, (640, 360), color=(0, 0, 220))
-    write_audio(folder / "03-mic-audio.webm", seconds)
-    tracks = [
-        ("video", "VP8", "alice", "camera", "01-camera-video.webm", 0.0),
-        ("video", "VP8", "bob", "camera", "02-camera-video.webm", 1.0),
-        ("audio", "opus", "alice", "mic", "03-mic-audio.webm", 0.0),
-    ]
-    manifest = {
-        "tracks": [
-            {"kind": k, "codec": c, "person": p, "source": src, "file": f, "started": at}
-            for k, c, p, src, f, at in tracks
-        ]
-    }
-    size = sum(p.stat().st_size for p in folder.iterdir())
-    entry = Entry(t0 + seconds / 2, SPEAKER, {"person": "bob"})
-    await store.hset(keys.timeline(s.event.id), "speaker", msgspec.msgpack.encode(entry))
-    done = await recordings.finish(store, s.event.id, rec.id, manifest, size, t0 + seconds)
-    assert done is not None
-    return done
+from tests.media.recorded import recorded
 
 
 def base(server: Server, s: Setup, rec_id: str) -> str:
@@ -73,7 +42,7 @@ async def settled(server: Server, s: Setup, rec_id: str) -> dict[str, Any]:
 
 async def test_a_recording_exports_to_one_mp4(mem_server) -> None:
     s = await mem_server.setup()
-    rec = await recorded(mem_server, s)
+    rec = await recorded(mem_server, s.event.id)
     assert "export" not in await listed(mem_server, s, rec.id)  # none asked for yet
     status, body = await http("POST", base(mem_server, s, rec.id) + "/export", s.api_key)
     assert status == 202 and body == {"export": {"state": "queued", "progress": 0.0}}
@@ -120,7 +89,7 @@ async def test_a_missing_track_file_fails_the_export_and_the_server_carries_on(
     mem_server,
 ) -> None:
     s = await mem_server.setup()
-    broken = await recorded(mem_server, s)
+    broken = await recorded(mem_server, s.event.id)
     folder = Path(mem_server.tribune.config.data_dir) / "recordings" / s.event.id / broken.id
     (folder / "02-camera-video.webm").unlink()
     status, _ = await http("POST", base(mem_server, s, broken.id) + "/export", s.api_key)
@@ -132,7 +101,7 @@ async def test_a_missing_track_file_fails_the_export_and_the_server_carries_on(
     status, _ = await http("GET", base(mem_server, s, broken.id) + "/export.mp4", s.api_key)
     assert status == 404
     # The next export runs as usual; the failed one may be asked for again.
-    fine = await recorded(mem_server, s, seconds=2.0)
+    fine = await recorded(mem_server, s.event.id, seconds=2.0)
     status, _ = await http("POST", base(mem_server, s, fine.id) + "/export", s.api_key)
     assert status == 202
     assert (await settled(mem_server, s, fine.id))["state"] == "done"
@@ -156,7 +125,7 @@ async def test_a_running_recording_is_not_exported(mem_server) -> None:
 async def test_an_export_whose_server_died_shows_interrupted_and_starts_anew(mem_server) -> None:
     s = await mem_server.setup()
     store = mem_server.tribune.store
-    rec = await recorded(mem_server, s, seconds=2.0)
+    rec = await recorded(mem_server, s.event.id, seconds=2.0)
     now = await store.now()
     dead = Export(ExportState.RUNNING, now - 100, "run_dead", beat=now - 60, progress=0.4)
     await store.hset(keys.recording_exports(s.event.id), rec.id, msgspec.msgpack.encode(dead))
@@ -170,7 +139,7 @@ async def test_an_export_whose_server_died_shows_interrupted_and_starts_anew(mem
 async def test_a_server_stopping_mid_export_marks_it_interrupted(make_server, redis_url) -> None:
     first = await make_server(redis_url=redis_url)
     s = await first.setup()
-    rec = await recorded(first, s, seconds=20.0)
+    rec = await recorded(first, s.event.id, seconds=20.0)
     status, _ = await http("POST", base(first, s, rec.id) + "/export", s.api_key)
     assert status == 202
     for _ in range(600):
