@@ -4,7 +4,8 @@ The export is a background job (issue 12): the edge queues it here, a node's run
 (`signaling/export_jobs.py`) runs the worker process (`media.export`) and writes its
 progress, size or error here. The rules:
 
-- a running recording is not exported (`conflict`);
+- a running recording is not exported (`conflict`), nor a new export started when the
+  account's recording space is used up (`limit_reached`);
 - one export per recording: asking again while it is queued or running, or once it is
   done, answers that export; a failed one is started anew;
 - an export whose runner has not been heard of for `STALE` seconds (its node restarted
@@ -15,6 +16,7 @@ progress, size or error here. The rules:
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 import msgspec
@@ -83,19 +85,31 @@ async def used_bytes(store: Store, event_id: str) -> int:
 
 
 async def request(
-    store: Store, event_id: str, recording_id: str, stopped: bool, runner: str, now: float
+    store: Store,
+    event_id: str,
+    recording_id: str,
+    stopped: bool,
+    space: Callable[[], Awaitable[object]],
+    runner: str,
+    now: float,
 ) -> tuple[Export, bool]:
     """The recording's export, queued for `runner` unless one is under way or done;
-    True when this call queued it. `conflict` while the recording runs."""
+    True when this call queued it. `conflict` while the recording runs; a new one is
+    refused as `space` refuses it (`room.recordings.space_for`: `limit_reached` when the
+    account's recording space is used up)."""
     if not stopped:
         raise TribuneError(Code.CONFLICT, "the recording is still running")
     key = _key(event_id)
+    checked = False
     for _ in range(cas.ATTEMPTS):
         raw = await store.hget(key, recording_id)
         if raw is not None:
             found = seen(decode(raw, Export), runner, now)
             if found.state is not ExportState.FAILED:
                 return found, False
+        if not checked:
+            await space()
+            checked = True
         fresh = Export(ExportState.QUEUED, queued_at=now, runner=runner, beat=now)
         if await store.hcas(key, recording_id, raw, encode(fresh)):
             return fresh, True

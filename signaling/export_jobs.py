@@ -36,6 +36,7 @@ from room import recording_exports, recordings, timeline
 from room.errors import TribuneError, not_found
 from room.recording_exports import INTERRUPTED, Export
 from room.recordings import Recording, RecordingState
+from room.records import Event
 from room.types import Role
 from signaling.context import KEY, Tribune
 from signaling.outage import OutageLog
@@ -116,19 +117,26 @@ class ExportRunner:
         self._held: dict[tuple[str, str], Job] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def request(self, event_id: str, recording_id: str, role: Role) -> Export:
+    async def request(self, event: Event, recording_id: str, role: Role) -> Export:
         """The recording's export, queued here unless one is under way or done."""
-        rec = await recordings.get(self.t.store, event_id, recording_id)
+        store = self.t.store
+        rec = await recordings.get(store, event.id, recording_id)
         if rec is None:
             raise not_found("recording")
         stopped = rec.state is RecordingState.STOPPED
-        now = await self.t.store.now()
+        now = await store.now()
         export, queued = await recording_exports.request(
-            self.t.store, event_id, recording_id, stopped, self.id, now
+            store,
+            event.id,
+            recording_id,
+            stopped,
+            lambda: recordings.space_for(store, event, now),
+            self.id,
+            now,
         )
         if queued:
-            job = Job(event_id, recording_id, role)
-            self._held[(event_id, recording_id)] = job
+            job = Job(event.id, recording_id, role)
+            self._held[(event.id, recording_id)] = job
             self._queue.put_nowait(job)
         return export
 

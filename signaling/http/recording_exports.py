@@ -41,7 +41,7 @@ async def start_export(request: web.Request) -> web.Response:
     t = tribune(request)
     _, event, role = await for_event(request, t, Door.DASHBOARD, Action.RECORD)
     recording_id = request.match_info["recording_id"]
-    export = await runner(request).request(event.id, recording_id, role)
+    export = await runner(request).request(event, recording_id, role)
     return json(ExportAnswer(export_view(event.id, recording_id, export)), status=202)
 
 

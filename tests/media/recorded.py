@@ -59,11 +59,14 @@ def write_audio(path: Path, seconds: float, hz: float = 440.0) -> None:
         out.mux(stream.encode(None))
 
 
-async def recorded(server: Server, event_id: str, seconds: float = 4.0) -> recordings.Recording:
+async def recorded(
+    server: Server, event_id: str, seconds: float = 4.0, t0: float | None = None
+) -> recordings.Recording:
     """A stopped recording of two cameras and a mic, with its files, as the media owner
     leaves it; bob is named active speaker halfway."""
     store = server.tribune.store
-    t0 = await store.now() - seconds
+    if t0 is None:
+        t0 = await store.now() - seconds
     rec = await recordings.begin(store, event_id, "someone", t0)
     folder = Path(server.tribune.config.data_dir) / "recordings" / event_id / rec.id
     folder.mkdir(parents=True)

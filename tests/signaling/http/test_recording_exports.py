@@ -4,15 +4,20 @@ progress in the listing, the download, faults, the recording space and deletion.
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import av
 import msgspec
+from PIL import Image
 
+from moderation import slides
 from room import keys, recording_exports, recordings
 from room.recording_exports import Export, ExportState
+from room.records import Person
+from room.types import Role
 from tests.helpers import Server, Setup, http
 from tests.media.recorded import recorded
 
@@ -154,3 +159,42 @@ async def test_a_server_stopping_mid_export_marks_it_interrupted(make_server, re
     second = await make_server(redis_url=redis_url)  # the same store, another process
     view = (await listed(second, s, rec.id))["export"]
     assert view["state"] == "failed" and view["error"] == "interrupted"
+
+
+async def test_the_slide_shown_is_the_main_area_with_the_speaker_inset(mem_server) -> None:
+    s = await mem_server.setup()
+    store = mem_server.tribune.store
+    slide = io.BytesIO()
+    Image.new("RGB", (800, 600), (250, 250, 0)).save(slide, format="PNG")
+    organizer = Person("org", "Olga", Role.ORGANIZER, Role.ORGANIZER, 0.0)
+    # The deck is shown 1 s into the recording (the timeline notes the change).
+    at = await store.now()
+    await slides.replace_deck(store, s.event.id, organizer, [slide.getvalue()], ["talk.pdf"])
+    rec = await recorded(mem_server, s.event.id, seconds=4.0, t0=at - 1.0)
+    status, _ = await http("POST", base(mem_server, s, rec.id) + "/export", s.api_key)
+    assert status == 202
+    assert (await settled(mem_server, s, rec.id))["state"] == "done"
+    mp4 = Path(mem_server.tribune.config.data_dir) / "recordings" / s.event.id / rec.id
+    shots: dict[float, Any] = {}
+    with av.open(str(mp4 / "export.mp4")) as f:
+        for frame in f.decode(video=0):
+            for t in (0.5, 3.5):
+                if t not in shots and float(frame.time) >= t:
+                    shots[t] = frame.to_ndarray(format="rgb24")
+    centre = shots[0.5][350:370, 630:650].reshape(-1, 3).mean(axis=0)
+    assert centre[1] > 150 and centre[0] < 60  # alice's green camera, alone
+    centre = shots[3.5][350:370, 630:650].reshape(-1, 3).mean(axis=0)
+    assert centre[0] > 200 and centre[1] > 200 and centre[2] < 60  # the yellow slide
+    inset = shots[3.5][600:620, 1100:1120].reshape(-1, 3).mean(axis=0)
+    assert inset[2] > 150 and inset[1] < 60  # bob, the speaker since 2 s, in the inset
+
+
+async def test_no_new_export_when_the_recording_space_is_used_up(mem_server) -> None:
+    s = await mem_server.setup(recording_mb=1)
+    store = mem_server.tribune.store
+    rec = await recorded(mem_server, s.event.id, seconds=1.0)
+    other = await recordings.begin(store, s.event.id, "someone", 0.0)
+    await recordings.finish(store, s.event.id, other.id, None, recordings.MB, 1.0)
+    status, body = await http("POST", base(mem_server, s, rec.id) + "/export", s.api_key)
+    assert status == 409 and body["error"]["code"] == "limit_reached"
+    assert await recording_exports.get(store, s.event.id, rec.id) is None
