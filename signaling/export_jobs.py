@@ -39,7 +39,7 @@ from room.recordings import Recording, RecordingState
 from room.records import Event
 from room.types import Role
 from signaling.context import KEY, Tribune
-from signaling.outage import OutageLog
+from signaling.outage import OutageLog, is_store_outage
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,7 @@ class ExportRunner:
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
         self._held: dict[tuple[str, str], Job] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._quiet = OutageLog(log, "export runner")
 
     async def request(self, event: Event, recording_id: str, role: Role) -> Export:
         """The recording's export, queued here unless one is under way or done."""
@@ -153,7 +154,7 @@ class ExportRunner:
             await self._failed(job, INTERRUPTED)
 
     async def _beats(self) -> None:
-        quiet = OutageLog(log, "export runner")
+        quiet = self._quiet
         while True:
             await asyncio.sleep(BEAT)
             try:
@@ -174,8 +175,9 @@ class ExportRunner:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.exception("export of %s failed", job.recording_id)
-                await self._failed(job, f"internal: {type(exc).__name__}")
+                self._quiet.report(exc, "export of %s failed", job.recording_id)
+                outage = is_store_outage(exc)
+                await self._failed(job, "unavailable" if outage else "internal")
             self._held.pop((job.event_id, job.recording_id), None)
 
     async def _failed(self, job: Job, error: str) -> None:
