@@ -99,6 +99,8 @@ def stop_all() -> None:
             log(f"could not stop {proc.pid}: {exc}")
 
 
+
+
 @dataclass
 class Running:
     proc: subprocess.Popen[Any]

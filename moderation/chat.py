@@ -70,7 +70,9 @@ def public_view(m: ChatMessage) -> PublicMessage:
 
 
 def staff_view(m: ChatMessage) -> StaffMessage:
-    return StaffMessage(id=m.id, name=m.name, text=m.text, at=m.at, staff=m.staff, author=m.author)
+    return StaffMessage(
+        id=m.id, name=m.name, text=m.text, at=m.at, staff=m.staff, author=m.author
+    )
 
 
 async def recent(
@@ -211,13 +213,8 @@ async def mute(store: Store, event_id: str, who: Person, target: str, on: bool =
     if not changed:
         return out
     await audit.record(
-        store,
-        event_id,
-        who,
-        "chat.mute" if on else "chat.unmute",
-        f"person:{target}",
-        {"muted": not on, "name": person.name},
-        {"muted": on, "name": person.name},
+        store, event_id, who, "chat.mute" if on else "chat.unmute", f"person:{target}",
+        {"muted": not on, "name": person.name}, {"muted": on, "name": person.name},
     )
     change = await changes.record(
         store,

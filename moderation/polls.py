@@ -196,19 +196,9 @@ async def create(
     if await store.hlen(keys.polls(event_id)) >= limits.polls_per_event:
         raise invalid(f"an event has at most {limits.polls_per_event} polls")
     await store.hset(keys.polls(event_id), poll.id, _enc.encode(poll))
-    await audit.record(
-        store,
-        event_id,
-        who,
-        "poll.create",
-        f"poll:{poll.id}",
-        None,
-        {
-            "question": poll.question,
-            "options": poll.options,
-            "multiple": multiple,
-        },
-    )
+    await audit.record(store, event_id, who, "poll.create", f"poll:{poll.id}", None, {
+        "question": poll.question, "options": poll.options, "multiple": multiple,
+    })
     change, _ = await _changed(store, event_id, poll, audience=False)
     return Outcome(changes=[change], ack=PollAck(staff_view(poll, None)))
 
@@ -226,10 +216,8 @@ async def update(
     limits: Limits = LIMITS,
 ) -> Outcome:
     """Edit a draft (wording, options, choice kind); `show_results` may change at any time."""
-    q = (
-        None
-        if question is None
-        else clean(question, limits.poll_question_length, "question", "poll question")
+    q = None if question is None else clean(
+        question, limits.poll_question_length, "question", "poll question"
     )
     opts = None if options is None else _options(options, limits)
 
@@ -299,15 +287,8 @@ async def open_poll(store: Store, event_id: str, who: Person, poll_id: str) -> O
     if previous is not None and previous.decode() != poll_id:
         out.extend(await close(store, event_id, who, previous.decode(), quiet_missing=True))
     if after != before:
-        await audit.record(
-            store,
-            event_id,
-            who,
-            "poll.open",
-            f"poll:{poll_id}",
-            {"state": before.state.value},
-            {"state": after.state.value},
-        )
+        await audit.record(store, event_id, who, "poll.open", f"poll:{poll_id}",
+                           {"state": before.state.value}, {"state": after.state.value})
         change, _ = await _changed(store, event_id, after, audience=True)
         out.changes.append(change)
     out.ack = PollAck(staff_view(after, await results(store, event_id, after)))
@@ -335,15 +316,9 @@ async def close(
     r = await tally(store, event_id, after)
     out = Outcome(ack=PollAck(staff_view(after, r)))
     if after != before:
-        await audit.record(
-            store,
-            event_id,
-            who,
-            "poll.close",
-            f"poll:{poll_id}",
-            {"state": before.state.value},
-            {"state": after.state.value, "counts": r.counts, "voters": r.voters},
-        )
+        await audit.record(store, event_id, who, "poll.close", f"poll:{poll_id}",
+                           {"state": before.state.value},
+                           {"state": after.state.value, "counts": r.counts, "voters": r.voters})
         change, _ = await _changed(store, event_id, after, audience=True)
         out.changes.append(change)
     return out

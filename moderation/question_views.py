@@ -195,7 +195,9 @@ async def changed(
     """The `question.changed` change from `before` to `after` (None: not there), with the
     payload of each audience that sees a difference, and the author's notice."""
     staff = None if after is None else staff_view(after)
-    payloads: dict[Audience, Payload] = {Audience.STAFF: {"id": qid, "question": to_wire(staff)}}
+    payloads: dict[Audience, Payload] = {
+        Audience.STAFF: {"id": qid, "question": to_wire(staff)}
+    }
     seen_before = before is not None and audience_sees(before, visibility)
     seen_after = after is not None and audience_sees(after, visibility)
     if seen_before or seen_after:

@@ -142,11 +142,7 @@ async def replace_deck(
         raise invalid("a deck needs at least one slide", "file")
     deck_id = new_id("deck")
     deck = Deck(
-        id=deck_id,
-        count=len(images),
-        names=names,
-        uploaded_at=now(),
-        uploaded_by=who.name,
+        id=deck_id, count=len(images), names=names, uploaded_at=now(), uploaded_by=who.name,
         sig="" if sign is None else await sign(deck_id),
     )
     for i, img in enumerate(images):
@@ -159,15 +155,9 @@ async def replace_deck(
         old_deck = _deck.decode(old)
         await store.delete(keys.slide_images(event_id, old_deck.id))
         before = {"deck": old_deck.id, "count": old_deck.count, "names": old_deck.names}
-    await audit.record(
-        store,
-        event_id,
-        who,
-        "slides.upload",
-        f"deck:{deck.id}",
-        before,
-        {"deck": deck.id, "count": deck.count, "names": names},
-    )
+    await audit.record(store, event_id, who, "slides.upload", f"deck:{deck.id}", before, {
+        "deck": deck.id, "count": deck.count, "names": names
+    })
     v = view(event_id, deck, pos)
     return Outcome(changes=[await _changed(store, event_id, v)], ack=SlidesAck(v))
 
@@ -193,13 +183,8 @@ async def goto(store: Store, event_id: str, who: Person, index: int) -> Outcome:
     else:
         raise TribuneError(Code.CONFLICT, "the slides are being moved too often")
     await audit.record(
-        store,
-        event_id,
-        who,
-        "slides.goto",
-        f"deck:{deck.id}",
-        None if old is None else {"index": old.index},
-        {"index": index},
+        store, event_id, who, "slides.goto", f"deck:{deck.id}",
+        None if old is None else {"index": old.index}, {"index": index},
     )
     v = view(event_id, deck, pos)
     return Outcome(changes=[await _changed(store, event_id, v)], ack=SlidesAck(v))
@@ -214,13 +199,6 @@ async def clear(store: Store, event_id: str, who: Person) -> Outcome:
         raise TribuneError(Code.CONFLICT, "the slides changed meanwhile; try again")
     await store.hdel(keys.slides(event_id), POSITION)
     await store.delete(keys.slide_images(event_id, deck.id))
-    await audit.record(
-        store,
-        event_id,
-        who,
-        "slides.clear",
-        f"deck:{deck.id}",
-        {"deck": deck.id, "count": deck.count},
-        None,
-    )
+    await audit.record(store, event_id, who, "slides.clear", f"deck:{deck.id}",
+                       {"deck": deck.id, "count": deck.count}, None)
     return Outcome(changes=[await _changed(store, event_id, None)], ack=SlidesAck(None))

@@ -111,6 +111,7 @@ class Principal:
         if self.invitation is not None or not users.is_owner(self.user):
             raise TribuneError(Code.FORBIDDEN, "only the account's owner may do this")
 
+
     def role_in(self, event: Event) -> Role | None:
         """The principal's role in `event`, or None when he has no business there."""
         if event.account_id != self.account.id:

@@ -11,9 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
 def test_ruff_is_clean() -> None:
@@ -75,9 +73,7 @@ def test_imports_point_down_only() -> None:
             for name in imported(path):
                 if any(name == b or name.startswith(b + ".") for b in banned):
                     wrong.append(f"{path.relative_to(ROOT)} imports {name}")
-    core = [
-        p for p in (ROOT / "room").rglob("*.py") if p.parent.name not in ("audience", "accounts")
-    ]
+    core = [p for p in (ROOT / "room").rglob("*.py") if p.parent.name not in ("audience", "accounts")]
     for path in core:
         for name in imported(path):
             if any(name == b or name.startswith(b + ".") for b in CORE_MAY_NOT):

@@ -74,9 +74,7 @@ async def test_ask_push_show_answer(mem_server, browser: Browser) -> None:
     await row.get_by_test_id("question-edit-input").fill("When will the slides be online?")
     await row.get_by_test_id("question-edit-save").click()
     await expect(shown).to_contain_text("When will the slides be online?")
-    await expect(row.get_by_test_id("question-original")).to_contain_text(
-        "When do the slides go online?"
-    )
+    await expect(row.get_by_test_id("question-original")).to_contain_text("When do the slides go online?")
 
     # a network blip: the screen reconnects by itself and catches up on what it missed
     await screen.evaluate("window.tribune.socket.io.engine.close()")
@@ -138,9 +136,7 @@ async def test_markup_in_a_question_never_runs(mem_server, browser: Browser) -> 
     await screen.wait_for_load_state("networkidle")
     for page in (manager, screen, part):
         assert await page.evaluate("window.__xss") is None
-        assert (
-            await page.locator("main img[src='x'], .mod-grid img[src='x'], li script").count() == 0
-        )
+        assert await page.locator("main img[src='x'], .mod-grid img[src='x'], li script").count() == 0
     assert errors == []
     await part_ctx.close()
     await org_ctx.close()

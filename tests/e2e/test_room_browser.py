@@ -51,9 +51,7 @@ async def test_refused_link_shows_the_reason(mem_server, browser: Browser) -> No
     await page.close()
 
 
-async def test_a_shared_link_keeps_its_identity_across_a_reload(
-    mem_server, browser: Browser
-) -> None:
+async def test_a_shared_link_keeps_its_identity_across_a_reload(mem_server, browser: Browser) -> None:
     s = await mem_server.setup()
     base = f"{mem_server.url}/room/{s.event.id}#t="
     org_ctx = await browser.new_context()

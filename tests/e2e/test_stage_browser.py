@@ -42,7 +42,7 @@ async def test_presenter_publishes_and_two_attendees_decode(mem_server, browser:
     await expect(attendees[0].get_by_test_id("camera-toggle")).to_be_hidden()
     await presenter.get_by_test_id("camera-toggle").click()
     await presenter.get_by_test_id("mic-toggle").click()
-    pid = await presenter.evaluate("window.tribune.state.me.person")
+    pid = (await presenter.evaluate("window.tribune.state.me.person"))
     for page in attendees:
         video = page.locator(f'[data-testid="stage-video"][data-identity="{pid}"]')
         await expect(video).to_be_visible(timeout=10000)
@@ -50,10 +50,7 @@ async def test_presenter_publishes_and_two_attendees_decode(mem_server, browser:
     await asyncio.sleep(0)
     for _ in range(100):
         now = await asyncio.gather(*(received(p) for p in attendees))
-        if all(
-            n["frames"] - b["frames"] >= 60 and n["samples"] > 0
-            for n, b in zip(now, start, strict=True)
-        ):
+        if all(n["frames"] - b["frames"] >= 60 and n["samples"] > 0 for n, b in zip(now, start, strict=True)):
             break
         await asyncio.sleep(0.1)
     now = await asyncio.gather(*(received(p) for p in attendees))
@@ -63,16 +60,12 @@ async def test_presenter_publishes_and_two_attendees_decode(mem_server, browser:
     # stopping the camera takes the tile away on every page
     await presenter.get_by_test_id("camera-toggle").click()
     for page in attendees:
-        await expect(
-            page.locator(f'[data-testid="stage-video"][data-identity="{pid}"]')
-        ).to_have_count(0)
+        await expect(page.locator(f'[data-testid="stage-video"][data-identity="{pid}"]')).to_have_count(0)
     for page in pages:
         await page.context.close()
 
 
-async def test_fast_clicks_on_camera_mic_and_screen_break_nothing(
-    mem_server, browser: Browser
-) -> None:
+async def test_fast_clicks_on_camera_mic_and_screen_break_nothing(mem_server, browser: Browser) -> None:
     """Each toggle renegotiates the one publishing connection: clicked faster than an offer
     and its answer travel, the exchanges must queue (one at a time), not overlap."""
     s = await mem_server.setup()

@@ -28,9 +28,7 @@ class WirePublisher:
         if self.t_mic is not None:
             mids[self.t_mic.mid] = "mic"
         mids = {m: s for m, s in mids.items() if s in sources}
-        ack = await self.client.call(
-            "media.publish", {"sdp": self.pc.localDescription.sdp, "sources": mids}
-        )
+        ack = await self.client.call("media.publish", {"sdp": self.pc.localDescription.sdp, "sources": mids})
         if ack["ok"]:
             await self.pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
         return ack
@@ -88,9 +86,7 @@ async def test_publish_through_the_room_reaches_every_viewer(mem_server) -> None
         assert ack["ok"], ack
         tracks = await viewers[0].client.wait_for("media.tracks", lambda d: len(d["tracks"]) == 2)
         video_mid = next(t["mid"] for t in tracks["tracks"] if t["source"] == "camera")
-        stage = await viewers[0].client.wait_for(
-            "stage.changed", lambda d: d["stage"]["camera"] and d["stage"]["mic"]
-        )
+        stage = await viewers[0].client.wait_for("stage.changed", lambda d: d["stage"]["camera"] and d["stage"]["mic"])
         assert "rev" in stage
         sent_before = pres.camera.sent
         await asyncio.sleep(3)
@@ -106,14 +102,10 @@ async def test_publish_through_the_room_reaches_every_viewer(mem_server) -> None
         # the presenter stops his camera: the room is told, the viewers stop getting frames
         assert (await pres.client.call("media.stop", {"source": "camera"}))["ok"]
         await viewers[0].client.wait_for("stage.changed", lambda d: d["stage"]["camera"] == [])
-        await viewers[0].client.wait_for(
-            "media.tracks", lambda d: [t["source"] for t in d["tracks"]] == ["mic"]
-        )
+        await viewers[0].client.wait_for("media.tracks", lambda d: [t["source"] for t in d["tracks"]] == ["mic"])
         # and back on
         assert (await pres.publish())["ok"]
-        await viewers[0].client.wait_for(
-            "media.tracks", lambda d: len(d["tracks"]) == 2 and d is not tracks
-        )
+        await viewers[0].client.wait_for("media.tracks", lambda d: len(d["tracks"]) == 2 and d is not tracks)
     finally:
         for v in viewers:
             await v.close()
@@ -153,23 +145,14 @@ async def test_slot_is_kept_through_a_reconnect_within_grace(make_server) -> Non
     s = await server.setup(presenter_seats=4)
     s.account.plan  # noqa: B018 - documents the plan in use
     store = server.tribune.store
-    await store.hset(
-        "accounts", s.account.id, _with_one_camera(await store.hget("accounts", s.account.id))
-    )
-    first = WirePublisher(
-        await server.client(s.tokens["presenter"], device="presenter-aaaa"), audio=False
-    )
-    other = WirePublisher(
-        await server.client(s.tokens["organizer"], device="organizer-bbb"), audio=False
-    )
+    await store.hset("accounts", s.account.id, _with_one_camera(await store.hget("accounts", s.account.id)))
+    first = WirePublisher(await server.client(s.tokens["presenter"], device="presenter-aaaa"), audio=False)
+    other = WirePublisher(await server.client(s.tokens["organizer"], device="organizer-bbb"), audio=False)
     try:
         assert (await first.publish(("camera",)))["ok"]
         pid = (await first.client.wait_for("room.state"))["you"]["person"]
         await first.client.close()  # a network blip
-        await other.client.wait_for(
-            "roster.updated",
-            lambda d: d["person"]["person"] == pid and not d["person"]["connected"],
-        )
+        await other.client.wait_for("roster.updated", lambda d: d["person"]["person"] == pid and not d["person"]["connected"])
         refused = await other.publish(("camera",))
         assert refused["error"]["code"] == "stage_full"  # still his during grace
         back = await server.client(s.tokens["presenter"], device="presenter-aaaa")

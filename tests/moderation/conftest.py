@@ -31,11 +31,8 @@ def person(role: Role | str = Role.PARTICIPANT, name: str | None = None) -> Pers
     role = Role(role)
     n = next(_ids)
     return Person(
-        identity=f"{role.value}-{n}",
-        name=name or f"{role.value.title()} {n}",
-        role=role,
-        base_role=role,
-        joined_at=now(),
+        identity=f"{role.value}-{n}", name=name or f"{role.value.title()} {n}", role=role,
+        base_role=role, joined_at=now(),
     )
 
 

@@ -42,9 +42,7 @@ async def test_moderators_participants_and_screen(server):
             seen = await wait_until(
                 m, lambda m=m: (q := questions_seen(m)) and len(q) == PARTICIPANTS and q
             )
-            assert {q["text"] for q in seen.values()} == {
-                f"Question {n}?" for n in range(PARTICIPANTS)
-            }
+            assert {q["text"] for q in seen.values()} == {f"Question {n}?" for n in range(PARTICIPANTS)}
             assert all(q["name"].startswith("Person ") for q in seen.values())
         # each author learns about his own question only
         await people[7].wait_for("question.mine", lambda d: d["id"] == ids[7])
@@ -57,10 +55,8 @@ async def test_moderators_participants_and_screen(server):
             *(pres.call("question.push", {"id": q}) for q in ids[5:10]),
         )
         shown = await wait_until(screen, lambda: len(on_screen(screen)) == 10 and on_screen(screen))
-        staff_view = await wait_until(
-            collab,
-            lambda: (v := questions_seen(collab)) and all(v[q]["pushed"] for q in ids[:10]) and v,
-        )
+        staff_view = await wait_until(collab, lambda: (
+            v := questions_seen(collab)) and all(v[q]["pushed"] for q in ids[:10]) and v)
         push_order = sorted(ids[:10], key=lambda q: staff_view[q]["pushed"])
         assert [q["id"] for q in shown] == push_order
         assert all("author" not in q and "votes" not in q for q in shown)  # the screen view
@@ -72,16 +68,10 @@ async def test_moderators_participants_and_screen(server):
         for q in (ids[0], ids[6]):
             ok(await collab.call("question.answered", {"id": q}))
         version = staff_view[ids[1]]["version"]
-        ok(
-            await pres.call(
-                "question.edit", {"id": ids[1], "text": "Edited wording?", "version": version}
-            )
-        )
-        code, field = error(
-            await org.call(
-                "question.edit", {"id": ids[1], "text": "Stale wording", "version": version}
-            )
-        )
+        ok(await pres.call("question.edit", {"id": ids[1], "text": "Edited wording?", "version": version}))
+        code, field = error(await org.call(
+            "question.edit", {"id": ids[1], "text": "Stale wording", "version": version}
+        ))
         assert (code, field) == ("conflict", "version")
         await wait_until(screen, lambda: len(on_screen(screen)) == 8)
         shown = on_screen(screen)
@@ -96,13 +86,8 @@ async def test_moderators_participants_and_screen(server):
 
         # each moderator saw the others' actions live
         for m in mods.values():
-            await wait_until(
-                m,
-                lambda m=m: (
-                    (v := questions_seen(m))[ids[0]]["answered"]
-                    and v[ids[1]]["text"] == "Edited wording?"
-                ),
-            )
+            await wait_until(m, lambda m=m: (v := questions_seen(m))[ids[0]]["answered"]
+                             and v[ids[1]]["text"] == "Edited wording?")
 
         # the audit trail has every action, with who did it, before and after
         entries = ok(await collab.call("audit.list", {"limit": 500}))["entries"]
@@ -110,16 +95,12 @@ async def test_moderators_participants_and_screen(server):
         for e in entries:
             by_action.setdefault(e["action"], []).append(e)
         assert len(by_action["question.push"]) == 10
-        assert {e["target"] for e in by_action["question.push"]} == {
-            f"question:{q}" for q in ids[:10]
-        }
+        assert {e["target"] for e in by_action["question.push"]} == {f"question:{q}" for q in ids[:10]}
         pushers = {e["by_role"] for e in by_action["question.push"]}
         assert pushers == {"organizer", "presenter"}
         assert [e["by_role"] for e in by_action["question.answer"]] == ["collaborator"] * 2
         [edit] = by_action["question.edit"]
-        assert (
-            edit["before"]["text"] == "Question 1?" and edit["after"]["text"] == "Edited wording?"
-        )
+        assert edit["before"]["text"] == "Question 1?" and edit["after"]["text"] == "Edited wording?"
         assert edit["by_role"] == "presenter" and edit["at"] > 0
         assert len(entries) == 13
 
@@ -140,10 +121,7 @@ async def test_moderators_participants_and_screen(server):
         sheet = openpyxl.load_workbook(io.BytesIO(body), read_only=True).worksheets[0]
         xrows = list(sheet.iter_rows(values_only=True))
         header = list(xrows[0])
-        assert [
-            dict(zip(header, ["" if v is None else str(v) for v in r], strict=True))
-            for r in xrows[1:]
-        ] == rows
+        assert [dict(zip(header, ["" if v is None else str(v) for v in r], strict=True)) for r in xrows[1:]] == rows
         # the audit trail export has as many rows as the trail
         status, body = await _get(f"{base}/audit.csv", s.api_key)
         arows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
@@ -172,7 +150,5 @@ async def _get(url: str, key: str | None = None) -> tuple[int, bytes]:
 
 async def test_export_of_an_empty_event_has_only_the_header(server):
     s = await server.setup()
-    status, body = await http(
-        "GET", f"{server.url}/api/v1/events/{s.event.id}/polls.csv", s.api_key
-    )
+    status, body = await http("GET", f"{server.url}/api/v1/events/{s.event.id}/polls.csv", s.api_key)
     assert status == 200 and body.strip().splitlines()[0].lstrip("\ufeff").startswith("poll,")

@@ -75,10 +75,7 @@ async def test_open_vote_replace_close(store: Store, event: Event):
     assert state.ballot == [2] and state.results is not None and state.results.counts == [1, 1, 1]
     out = await polls.close(store, event.id, ORG, pid)
     [change] = out.changes
-    assert change.payloads[Audience.AUDIENCE]["poll"]["results"] == {
-        "counts": [1, 1, 1],
-        "voters": 3,
-    }
+    assert change.payloads[Audience.AUDIENCE]["poll"]["results"] == {"counts": [1, 1, 1], "voters": 3}
     with pytest.raises(TribuneError) as err:
         await polls.vote(store, event.id, a, pid, [1])
     assert err.value.code is Code.CONFLICT
@@ -121,10 +118,8 @@ async def test_opening_a_poll_closes_the_open_one(store: Store, event: Event):
     first, second = await make(store, event), await make(store, event, question="Next?")
     await polls.open_poll(store, event.id, ORG, first)
     out = await polls.open_poll(store, event.id, ORG, second)
-    states = {
-        c.payloads[Audience.STAFF]["id"]: c.payloads[Audience.STAFF]["poll"]["state"]
-        for c in out.changes
-    }
+    states = {c.payloads[Audience.STAFF]["id"]: c.payloads[Audience.STAFF]["poll"]["state"]
+              for c in out.changes}
     assert states == {first: "closed", second: "open"}
     assert (await polls.current(store, event.id)).id == second
     assert (await polls.get(store, event.id, first)).state.value == "closed"

@@ -198,11 +198,7 @@ async def test_push_order_answered_and_unpush_on_the_screen(store: Store, event:
     # pushing again keeps its place
     assert (await questions.push(store, event.id, mod, b)).changes == []
     out = await questions.answer(store, event.id, mod, a)
-    assert only(out).payloads[Audience.SCREEN] == {
-        "id": a,
-        "question": None,
-        "rev": out.changes[0].rev,
-    }
+    assert only(out).payloads[Audience.SCREEN] == {"id": a, "question": None, "rev": out.changes[0].rev}
     assert out.notices[0].payload.question.status == "answered"
     assert [q.id for q in await question_lists.screen_list(store, event.id)] == [b, c]
     # unanswered: back in its push place; answered again and re-pushed: to the end
@@ -219,7 +215,9 @@ async def test_push_order_answered_and_unpush_on_the_screen(store: Store, event:
     assert [q.id for q in await question_lists.screen_list(store, event.id)] == [a]
 
 
-async def test_changes_that_do_not_touch_the_screen_are_not_sent_to_it(store: Store, event: Event):
+async def test_changes_that_do_not_touch_the_screen_are_not_sent_to_it(
+    store: Store, event: Event
+):
     mod = person(Role.PRESENTER)
     qid = (await questions.ask(store, event.id, person(), "quiet")).ack.question.id
     out = await questions.approve(store, event.id, mod, qid)
@@ -315,13 +313,8 @@ async def test_configure_visibility(store: Store, event: Event):
     org = person(Role.ORGANIZER)
     out = await question_settings.configure(store, event.id, org, visibility=Visibility.ALL)
     change = only(out, "questions.settings")
-    assert change.payloads[Audience.AUDIENCE]["settings"] == {
-        "visibility": "all",
-        "anonymous": True,
-    }
-    assert (
-        await question_settings.configure(store, event.id, org, visibility=Visibility.ALL)
-    ).changes == []
+    assert change.payloads[Audience.AUDIENCE]["settings"] == {"visibility": "all", "anonymous": True}
+    assert (await question_settings.configure(store, event.id, org, visibility=Visibility.ALL)).changes == []
     [entry] = await audit.entries(store, event.id)
     assert (entry.before, entry.after) == ({"visibility": "none"}, {"visibility": "all"})
 

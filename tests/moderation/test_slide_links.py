@@ -14,10 +14,7 @@ async def _upload(url: str, token: str) -> dict:
     form = aiohttp.FormData()
     form.add_field("file", pdf(4), filename="talk.pdf", content_type="application/pdf")
     headers = {"Authorization": f"Bearer {token}"}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, data=form, headers=headers) as r,
-    ):
+    async with aiohttp.ClientSession() as session, session.post(url, data=form, headers=headers) as r:
         assert r.status == 201
         return await r.json()
 
@@ -42,12 +39,8 @@ async def test_slide_images_need_a_link_and_attendees_see_only_shown_slides(serv
             return r.status, r.headers.get("Cache-Control", "")
 
     try:
-        body = await _upload(
-            f"{server.url}/api/v1/events/{s.event.id}/slides", s.tokens["presenter"]
-        )
-        got = await watcher.wait_for(
-            "slides.changed", lambda d: d["slides"] and d["slides"]["count"] == 4
-        )
+        body = await _upload(f"{server.url}/api/v1/events/{s.event.id}/slides", s.tokens["presenter"])
+        got = await watcher.wait_for("slides.changed", lambda d: d["slides"] and d["slides"]["count"] == 4)
         url = got["slides"]["url"]
         assert url == body["slides"]["url"] and "?sig=" in url
         bare = url.partition("?")[0]

@@ -116,11 +116,7 @@ async def test_visibility_all_votes_and_author_status(server):
         qid = ok(await alice.call("question.ask", {"text": "Can you hear me?"}))["question"]["id"]
         seen = await bob.wait_for("question.changed", lambda d: d["id"] == qid)
         assert seen["question"]["name"] == "Alice" and "author" not in seen["question"]
-        assert ok(await bob.call("question.vote", {"id": qid})) == {
-            "ok": True,
-            "votes": 1,
-            "voted": True,
-        }
+        assert ok(await bob.call("question.vote", {"id": qid})) == {"ok": True, "votes": 1, "voted": True}
         assert ok(await bob.call("question.vote", {"id": qid}))["votes"] == 1
         await alice.wait_for("question.mine", lambda d: d["question"]["votes"] == 1)
         assert error(await alice.call("question.vote", {"id": qid}))[0] == "forbidden"
@@ -188,40 +184,27 @@ async def test_polls_live_results(server):
     org = await server.client(s.tokens["organizer"], namespace="/manage")
     voters = [await s.join("participant") for _ in range(5)]
     try:
-        poll = ok(
-            await org.call(
-                "poll.create",
-                {
-                    "question": "Useful?",
-                    "options": ["Yes", "No"],
-                    "show_results": True,
-                },
-            )
-        )["poll"]
+        poll = ok(await org.call("poll.create", {
+            "question": "Useful?", "options": ["Yes", "No"], "show_results": True,
+        }))["poll"]
         assert poll["state"] == "draft"
         ok(await org.call("poll.open", {"id": poll["id"]}))
         got = await voters[0].wait_for("poll.changed", lambda d: d["poll"]["state"] == "open")
         assert got["poll"]["options"] == ["Yes", "No"]
         for i, v in enumerate(voters):
             ok(await v.call("poll.vote", {"id": poll["id"], "choices": [0 if i < 3 else 1]}))
-        ok(
-            await voters[4].call("poll.vote", {"id": poll["id"], "choices": [0]})
-        )  # changes his mind
+        ok(await voters[4].call("poll.vote", {"id": poll["id"], "choices": [0]}))  # changes his mind
         await org.wait_for("poll.results", lambda d: d["counts"] == [4, 1] and d["voters"] == 5)
         await voters[1].wait_for("poll.results", lambda d: d["counts"] == [4, 1])
         assert error(await voters[0].call("poll.vote", {"id": poll["id"], "choices": [0, 1]})) == (
-            "invalid",
-            "choices",
-        )
+            "invalid", "choices")
         late = await s.join("participant")
         state = await late.wait_for("moderation.state")
         assert state["poll"]["id"] == poll["id"] and state["poll"]["ballot"] is None
         ok(await org.call("poll.close", {"id": poll["id"]}))
         closed = await voters[2].wait_for("poll.changed", lambda d: d["poll"]["state"] == "closed")
         assert closed["poll"]["results"] == {"counts": [4, 1], "voters": 5}
-        assert (
-            error(await late.call("poll.vote", {"id": poll["id"], "choices": [0]}))[0] == "conflict"
-        )
+        assert error(await late.call("poll.vote", {"id": poll["id"], "choices": [0]}))[0] == "conflict"
         await late.close()
     finally:
         await org.close()
@@ -235,9 +218,7 @@ async def test_screen_resyncs_after_a_disconnect(server):
     p = await s.join("participant")
     screen = await server.client(s.tokens["screen"], namespace="/screen", device="tv-in-room-1")
     try:
-        ids = [
-            ok(await p.call("question.ask", {"text": f"q{i}"}))["question"]["id"] for i in range(3)
-        ]
+        ids = [ok(await p.call("question.ask", {"text": f"q{i}"}))["question"]["id"] for i in range(3)]
         ok(await org.call("question.push", {"id": ids[0]}))
         await wait_until(screen, lambda: [q["id"] for q in on_screen(screen)] == [ids[0]])
         rev = max(d["rev"] for d in screen.received["question.changed"])
@@ -257,10 +238,7 @@ async def test_screen_resyncs_after_a_disconnect(server):
         assert set(names) <= {"question.changed", "event.status"}
         replay = [c["data"] for c in missed if c["event"] == "question.changed"]
         assert [(d["id"], d["question"] is None) for d in replay] == [
-            (ids[0], True),
-            (ids[2], False),
-            (ids[1], False),
-            (ids[2], False),
+            (ids[0], True), (ids[2], False), (ids[1], False), (ids[2], False)
         ]
         await back.close()
     finally:
@@ -319,13 +297,13 @@ async def test_concurrent_pushes_from_two_nodes_keep_one_order(make_server, redi
     m2 = await b.client(s.tokens["presenter"], namespace="/manage")
     screen = await b.client(s.tokens["screen"], namespace="/screen")
     try:
-        ids = await asyncio.gather(*(p.call("question.ask", {"text": f"n{i}"}) for i in range(4)))
+        ids = await asyncio.gather(*(
+            p.call("question.ask", {"text": f"n{i}"}) for i in range(4)
+        ))
         ids = [ok(x)["question"]["id"] for x in ids]
         await asyncio.gather(
-            m1.call("question.push", {"id": ids[0]}),
-            m2.call("question.push", {"id": ids[1]}),
-            m1.call("question.push", {"id": ids[2]}),
-            m2.call("question.push", {"id": ids[3]}),
+            m1.call("question.push", {"id": ids[0]}), m2.call("question.push", {"id": ids[1]}),
+            m1.call("question.push", {"id": ids[2]}), m2.call("question.push", {"id": ids[3]}),
         )
         shown = await wait_until(screen, lambda: len(on_screen(screen)) == 4 and on_screen(screen))
         snap = ok(await screen.call("screen.get"))
@@ -343,10 +321,7 @@ async def _upload(url: str, token: str | None, files: list[tuple[str, bytes, str
     for name, data, ctype in files:
         form.add_field("file", data, filename=name, content_type=ctype)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, data=form, headers=headers) as r,
-    ):
+    async with aiohttp.ClientSession() as session, session.post(url, data=form, headers=headers) as r:
         return r.status, await r.json()
 
 
@@ -364,22 +339,16 @@ async def test_slides_upload_drive_and_late_joiner(server):
         assert (await _upload(url, None, deck))[0] == 401
         status, body = await _upload(url, s.tokens["participant"], deck)
         assert (status, body["error"]["code"]) == (403, "forbidden")
-        status, body = await _upload(
-            url, s.tokens["collaborator"], [("x.txt", b"hello", "text/plain")]
-        )
+        status, body = await _upload(url, s.tokens["collaborator"], [("x.txt", b"hello", "text/plain")])
         assert (status, body["error"]["code"], body["error"]["field"]) == (400, "invalid", "file")
         gif = io.BytesIO()
         Image.new("RGB", (32, 32), "red").save(gif, "GIF")
-        status, body = await _upload(
-            url, s.tokens["collaborator"], [("x.png", gif.getvalue(), "image/png")]
-        )
+        status, body = await _upload(url, s.tokens["collaborator"], [("x.png", gif.getvalue(), "image/png")])
         assert (status, body["error"]["code"], body["error"]["field"]) == (400, "invalid", "file")
         assert "only PDF, PNG and JPEG" in body["error"]["message"]
         status, body = await _upload(url, s.tokens["presenter"], deck)
         assert status == 201 and body["slides"]["count"] == 3 and body["slides"]["index"] == 0
-        got = await watcher.wait_for(
-            "slides.changed", lambda d: d["slides"] and d["slides"]["count"] == 3
-        )
+        got = await watcher.wait_for("slides.changed", lambda d: d["slides"] and d["slides"]["count"] == 3)
         assert got["slides"]["url"] == body["slides"]["url"]
         ok(await collab.call("slides.goto", {"index": 2}))
         await watcher.wait_for("slides.changed", lambda d: d["slides"]["index"] == 2)
@@ -392,9 +361,7 @@ async def test_slides_upload_drive_and_late_joiner(server):
                 assert r.status == 200 and r.content_type == "image/jpeg"
                 assert (await r.read())[:2] == b"\xff\xd8"
             staff = {"Authorization": f"Bearer {s.tokens['collaborator']}"}
-            async with session.get(
-                f"{server.url}/slides/{s.event.id}/deck_nope/0", headers=staff
-            ) as r:
+            async with session.get(f"{server.url}/slides/{s.event.id}/deck_nope/0", headers=staff) as r:
                 assert r.status == 404
         # the account's API key may upload too; the new deck replaces the old one
         status, body2 = await _upload(url, s.api_key, [("one.png", png("orange"), "image/png")])

@@ -45,11 +45,8 @@ def questions_seen(client: Client) -> dict[str, Any]:
 
 def on_screen(client: Client) -> list[Any]:
     """What a screen client shows: pushed, not answered, not hidden, in push order."""
-    shown = [
-        q
-        for q in questions_seen(client).values()
-        if q and q.get("pushed") is not None and not q["answered"] and not q["hidden"]
-    ]
+    shown = [q for q in questions_seen(client).values()
+             if q and q.get("pushed") is not None and not q["answered"] and not q["hidden"]]
     return sorted(shown, key=lambda q: q["pushed"])
 
 

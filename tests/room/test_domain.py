@@ -124,7 +124,9 @@ async def test_promote_and_demote_with_presenter_seats(store: Store) -> None:
     person, _ = await roles.set_role(store, event.id, b.identity, Role.PRESENTER)
     assert person.role is Role.PRESENTER
     org = (await admission.admit(store, invs[Role.ORGANIZER], "org-device", "", TTL)).person
-    await refused(Code.FORBIDDEN, roles.set_role(store, event.id, org.identity, Role.PARTICIPANT))
+    await refused(
+        Code.FORBIDDEN, roles.set_role(store, event.id, org.identity, Role.PARTICIPANT)
+    )
     await refused(Code.NOT_FOUND, roles.set_role(store, event.id, "nobody", Role.PRESENTER))
 
 
@@ -209,13 +211,9 @@ async def test_access_modes_gate_shared_participant_links(store: Store) -> None:
     account, _ = await create_account(store, "Acme", Plan())
     for mode in (AccessMode.REGISTRATION, AccessMode.ACCESS_LIST):
         event = await ev.create_event(store, account, ev.EventCreate(title="T", access_mode=mode))
-        shared = await ev.invite(
-            store, event, ev.InvitationCreate(role=Role.PARTICIPANT, shared=True)
-        )
+        shared = await ev.invite(store, event, ev.InvitationCreate(role=Role.PARTICIPANT, shared=True))
         await refused(Code.FORBIDDEN, admission.admit(store, shared, "device-1", "", TTL))
-        personal = await ev.invite(
-            store, event, ev.InvitationCreate(role=Role.PARTICIPANT, email="a@b.c")
-        )
+        personal = await ev.invite(store, event, ev.InvitationCreate(role=Role.PARTICIPANT, email="a@b.c"))
         await admission.admit(store, personal, "device-2", "", TTL)
         direct = await access.set_direct_link(store, event, True, "org")
         assert direct is not None

@@ -11,16 +11,7 @@ import pytest
 
 from room.store_memory import LOCK, SNAPSHOT, MemoryStore, StoreLocked
 
-EMPTY = {
-    "v": 1,
-    "kv": {},
-    "hashes": {},
-    "zsets": {},
-    "lists": {},
-    "pools": {},
-    "held": {},
-    "deadlines": [],
-}
+EMPTY = {"v": 1, "kv": {}, "hashes": {}, "zsets": {}, "lists": {}, "pools": {}, "held": {}, "deadlines": []}
 
 
 async def test_snapshot_round_trip(tmp_path: Path) -> None:

@@ -41,9 +41,7 @@ async def test_hashes_and_compare_and_set(store: Store) -> None:
 
 async def test_throttle_is_atomic_under_concurrency(store: Store) -> None:
     # 300 simultaneous actions against a burst of 100: exactly 100 pass, the rest wait.
-    waits = await asyncio.gather(
-        *(store.hthrottle("rl", "ip", 6.0, 6.0 * 99, 1000.0) for _ in range(300))
-    )
+    waits = await asyncio.gather(*(store.hthrottle("rl", "ip", 6.0, 6.0 * 99, 1000.0) for _ in range(300)))
     assert sum(1 for w in waits if w == 0) == 100
     assert min(w for w in waits if w > 0) == pytest.approx(6.0)
     assert await store.hthrottle("rl", "other", 6.0, 0.0, 1000.0) == 0

@@ -93,7 +93,9 @@ async def test_sign_in_links_and_logins_expire(store: Store) -> None:
     assert await logins.user_of_login(store, login) is None
 
 
-async def test_delivered_mail_expires(store: Store, tmp_path: Path) -> None:
+async def test_delivered_mail_expires(
+    store: Store, tmp_path: Path
+) -> None:
     outbox = Outbox(store, transport_for(None, tmp_path), "t@example.org", keep=SHORT)
     assert await outbox.enqueue("thanks:e1:ann@example.org", "ann@example.org", "Hi", "Body")
     assert not await outbox.enqueue("thanks:e1:ann@example.org", "ann@example.org", "Hi", "x")

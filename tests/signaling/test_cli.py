@@ -21,9 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*EXE, *args], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env
-    )
+    return subprocess.run([*EXE, *args], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
 
 
 class Serve:
@@ -31,10 +29,7 @@ class Serve:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [*EXE, "serve", "--port", str(self.port), *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         )
 
     def json_line(self) -> dict:
@@ -55,21 +50,7 @@ class Serve:
 
 def test_help_documents_every_flag_and_its_env_twin() -> None:
     out = run("serve", "--help").stdout
-    for flag in (
-        "--host",
-        "--port",
-        "--data-dir",
-        "--redis-url",
-        "--demo",
-        "--json",
-        "--grace",
-        "--ws-compression",
-        "--ice-server",
-        "--public-url",
-        "--secret",
-        "--trusted-proxy",
-        "--address-ban",
-    ):
+    for flag in ("--host", "--port", "--data-dir", "--redis-url", "--demo", "--json", "--grace", "--ws-compression", "--ice-server", "--public-url", "--secret", "--trusted-proxy", "--address-ban"):
         assert flag in out
     assert out.count("TRIBUNE_") >= 13 and "TRIBUNE_TRUSTED_PROXY" in out
     assert "TRIBUNE_ADDRESS_BAN" in out
@@ -89,35 +70,16 @@ def test_a_trusted_proxy_that_is_no_network_is_refused(tmp_path: Path) -> None:
 
 async def test_demo_survives_a_restart(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
-    created = run(
-        "account",
-        "create",
-        "Big Co",
-        "--attendees",
-        "500",
-        "--presenter-seats",
-        "3",
-        "--json",
-        "--data-dir",
-        data,
-    )
+    created = run("account", "create", "Big Co", "--attendees", "500", "--presenter-seats", "3", "--json", "--data-dir", data)
     assert created.returncode == 0, created.stderr
     key = json.loads(created.stdout)["api_key"]
 
     s = Serve("--demo", "--json", "--data-dir", data)
     try:
         info = s.json_line()
-        assert set(info["links"]) >= {
-            "organizer",
-            "presenter",
-            "participant",
-            "collaborator",
-            "screen",
-        }
+        assert set(info["links"]) >= {"organizer", "presenter", "participant", "collaborator", "screen"}
         assert all(u.startswith(s.url + "/") for u in info["links"].values())
-        status, body = await http(
-            "POST", s.url + "/api/v1/events", key, {"title": "Big", "capacity": 500}
-        )
+        status, body = await http("POST", s.url + "/api/v1/events", key, {"title": "Big", "capacity": 500})
         assert status == 201
         big_event = body["id"]
         # the presenter link binds to the first device
@@ -181,14 +143,7 @@ async def test_rotate_key_gives_a_new_key_and_the_old_one_stops_working(tmp_path
     data = str(tmp_path / "data")
     created = run("account", "create", "Leaky Co", "--json", "--data-dir", data)
     old = json.loads(created.stdout)["api_key"]
-    rotated = run(
-        "account",
-        "rotate-key",
-        json.loads(created.stdout)["account_id"],
-        "--json",
-        "--data-dir",
-        data,
-    )
+    rotated = run("account", "rotate-key", json.loads(created.stdout)["account_id"], "--json", "--data-dir", data)
     assert rotated.returncode == 0, rotated.stderr
     new = json.loads(rotated.stdout)["api_key"]
     assert new != old and new.startswith("trb_")
@@ -205,23 +160,12 @@ async def test_rotate_key_gives_a_new_key_and_the_old_one_stops_working(tmp_path
 
 async def test_account_create_with_an_owner_who_signs_in_by_link(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
-    created = run(
-        "account",
-        "create",
-        "Own Co",
-        "--owner-email",
-        "Boss@Own.test",
-        "--json",
-        "--data-dir",
-        data,
-    )
+    created = run("account", "create", "Own Co", "--owner-email", "Boss@Own.test", "--json", "--data-dir", data)
     assert created.returncode == 0, created.stderr
     out = json.loads(created.stdout)
     assert set(out) == {"account_id", "name", "api_key", "cycle", "owner_email"}
     assert out["owner_email"] == "boss@own.test"
-    again = run(
-        "account", "create", "Copy Co", "--owner-email", "boss@own.test", "--data-dir", data
-    )
+    again = run("account", "create", "Copy Co", "--owner-email", "boss@own.test", "--data-dir", data)
     assert again.returncode == 2 and "conflict" in again.stderr
     bad = run("account", "create", "Bad Co", "--owner-email", "not an address", "--data-dir", data)
     assert bad.returncode == 2 and "invalid" in bad.stderr
@@ -260,23 +204,13 @@ async def wait_outbox(data: Path, to: str, subject: str = "") -> str:
     raise AssertionError(f"no mail to {to} in the outbox")
 
 
-async def test_demo_prints_a_dashboard_sign_in_link_and_mails_the_presenters_thanks(
-    tmp_path: Path,
-) -> None:
+async def test_demo_prints_a_dashboard_sign_in_link_and_mails_the_presenters_thanks(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     s = Serve("--demo", "--json", "--data-dir", data)
     try:
         info = s.json_line()
         assert set(info) == {"api_key", "event_id", "links"}
-        assert set(info["links"]) == {
-            "organizer",
-            "presenter",
-            "participant",
-            "collaborator",
-            "screen",
-            "manage",
-            "dashboard",
-        }
+        assert set(info["links"]) == {"organizer", "presenter", "participant", "collaborator", "screen", "manage", "dashboard"}
         dashboard = info["links"]["dashboard"]
         assert dashboard.startswith(s.url + "/login#magic=")
         web = Web(s.url)
@@ -293,9 +227,7 @@ async def test_demo_prints_a_dashboard_sign_in_link_and_mails_the_presenters_tha
         assert (await org.call("event.start"))["ok"]
         assert (await org.call("event.end"))["ok"]
         await org.close()
-        thanks = await wait_outbox(
-            Path(data), "presenter@demo.example.com", "Thank you for presenting"
-        )
+        thanks = await wait_outbox(Path(data), "presenter@demo.example.com", "Thank you for presenting")
         assert "Tribune demo webinar" in thanks
     finally:
         assert s.stop() == 0

@@ -34,7 +34,9 @@ def test_mail_and_geoip_flags(monkeypatch):
 
 
 def test_trusted_proxy_flag_and_its_env_twin(monkeypatch):
-    args = parser().parse_args(["serve", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1"])
+    args = parser().parse_args(
+        ["serve", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1"]
+    )
     config = config_from(args)
     assert config.trusted_proxies == ["10.0.0.0/8", "::1"]
     assert [str(n) for n in config.proxy_networks] == ["10.0.0.0/8", "::1/128"]

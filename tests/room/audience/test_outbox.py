@@ -101,19 +101,13 @@ async def test_a_worker_dying_anywhere_in_a_delivery_loses_no_mail(store, tmp_pa
     dead_dir, live_dir = tmp_path / "dead", tmp_path / "live"
     counter = CrashingStore(store, after=10**6)
     probe = Outbox(counter, DirectoryTransport(dead_dir), "t@x.org", claim=0.2)
-    await Outbox(store, DirectoryTransport(dead_dir), "t@x.org").enqueue(
-        "probe", "a@b.org", "S", "T"
-    )
+    await Outbox(store, DirectoryTransport(dead_dir), "t@x.org").enqueue("probe", "a@b.org", "S", "T")
     assert await probe.deliver_due() == 1
     steps = counter.calls
     for n in range(steps):
         key = f"k{n}"
-        await Outbox(store, DirectoryTransport(dead_dir), "t@x.org").enqueue(
-            key, "a@b.org", key, "T"
-        )
-        dying = Outbox(
-            CrashingStore(store, after=n), DirectoryTransport(dead_dir), "t@x.org", claim=0.2
-        )
+        await Outbox(store, DirectoryTransport(dead_dir), "t@x.org").enqueue(key, "a@b.org", key, "T")
+        dying = Outbox(CrashingStore(store, after=n), DirectoryTransport(dead_dir), "t@x.org", claim=0.2)
         try:
             await dying.deliver_due()
         except Crash:

@@ -16,43 +16,25 @@ async def test_healthz(server) -> None:
 async def test_event_crud_and_invitations(server) -> None:
     _, key = await server.account(attendees=50)
     api = server.url + "/api/v1"
-    status, event = await http(
-        "POST", api + "/events", key, {"title": "Launch", "kind": "meeting", "capacity": 20}
-    )
+    status, event = await http("POST", api + "/events", key, {"title": "Launch", "kind": "meeting", "capacity": 20})
     assert status == 201 and event["kind"] == "meeting" and event["capacity"] == 20
     assert event["state"] == "scheduled" and event["access_mode"] == "open"
     eid = event["id"]
     assert (await http("GET", f"{api}/events/{eid}", key))[1]["title"] == "Launch"
     status, listed = await http("GET", api + "/events", key)
     assert [e["id"] for e in listed["events"]] == [eid]
-    status, updated = await http(
-        "PATCH", f"{api}/events/{eid}", key, {"title": "Launch 2", "access_mode": "registration"}
-    )
-    assert (
-        status == 200
-        and updated["title"] == "Launch 2"
-        and updated["access_mode"] == "registration"
-    )
+    status, updated = await http("PATCH", f"{api}/events/{eid}", key, {"title": "Launch 2", "access_mode": "registration"})
+    assert status == 200 and updated["title"] == "Launch 2" and updated["access_mode"] == "registration"
     for role in ("presenter", "collaborator", "participant", "screen", "organizer"):
-        status, inv = await http(
-            "POST",
-            f"{api}/events/{eid}/invitations",
-            key,
-            {"role": role, "name": "N", "email": "n@example.org"},
-        )
-        assert (
-            status == 201 and inv["url"].endswith("#t=" + inv["token"]) and f"/{eid}#" in inv["url"]
-        )
+        status, inv = await http("POST", f"{api}/events/{eid}/invitations", key, {"role": role, "name": "N", "email": "n@example.org"})
+        assert status == 201 and inv["url"].endswith("#t=" + inv["token"]) and f"/{eid}#" in inv["url"]
         assert inv["invitation"]["role"] == role
     status, invs = await http("GET", f"{api}/events/{eid}/invitations", key)
     assert len(invs["invitations"]) == 5
     pres = invs["invitations"][0]
     status, again = await http("POST", f"{api}/events/{eid}/invitations/{pres['id']}/reissue", key)
     assert status == 200 and again["invitation"]["gen"] == 2
-    assert (await http("GET", f"{api}/events/{eid}/roster", key)) == (
-        200,
-        {"roster": [], "count": 0},
-    )
+    assert (await http("GET", f"{api}/events/{eid}/roster", key)) == (200, {"roster": [], "count": 0})
     c = await server.client(again["token"])
     await c.wait_for("room.state")
     status, roster = await http("GET", f"{api}/events/{eid}/roster", key)
@@ -84,10 +66,7 @@ async def test_bad_json_and_fields_name_the_field(server) -> None:
     for payload, field in cases:
         status, body = await http("POST", url, key, payload)
         assert status == 400, payload
-        assert body["error"]["code"] == "invalid" and body["error"].get("field") == field, (
-            payload,
-            body,
-        )
+        assert body["error"]["code"] == "invalid" and body["error"].get("field") == field, (payload, body)
     status, body = await http("POST", url, key, data=b"{not json")
     assert status == 400 and body["error"]["code"] == "invalid"
     status, body = await http("POST", url, key, data=b"")
@@ -96,9 +75,7 @@ async def test_bad_json_and_fields_name_the_field(server) -> None:
     assert status == 400 and body["error"]["code"] == "invalid"
     async with aiohttp.ClientSession() as s:
         big = b'{"title": "' + b"x" * (2 * 1024 * 1024) + b'"}'
-        async with s.post(
-            url, data=io.BytesIO(big), headers={"Authorization": f"Bearer {key}"}
-        ) as r:
+        async with s.post(url, data=io.BytesIO(big), headers={"Authorization": f"Bearer {key}"}) as r:
             assert r.status == 413
             assert (await r.json())["error"]["code"] == "invalid"
     status, listed = await http("GET", url, key)
@@ -141,12 +118,6 @@ async def test_unknown_api_route_is_json(server) -> None:
 
 async def test_pages_and_vendor_are_served(server) -> None:
     async with aiohttp.ClientSession() as s:
-        for path in (
-            "/",
-            "/room/ev_x",
-            "/screen/ev_x",
-            "/static/js/room.js",
-            "/vendor/socket.io.msgpack.min.js",
-        ):
+        for path in ("/", "/room/ev_x", "/screen/ev_x", "/static/js/room.js", "/vendor/socket.io.msgpack.min.js"):
             async with s.get(server.url + path) as r:
                 assert r.status == 200, path

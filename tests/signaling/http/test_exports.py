@@ -242,10 +242,7 @@ async def test_control_characters_and_formulas_in_names_are_cleaned(server, fmt)
         store, account, ev.EventCreate(title="Names", access_mode=AccessMode.REGISTRATION)
     )
     asker = Person(
-        identity="p-1",
-        name="\x01=cmd()",
-        role=Role.PARTICIPANT,
-        base_role=Role.PARTICIPANT,
+        identity="p-1", name="\x01=cmd()", role=Role.PARTICIPANT, base_role=Role.PARTICIPANT,
         joined_at=now(),
     )
     await questions.ask(store, event.id, asker, "Why\x01 =1+1?")

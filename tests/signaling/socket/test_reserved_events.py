@@ -48,9 +48,7 @@ async def test_forged_connect_takes_no_seat(mem_server, no_tracebacks) -> None:
     await forger.wait_for("room.state")
     acks = []
     for _ in range(2):
-        acks.append(
-            await forger.sio.call("connect", ({}, forged_auth(participant)), namespace="/room")
-        )
+        acks.append(await forger.sio.call("connect", ({}, forged_auth(participant)), namespace="/room"))
         acks.append(await forger.call("connect", forged_auth(participant)))
     # the two seats left are still free for real attendees
     first = await mem_server.client(participant)
@@ -118,7 +116,9 @@ async def test_forged_events_count_against_the_rate_limit(mem_server, no_traceba
     flooder = await s.join("participant")
     await flooder.wait_for("room.state")
     names = ["connect", "disconnect", "*", "no.such.event"]
-    acks = await asyncio.gather(*(flooder.call(names[i % len(names)], {}) for i in range(200)))
+    acks = await asyncio.gather(
+        *(flooder.call(names[i % len(names)], {}) for i in range(200))
+    )
     codes = [a["error"]["code"] for a in acks]
     assert set(codes) == {"invalid", "rate_limited"}, set(map(str, codes))
     assert codes.count("rate_limited") >= 100

@@ -66,9 +66,8 @@ async def test_a_banned_presenters_manager_page_closes_with_banned(server):
     with pytest.raises(Refused) as err:
         await server.client(s.tokens["presenter"], "/manage", device="pres-device")
     assert err.value.code == "banned"
-    status, body = await http(
-        "GET", f"{server.url}/api/v1/events/{s.event.id}/audit.csv", s.tokens["presenter"]
-    )
+    status, body = await http("GET", f"{server.url}/api/v1/events/{s.event.id}/audit.csv",
+                              s.tokens["presenter"])
     assert status == 403 and body["error"]["code"] == "banned"
 
 
