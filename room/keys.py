@@ -23,6 +23,7 @@ from room.keys_accounts import credit_ledger as credit_ledger
 from room.keys_accounts import invoice_mail as invoice_mail
 from room.keys_accounts import secondary_accounts as secondary_accounts
 from room.keys_accounts import secondary_mail as secondary_mail
+from room.keys_media import recording_exports as recording_exports
 from room.keys_media import recordings as recordings
 from room.keys_media import timeline as timeline
 
@@ -320,7 +321,7 @@ def event_keys(
         *(guests_by_invitation(e), activity(e), direct_link(e), sessions(e), session_order(e)),
         *(open_sessions(e), visits(e), certificates(e), certificates_by_email(e)),
         followed_up(e),
-        *(media_owner(e), recordings(e), timeline(e)),
+        *(media_owner(e), recordings(e), timeline(e), recording_exports(e)),
         *(seats(e, p) for p in pools),
         *(stage_slots(e, s) for s in sources),
         *(certificate_image(e, k) for k in image_kinds),

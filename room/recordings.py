@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from room import cas, keys
+from room import cas, keys, recording_exports
 from room.accounts.limits import limits
 from room.errors import Code, TribuneError
 from room.records import Event
@@ -106,10 +106,12 @@ async def running(store: Store, event_id: str) -> Recording | None:
 
 
 async def used_bytes(store: Store, account_id: str) -> int:
-    """The recording space the account's events take now."""
+    """The recording space the account's events take now: their recordings and the
+    recordings' MP4 exports (`room.recording_exports`)."""
     total = 0
     for event_id in await store.hgetall(keys.account_events(account_id)):
         total += sum(r.size_bytes for r in await list_for(store, event_id))
+        total += await recording_exports.used_bytes(store, event_id)
     return total
 
 

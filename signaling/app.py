@@ -11,7 +11,7 @@ from aiohttp import web
 from room.store import Store
 from room.store_memory import MemoryStore
 from room.store_redis import RedisStore
-from signaling import http, renewals
+from signaling import export_jobs, http, renewals
 from signaling.config import Config
 from signaling.context import KEY, Tribune
 from signaling.http.errors import errors_middleware
@@ -112,6 +112,7 @@ def build_app(config: Config, store: Store | None = None) -> web.Application:
 
     app.cleanup_ctx.append(lifespan)
     http.setup(app)
+    export_jobs.setup(app)  # after the lifespan above: it needs the store
     audience.setup(app)  # after the lifespan above: it needs the hub
     renewals.setup(app)  # after the audience: it mails invoices through its outbox
     return app

@@ -9,7 +9,9 @@
   statistics, certificates;
 - `credits`: the credits plan (balances, purchases, clients, allocations, the ledger);
 - `exports`: every CSV/XLSX export of an event; `slides`: slide upload and images;
-- `recordings`: an event's recordings for staff; `replay`: the replay page's data and files;
+- `recordings`: an event's recordings and their files; `recording_exports`: their MP4
+  export (before `recordings`, whose track-file route would match `export.mp4`);
+- `replay`: the replay page's data and files;
 - `pages`: the HTML pages, browser libraries, static files, health check;
 - `billing`: the account's plan and cycle, add-ons, invoices (issue 11);
 - `common`: bodies, queries, limited reads, streamed tables; `errors`: the
@@ -30,6 +32,7 @@ from signaling.http import (
     events,
     exports,
     pages,
+    recording_exports,
     recordings,
     replay,
     signin,
@@ -49,6 +52,7 @@ def setup(app: web.Application) -> None:
         credits,
         exports,
         slides,
+        recording_exports,
         recordings,
         replay,
         pages,

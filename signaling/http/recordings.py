@@ -1,4 +1,5 @@
-"""Recordings over HTTP: the list of an event's recordings and their tracks' files.
+"""Recordings over HTTP: the list of an event's recordings (with their MP4 export's
+state: `signaling/http/recording_exports.py`) and their tracks' files.
 
 Both take the account's API key or a dashboard session (`Door.DASHBOARD`) with the
 `record` action. The files are read from this node's `<data_dir>/recordings/`: the
@@ -10,11 +11,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from room import recordings
+from room import recording_exports, recordings
 from room.permissions import Action
 from signaling.auth import Door, for_event
 from signaling.context import tribune
+from signaling.export_jobs import runner
 from signaling.http.common import json
+from signaling.http.recording_exports import export_view
 from signaling.schemas.recording import PartView, RecordingList, RecordingView, TrackLink
 
 routes = web.RouteTableDef()
@@ -28,6 +31,8 @@ def track_url(event_id: str, recording_id: str, file: str) -> str:
 async def list_recordings(request: web.Request) -> web.Response:
     t = tribune(request)
     _, event, _ = await for_event(request, t, Door.DASHBOARD, Action.RECORD)
+    exports = await recording_exports.all_for(t.store, event.id)
+    now, mine = await t.store.now(), runner(request).id
     views = [
         RecordingView(
             id=r.id,
@@ -39,6 +44,9 @@ async def list_recordings(request: web.Request) -> web.Response:
                 for tr in r.tracks
             ],
             parts=[PartView(p.index, p.started, p.stopped, p.size_bytes) for p in r.parts],
+            export=None
+            if r.id not in exports
+            else export_view(event.id, r.id, recording_exports.seen(exports[r.id], mine, now)),
         )
         for r in await recordings.list_for(t.store, event.id)
     ]

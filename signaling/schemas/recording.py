@@ -51,13 +51,34 @@ class PartView(msgspec.Struct):
     size_bytes: int
 
 
-class RecordingView(msgspec.Struct):
+class ExportView(msgspec.Struct, omit_defaults=True):
+    """A recording's MP4 export (`room.recording_exports`)."""
+
+    state: str
+    """`queued`, `running`, `done` or `failed`."""
+    progress: float
+    """0..1."""
+    url: str = ""
+    """The MP4's download, once done."""
+    size_bytes: int = 0
+    """Once done."""
+    error: str = ""
+    """Why it failed (`interrupted`: its server stopped meanwhile; ask again)."""
+
+
+class ExportAnswer(msgspec.Struct):
+    export: ExportView
+
+
+class RecordingView(msgspec.Struct, omit_defaults=True):
     id: str
     started_at: float
     duration_s: float
     size_bytes: int
     tracks: list[TrackLink]
     parts: list[PartView] = []
+    export: ExportView | None = None
+    """Once an export was asked for."""
 
 
 class RecordingList(msgspec.Struct):

@@ -1,6 +1,8 @@
 // The organizer's dashboard: events by day, the event editor, registrations, access list,
-// direct link, invitations by e-mail, collaborators and exports. Collaborators see only their events, read-only.
+// direct link, invitations by e-mail, collaborators, exports and recordings (recordings_list.js).
+// Collaborators see only their events, read-only.
 import { $, api, el, errorText, fillTable, show, when } from "./audience.js";
+import { loadRecordings } from "./recordings_list.js";
 
 const state = { me: null, events: [], current: null, editing: null };
 
@@ -232,7 +234,7 @@ async function openEvent(id) {
     el("span", { text: `${u.name} <${u.email}> ` }),
     removable ? el("button", { type: "button", className: "secondary", text: "Remove", testid: "collaborator-remove",
       onclick: () => removeCollaborator(event, u) }) : null)));
-  const loads = [loadRegistrations(event), loadGuests(event), loadActivity(event)];
+  const loads = [loadRegistrations(event), loadGuests(event), loadActivity(event), loadRecordings(event)];
   if (editable) loads.push(loadInvitations(event));
   await Promise.all(loads);
 }

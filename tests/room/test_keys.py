@@ -81,6 +81,7 @@ BUILT = {
     "media_owner": "ev:A:media",
     "recordings": "ev:A:recs",
     "timeline": "ev:A:timeline",
+    "recording_exports": "ev:A:rec_exports",
     "login_ip_scope": "login-ip:A",
     "login_email_scope": "login:A",
     "magic_ip_scope": "magic-ip:A",

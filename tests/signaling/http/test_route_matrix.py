@@ -78,6 +78,7 @@ NOT_SEEDED = {
     "GET /api/v1/invoices/{invoice_id}.pdf",
     "GET /api/v1/events/{event_id}/recordings/{recording_id}/{file}",
     "GET /api/v1/replay/{event_id}",
+    "GET /api/v1/events/{event_id}/recordings/{recording_id}/export.mp4",
 }
 """GETs that answer 404 even to the right principal here: nothing was uploaded or issued
 (the event was not recorded: it has no replay)."""
