@@ -25,6 +25,9 @@ from room.records import Event
 from room.store import Store
 from room.types import EventState
 
+VIEWER = "replay:"
+"""The lease identities of replay connections start with this (no invitation id does)."""
+
 
 class ReplayTrack(msgspec.Struct, frozen=True):
     kind: str
@@ -68,6 +71,18 @@ async def settle(store: Store, event_id: str) -> tuple[Event, bool]:
         return event, False
     after = await change_event(store, event_id, lifecycle.offer_replay)
     return after, True
+
+
+def viewer_lease(connection: str) -> str:
+    """The lease identity of one replay connection. It holds no seat: its lease, renewed
+    by its node with the seats, only says that node is alive; when it lapses (the node
+    died) the connection's session closes as of the last renewal."""
+    return f"{VIEWER}{connection}"
+
+
+def viewer_of(identity: str) -> str | None:
+    """The replay connection a lease identity stands for, or None (a person's lease)."""
+    return identity[len(VIEWER) :] if identity.startswith(VIEWER) else None
 
 
 def require_replay(event: Event) -> None:

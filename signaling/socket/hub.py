@@ -99,6 +99,9 @@ class Hub:
         hands its events over to another node)."""
         self.draining = False
         """Set by `signaling.drain`: new connections are refused `unavailable`."""
+        self.leased: list[Callable[[], Iterable[tuple[str, str]]]] = []
+        """Other (event id, lease identity) pairs this node renews with the seats: replay
+        connections (`signaling.socket.replay`); their lapse runs `on_lapse` too."""
         for name in self.namespaces:
             sio.on("connect", self._connect_handler(name), namespace=name)
             sio.on("disconnect", self._disconnect, namespace=name)
@@ -159,6 +162,7 @@ class Hub:
             for s in self.sessions.values()
             if self.namespaces[s.namespace].takes_seat
         ]
+        connected += [pair for held in self.leased for pair in held()]
         ttl = self.config.lease_ttl
         started = time.monotonic()
         if not await self._reaching(lambda: leases.renew(self.store, connected, ttl)):

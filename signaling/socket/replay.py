@@ -5,6 +5,10 @@ session record of format `replay` (`room.audience.sessions`, `SessionKind.REPLAY
 on connect and closes on disconnect. No seat is taken and nothing is sent either way;
 statistics then split live and replay (`room.audience.stats`).
 
+Each connection also holds a lease of its own (`replay.viewer_lease`, no seat), renewed by
+the hub with the seats: when its node dies, the survivors' sweep lets it lapse and the
+session closes as of the dead node's last renewal, like a live one (`on_lapse`).
+
 The connect takes the same links as the data route (`Action.JOIN`, checked with their
 generation and bans), and only for an event that has a replay (`room.replay`).
 """
@@ -19,13 +23,13 @@ from typing import Any
 from aiohttp import web
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from room import replay
+from room import replay, seats
 from room.audience import sessions
 from room.audience.sessions import SessionKind
 from room.errors import TribuneError
 from room.events import load_event
 from room.permissions import Action, require
-from room.presence import revocation
+from room.presence import leases, revocation
 from room.records import Invitation
 from signaling.auth import link_invitation
 from signaling.http.common import client_ip
@@ -90,6 +94,12 @@ class Replays:
             role=inv.role,
         )
         self.open[sid] = event.id
+        lease = [(event.id, replay.viewer_lease(sid))]
+        await leases.renew(self.store, lease, self.hub.config.lease_ttl)
+
+    def held(self) -> list[tuple[str, str]]:
+        """The leases of this node's replay connections (the hub renews them)."""
+        return [(event_id, replay.viewer_lease(sid)) for sid, event_id in self.open.items()]
 
     def _identity(self, inv: Invitation, a: ReplayAuth) -> str:
         """Who watches: a personal link's holder; on a shared link the identity the live
@@ -110,6 +120,19 @@ class Replays:
             return
         try:
             await sessions.close_connection(self.store, event_id, sid)
+            await self.store.holder_release(seats.holder(event_id, replay.viewer_lease(sid)))
+        except Exception as exc:
+            self.hub.fanout.outage.report(exc, "closing the replay session of %s failed", sid)
+
+    async def lapsed(self, event_id: str, identity: str, alive_at: float) -> None:
+        """A replay connection's lease lapsed: its node died (a disconnect releases it), so
+        its session closes when the connection was last known alive."""
+        sid = replay.viewer_of(identity)
+        if sid is None:
+            return
+        self.open.pop(sid, None)
+        try:
+            await sessions.close_connection(self.store, event_id, sid, alive_at)
         except Exception as exc:
             self.hub.fanout.outage.report(exc, "closing the replay session of %s failed", sid)
 
@@ -119,4 +142,6 @@ def register(hub: Hub, country: Callable[[str], str]) -> Replays:
     hub.sio.declare(REPLAY, ())  # the page sends nothing: every client event is dropped
     hub.sio.on("connect", replays.connect, namespace=REPLAY)
     hub.sio.on("disconnect", replays.disconnect, namespace=REPLAY)
+    hub.leased.append(replays.held)
+    hub.on_lapse.append(replays.lapsed)
     return replays
