@@ -100,6 +100,8 @@ class EventSettings(msgspec.Struct):
     """Kept by `room.audience.access.set_direct_link`; nothing else writes it."""
     auto_record: bool | UnsetType = UNSET
     """A recording starts by itself when the event goes live (unset: it does not)."""
+    replay_mail: bool | UnsetType = UNSET
+    """The audience is mailed its replay link once the event is on demand (unset: it is)."""
 
     def __post_init__(self) -> None:
         # Also runs when a stored event is decoded, so a field list stored unchecked
@@ -123,6 +125,7 @@ class SettingsChange(msgspec.Struct, forbid_unknown_fields=True):
     """Accepted so that an event read from the API can be sent back as it is, and
     ignored: the direct-link route keeps this flag with the link itself."""
     auto_record: bool | None = None
+    replay_mail: bool | None = None
 
 
 def parse_fields(raw: Any) -> list[RegistrationField]:
@@ -160,6 +163,8 @@ def updated(current: EventSettings, change: SettingsChange) -> EventSettings:
         new.anonymous_questions = change.anonymous_questions
     if change.auto_record is not None:
         new.auto_record = change.auto_record
+    if change.replay_mail is not None:
+        new.replay_mail = change.replay_mail
     return new
 
 

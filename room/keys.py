@@ -26,6 +26,9 @@ from room.keys_accounts import secondary_mail as secondary_mail
 from room.keys_media import recording_exports as recording_exports
 from room.keys_media import recordings as recordings
 from room.keys_media import timeline as timeline
+from room.keys_replay import followed_up as followed_up
+from room.keys_replay import replay_mail as replay_mail
+from room.keys_replay import replay_mailed as replay_mailed
 
 # -- global ----------------------------------------------------------------------------------
 
@@ -292,11 +295,6 @@ def media_owner(event_id: str) -> str:
     return f"ev:{event_id}:media"
 
 
-def followed_up(event_id: str) -> str:
-    """Set once the after-event work (thank-you mails, certificates) is done."""
-    return f"ev:{event_id}:followed"
-
-
 # -- everything one event owns --------------------------------------------------------------
 
 
@@ -316,7 +314,7 @@ def event_keys(
         *(bans(e), revocations(e), sockets(e), banned_addresses(e), identity_addresses(e)),
         *(changes(e), changes(e) + ":rev", changes(e) + ":log", collaborators(e)),
         *(staff_links(e), registrations(e), registration_order(e), registration_cids(e)),
-        registration_charges(e),
+        *(registration_charges(e), replay_mailed(e)),
         *(guests(e), guest_order(e), mailed_invitations(e)),
         *(guests_by_invitation(e), activity(e), direct_link(e), sessions(e), session_order(e)),
         *(open_sessions(e), visits(e), certificates(e), certificates_by_email(e)),
@@ -391,6 +389,7 @@ def certificate_mail(event_id: str, email: str) -> str:
 
 EVENT_MAIL_KINDS = (
     *("registered", "registered-again", "collaborator", "thanks", "certificate", "invitation"),
+    "replay",
 )
 """The mail idempotency keys that name an event (`kind:event_id:...`): deleted with it."""
 

@@ -187,6 +187,13 @@ def is_thanked_as_presenter(role: Role) -> bool:
     return role is Role.PRESENTER
 
 
+def is_mailed_the_replay(role: Role) -> bool:
+    """Whether a personal invitation's role is mailed its link to the replay once the event
+    is on demand: the audience (registrants, guests, invited attendees); presenters have it
+    in their thank-you, staff open it from the dashboard."""
+    return role is Role.PARTICIPANT
+
+
 # -- the role each way in grants ---------------------------------------------------------------
 
 ATTENDEE_ROLE: Role = Role.PARTICIPANT

@@ -6,6 +6,10 @@ work is safe to run again: sessions already closed stay closed, certificates
 are issued once, and the outbox's keys queue each message once. A marker in the
 store says it completed; `pending` lists ended events without one, for the
 next start to finish.
+
+Once the event is on demand (at its end, or when a recording stops later), each person
+of its audience with an e-mail is mailed his own replay link once (`replay_mail`, unless
+the event's `replay_mail` setting is off), with its own marker and `replay_pending`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from room import events, keys, lifecycle
 from room.audience import certificates, letters, registration, sessions, stats
 from room.audience.outbox import Attacher, Attachment, MailMessage, Outbox
 from room.errors import TribuneError
-from room.permissions import is_thanked_as_presenter
+from room.permissions import is_mailed_the_replay, is_thanked_as_presenter
 from room.records import Event, Invitation, decode, now
 from room.store import Store
 
@@ -86,6 +90,41 @@ async def pending(store: Store) -> list[str]:
     for event_id, raw in (await store.hgetall(keys.EVENTS)).items():
         if lifecycle.is_ended(decode(raw, Event)):
             if await store.get(keys.followed_up(event_id)) is None:
+                out.append(event_id)
+    return out
+
+
+async def replay_mail(
+    store: Store, outbox: Outbox, event_id: str, replay_link: ReplayLink
+) -> int:
+    """Mail "the replay is available" with his own link to each registrant and invited
+    attendee with an e-mail, once per person (the outbox's key by e-mail), when the event is
+    on demand and its `replay_mail` setting is not off; how many were queued now. Safe to
+    run again; a marker says it completed."""
+    event = await events.load_event(store, event_id)
+    if not lifecycle.has_replay(event):
+        return 0
+    if await store.get(keys.replay_mailed(event.id)) is not None:
+        return 0
+    queued = 0
+    if event.settings.replay_mail is not False:
+        for inv in await events.list_invitations(store, event.id):
+            if inv.shared or not inv.email or not is_mailed_the_replay(inv.role):
+                continue
+            subject, text = letters.replay_available(event, inv, replay_link(inv))
+            key = keys.replay_mail(event.id, inv.email.strip().lower())
+            if await outbox.enqueue(key, inv.email, subject, text):
+                queued += 1
+    await store.set(keys.replay_mailed(event.id), b"1")
+    return queued
+
+
+async def replay_pending(store: Store) -> list[str]:
+    """On-demand events whose replay mails were never all queued (the node stopped)."""
+    out = []
+    for event_id, raw in (await store.hgetall(keys.EVENTS)).items():
+        if lifecycle.has_replay(decode(raw, Event)):
+            if await store.get(keys.replay_mailed(event_id)) is None:
                 out.append(event_id)
     return out
 

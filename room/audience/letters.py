@@ -93,3 +93,14 @@ def certificate(event: Event, name: str, replay: str = "") -> Letter:
         f"Thank you for attending \u201c{event.title}\u201d. "
         "Your certificate of attendance is attached.\n" + _replay(replay),
     )
+
+
+def replay_available(event: Event, inv: Invitation, link: str) -> Letter:
+    """To a registrant or invited attendee once the event is on demand: his own link to
+    its replay."""
+    return (
+        f"The replay is available: {event.title}",
+        f"Hello {inv.name or inv.email},\n\n"
+        f"\u201c{event.title}\u201d can now be watched on demand.\n"
+        f"Your personal link to the replay (do not share it):\n{link}\n",
+    )

@@ -84,6 +84,7 @@ class Audience:
         hub.on_lapse.append(self.lapsed)
         hub.on_forget.append(self.forgot)
         hub.on_event_end.append(self.ended)
+        hub.on_replay.append(self.replay_offered)
         self._register_manage(hub)
         register_replays(hub, self.country)  # replay sessions (`/replay`)
         self.outbox.start()
@@ -182,7 +183,20 @@ class Audience:
             self.hub.fanout.outage.report(
                 exc, "after-event work for %s failed; it runs again at the next start", event_id
             )
+        await self.run_replay_mail(event_id)
         self.stats_soon(event_id)
+
+    async def replay_offered(self, event_id: str) -> None:
+        self.hub.background(self.run_replay_mail(event_id))
+
+    async def run_replay_mail(self, event_id: str) -> None:
+        """Mail the audience its replay links if the event is on demand (`follow_up`)."""
+        try:
+            await follow_up.replay_mail(self.t.store, self.mail, event_id, self.replay_link)
+        except Exception as exc:
+            self.hub.fanout.outage.report(
+                exc, "the replay mail of %s failed; it runs again at the next start", event_id
+            )
 
     def replay_link(self, inv: Invitation) -> str:
         """A person's link to the replay page: his own link's kind of token."""
@@ -192,6 +206,8 @@ class Audience:
         try:
             for event_id in await follow_up.pending(self.t.store):
                 await self.run_follow_up(event_id)
+            for event_id in await follow_up.replay_pending(self.t.store):
+                await self.run_replay_mail(event_id)
         except Exception as exc:
             self.hub.fanout.outage.report(exc, "catching up after-event work failed")
 

@@ -102,6 +102,9 @@ class Hub:
         self.leased: list[Callable[[], Iterable[tuple[str, str]]]] = []
         """Other (event id, lease identity) pairs this node renews with the seats: replay
         connections (`signaling.socket.replay`); their lapse runs `on_lapse` too."""
+        self.on_replay: list[Callable[[str], Awaitable[None]]] = []
+        """Hooks run when an ended event became on demand after its end (a recording stopped
+        later): the replay mail. At the end itself `on_event_end` runs."""
         for name in self.namespaces:
             sio.on("connect", self._connect_handler(name), namespace=name)
             sio.on("disconnect", self._disconnect, namespace=name)
@@ -232,6 +235,9 @@ class Hub:
 
     async def event_ended(self, event_id: str) -> None:
         await run_hooks("event end", self.on_event_end, event_id)
+
+    async def replay_offered(self, event_id: str) -> None:
+        await run_hooks("replay", self.on_replay, event_id)
 
     async def evict(self, eviction: leases.Eviction, forget: bool) -> None:
         """Tell a /room connection why it is closed, then close it. `forget`: drop its

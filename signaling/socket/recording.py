@@ -123,7 +123,10 @@ class Recorder:
         done = await recordings.finish(self.store, event_id, rec_id, manifest, size, now, reason)
         if done is not None:
             await self.status(event_id, RecordingStatus(done.state.value, done.id, reason))
-            await self.hub.fanout.changes(await live.offer_replay(self.store, event_id))
+            offered = await live.offer_replay(self.store, event_id)
+            await self.hub.fanout.changes(offered)
+            if offered:  # on demand now: the audience is mailed its replay link
+                await self.hub.replay_offered(event_id)
         return done
 
     async def status(self, event_id: str, status: RecordingStatus) -> None:

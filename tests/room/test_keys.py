@@ -29,6 +29,7 @@ CONSTANTS = {
         "thanks",
         "certificate",
         "invitation",
+        "replay",
     ),
 }
 
@@ -96,6 +97,8 @@ BUILT = {
     "secondary_mail": "secondary:A",
     "thanks_mail": "thanks:A:B",
     "certificate_mail": "certificate:A:B",
+    "replay_mail": "replay:A:B",
+    "replay_mailed": "ev:A:replay:mailed",
     "magic_mail": "magic:A",
     "account_addons": "acc:A:addons",
     "account_invoices": "acc:A:invoices",

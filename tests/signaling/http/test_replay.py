@@ -52,6 +52,9 @@ async def test_a_recorded_event_is_on_demand_and_replays_to_its_link_holders(mak
     _, screen_token = await server.invite(event, Role.SCREEN, shared=True)
     _, shared_token = await server.invite(event, Role.PARTICIPANT, shared=True)
     _, org_token = await server.invite(event, Role.ORGANIZER)
+    ian_inv = await ev.invite(
+        store, event, ev.InvitationCreate(role=Role.PARTICIPANT, name="Ian", email="ian@acme.test")
+    )
 
     org = await server.client(org_token)
     manager = await server.client(org_token, namespace="/manage")
@@ -135,7 +138,8 @@ async def test_a_recorded_event_is_on_demand_and_replays_to_its_link_holders(mak
     assert zoe_identity in by_identity and len(by_identity) == 3
 
     # The thank-you mails carry each reader's replay link, which opens the replay
-    await smtp.inbox.wait(3)  # the registration, the thank-you, the certificate
+    # the registration, the thank-you, the certificate, two "the replay is available"
+    await smtp.inbox.wait(5)
     [thanks] = smtp.inbox.to("pat@acme.test")[-1:]
     text = body_of(thanks)
     assert f"/replay/{event.id}#t=" in text
@@ -143,6 +147,16 @@ async def test_a_recorded_event_is_on_demand_and_replays_to_its_link_holders(mak
     assert (await http("GET", f"{base}/replay/{event.id}", link))[0] == 200
     [cert_mail] = [m for m in smtp.inbox.to("zoe@example.org") if "certificate" in m["Subject"]]
     assert f"/replay/{event.id}#t=" in body_of(cert_mail)
+
+    # The audience (the registrant, the invited attendee) is mailed its own replay link
+    # once; the presenter has his in the thank-you; shared links are mailed nothing
+    for address, inv_id in (("zoe@example.org", zoe_identity), ("ian@acme.test", ian_inv.id)):
+        [mail] = [m for m in smtp.inbox.to(address) if "replay is available" in m["Subject"]]
+        own = body_of(mail).split(f"/replay/{event.id}#t=", 1)[1].split()[0]
+        assert server.tribune.tokens.verify(own).invitation == inv_id
+        assert (await http("GET", f"{base}/replay/{event.id}", own))[0] == 200
+    assert not [m for m in smtp.inbox.to("pat@acme.test") if "replay is" in m["Subject"]]
+    assert len(smtp.inbox.messages) == 5, [(m["To"], m["Subject"]) for m in smtp.inbox.messages]
 
     # A re-issued link no longer opens it, nor the /replay namespace
     await ev.reissue(store, event, pres_inv.id)
