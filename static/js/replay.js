@@ -2,7 +2,7 @@
 // (GET /api/v1/replay/{event_id}) with the page's link token, plays every track on one
 // clock (replay_clock.js), lays the stage out as the room did (a screen share large,
 // else the active speaker's camera; the other cameras in the strip), and shows the slides
-// and the questions on the second screen at their recorded times. While open it holds a
+// the questions on the second screen and the polls at their recorded times. While open it holds a
 // /replay connection: the server counts it as a replay session.
 import { $, connect, eventFromPath, tokenFromLink } from "/static/js/tribune.js";
 import { Clock, clockText, follow, stateAfter, upTo } from "/static/js/replay_clock.js";
@@ -172,6 +172,34 @@ function renderMoment(state) {
     return li;
   }));
   $("replay-no-questions").hidden = state.questions.length > 0;
+  renderPoll(state.poll);
+}
+
+function renderPoll(poll) {
+  $("replay-poll").hidden = !poll;
+  if (!poll) return;
+  $("replay-poll-question").textContent = poll.question;
+  const r = poll.results;
+  $("replay-poll-options").replaceChildren(...poll.options.map((option, i) => {
+    const li = document.createElement("li");
+    li.dataset.testid = "replay-poll-option";
+    li.textContent = option;
+    if (r) {
+      const n = r.counts[i] || 0;
+      const count = document.createElement("span");
+      count.className = "poll-count";
+      count.dataset.testid = "replay-poll-count";
+      count.textContent = ` — ${n}`;
+      li.append(count);
+      const bar = document.createElement("div");
+      bar.className = "poll-bar";
+      bar.style.width = `${r.voters ? Math.round((100 * n) / r.voters) : 0}%`;
+      li.append(bar);
+    }
+    return li;
+  }));
+  $("replay-poll-state").textContent = poll.state === "closed" ? "This poll was closed."
+    : r ? `${r.voters} voter${r.voters === 1 ? "" : "s"} so far` : "The poll is open.";
 }
 
 $("replay-play").addEventListener("click", () => {

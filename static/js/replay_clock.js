@@ -88,9 +88,12 @@ export function upTo(entries, t) {
 }
 
 /** What the timeline's first `n` entries leave on screen: the slide, the questions pushed
- * (in push order), the active speaker. */
+ * (in push order), the active speaker, and the poll last opened as participants saw it
+ * (its results once they were shown to them: `poll.changed` with results, `poll.results`). */
 export function stateAfter(entries, n) {
   const questions = new Map();
+  const polls = new Map();
+  let latest = null;
   let slide = null;
   let speaker = "";
   for (let i = 0; i < n; i++) {
@@ -102,9 +105,20 @@ export function stateAfter(entries, n) {
       slide = data.slides || null;
     } else if (kind === "media.speaker") {
       speaker = data.person || "";
+    } else if (kind === "poll.changed") {
+      if (data.poll) {
+        if (!polls.has(data.id) || data.poll.state === "open") latest = data.id;
+        polls.set(data.id, { ...data.poll });
+      } else {
+        polls.delete(data.id);
+        if (latest === data.id) latest = null;
+      }
+    } else if (kind === "poll.results" && polls.has(data.id)) {
+      polls.get(data.id).results = { counts: data.counts, voters: data.voters };
     }
   }
-  return { questions: [...questions.values()], slide, speaker };
+  const poll = latest === null ? null : polls.get(latest);
+  return { questions: [...questions.values()], slide, speaker, poll };
 }
 
 export function clockText(seconds) {
