@@ -172,6 +172,7 @@ def audience_change(form: EventForm) -> SettingsChange:
         registration_fields=form.registration_fields,
         certificate=form.certificate,
         auto_record=form.auto_record,
+        replay_mail=form.replay_mail,
     )
 
 

@@ -38,6 +38,8 @@ class EventForm(msgspec.Struct, forbid_unknown_fields=True):
     credit_cost: CreditCost | None = None
     auto_record: bool | None = None
     """A recording starts by itself when the event goes live."""
+    replay_mail: bool | None = None
+    """The audience is mailed its replay link once the event is on demand."""
 
 
 class CollaboratorAdd(msgspec.Struct, forbid_unknown_fields=True):

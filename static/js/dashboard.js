@@ -107,6 +107,7 @@ function openEditor(event = null) {
   $("question-visibility").value = settings.question_visibility || "none";
   $("anonymous-questions").checked = settings.anonymous_questions !== false;
   $("auto-record").checked = settings.auto_record === true;
+  $("replay-mail").checked = settings.replay_mail !== false;
   const cert = settings.certificate || {};
   $("cert-enabled").checked = Boolean(cert.enabled);
   $("cert-colour").value = cert.colour || "#1d2330";
@@ -142,6 +143,7 @@ async function saveEvent(e) {
     question_visibility: $("question-visibility").value,
     anonymous_questions: $("anonymous-questions").checked,
     auto_record: $("auto-record").checked,
+    replay_mail: $("replay-mail").checked,
     certificate: {
       enabled: $("cert-enabled").checked,
       colour: $("cert-colour").value,
