@@ -60,7 +60,9 @@ async def test_subscribers_on_both_workers_get_the_publishers_frames(make_server
         assert home is not None
         viewers = await viewers_on_both(s, sfu, 4)
         sibling = next(i for i in (0, 1) if i != home.index)
-        on_sibling = [v for v in viewers if sfu().where[v.client.sio.get_sid("/room")].index == sibling]
+        on_sibling = [
+            v for v in viewers if sfu().where[v.client.sio.get_sid("/room")].index == sibling
+        ]
         assert on_sibling
         await wait_for(lambda: all(v.frames.get(mid, 0) > 5 for v in viewers), 15, "frames")
         before = {id(v): v.frames[mid] for v in viewers}
