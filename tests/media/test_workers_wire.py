@@ -17,6 +17,12 @@ from typing import Any
 from signaling.socket.media_pooled import PooledSfu
 from tests.helpers import Client, Server, Setup
 from tests.media.conftest import wait_for
+from tests.media.test_recording_wire import (
+    test_a_running_recording_stops_cleanly_when_the_space_runs_out as recording_stops_at_quota,
+)
+from tests.media.test_speaker_wire import (
+    test_the_room_is_told_who_speaks_by_the_levels_his_packets_carry as speaker_told,
+)
 from tests.media.test_stage_wire import WirePublisher, WireViewer
 
 
@@ -161,3 +167,14 @@ async def test_a_killed_worker_comes_back_and_the_room_restarts(make_server) -> 
         for v in viewers:
             await v.close()
         await pres.close()
+
+
+async def test_recording_runs_on_the_home_worker_and_stops_at_the_quota(make_server) -> None:
+    """The quota test of test_recording_wire.py, with the media on two workers: the
+    recording runs on the home worker, its size watched over the channel."""
+    await recording_stops_at_quota(await make_server(media_workers=2))
+
+
+async def test_the_home_worker_tells_the_active_speaker(make_server) -> None:
+    """The speaker test of test_speaker_wire.py, with the media on two workers."""
+    await speaker_told(await make_server(media_workers=2))
