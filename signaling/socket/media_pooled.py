@@ -156,11 +156,11 @@ class PooledSfu:
     def forget(self) -> None:
         """Let go of every worker (closed, or one of them died)."""
         self.closed = True
-        for worker in self.where.values():
-            worker.subscribers -= 1
+        for worker in self.where.values():  # a restarted worker counts from 0 again
+            worker.subscribers = max(0, worker.subscribers - 1)
         self.where.clear()
         if self.home is not None:
-            self.home.homes -= 1
+            self.home.homes = max(0, self.home.homes - 1)
             self.home = None
         self.opened.clear()
 
