@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
 import struct
 from collections.abc import Awaitable, Callable
@@ -262,6 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ice", action="append", default=[])
     parser.add_argument("--host", action="append", default=[])
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the node stops us (end of the channel)
     logging.basicConfig(level=logging.WARNING, format=f"media worker {args.index}: %(message)s")
     restrict_host_addresses(args.host or None)
     worker = Worker(args.index, args.count, Path(args.dir), [IceServer.parse(u) for u in args.ice])
