@@ -584,6 +584,14 @@ async def run_server(
             elif profile:
                 print((await server.rpc.call("profile_stop"))["text"])
             print(f"  {kind} N={n}: {rows[-1].cpu:.1%} of a core", file=sys.stderr, flush=True)
+        if kind == "pool":
+            relay = await server.rpc.call("relay")
+            print(
+                f"relay between the workers: {relay['sent']} datagrams sent, "
+                f"{relay['received']} received, {relay['dropped']} dropped, "
+                f"{relay['holes']} holes seen",
+                flush=True,
+            )
     finally:
         for probe in probes:
             await probe.pc.close()
