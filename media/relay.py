@@ -18,6 +18,7 @@ asks for one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -182,6 +183,10 @@ class Relay:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
+            path = relay_path(self.directory, self.index)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                os.rmdir(self.directory)  # the last worker out (also when the node was killed)
 
     # -- home side -------------------------------------------------------------------------
     def follow(self, event_id: str, feeds: Iterable[Feed], was: Iterable[Feed] = ()) -> None:
