@@ -1,6 +1,6 @@
 """A media worker process: SFUs on their own core, controlled by the node.
 
-    python -m media.worker --fd FD --index I --count N --dir DIR [--ice URL]... [--host IP]...
+    TRIBUNE_MEDIA_ICE=URLS python -m media.worker --fd FD --index I --count N --dir DIR [--host IP]
 
 The node (``signaling/socket/media_workers.py``) starts N of these and talks to each over
 the Unix stream socket it passes as ``--fd``: length-prefixed msgpack, requests
@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import struct
@@ -36,6 +37,8 @@ from media.types import IceServer, Speaker, StageTrack
 log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("!I")
+ICE_ENV = "TRIBUNE_MEDIA_ICE"
+"""The ICE server URLs, one a line (in the environment: a TURN secret stays out of `ps`)."""
 ERRORS: dict[type[MediaError], str] = {
     InvalidDescription: "invalid",
     NoFreeSlot: "stage_full",
@@ -260,13 +263,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--index", type=int, required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--dir", required=True)
-    parser.add_argument("--ice", action="append", default=[])
     parser.add_argument("--host", action="append", default=[])
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the node stops us (end of the channel)
     logging.basicConfig(level=logging.WARNING, format=f"media worker {args.index}: %(message)s")
     restrict_host_addresses(args.host or None)
-    worker = Worker(args.index, args.count, Path(args.dir), [IceServer.parse(u) for u in args.ice])
+    worker = Worker(
+        args.index,
+        args.count,
+        Path(args.dir),
+        [IceServer.parse(u) for u in os.environ.get(ICE_ENV, "").split("\n") if u],
+    )
     try:
         import uvloop
 

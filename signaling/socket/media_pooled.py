@@ -97,9 +97,10 @@ class PooledSfu:
         return str(answer)
 
     async def stop_track(self, publisher_id: str, source: Source) -> bool:
-        home = await self._home()
+        if self.home is None:
+            raise UnknownPeer(publisher_id)
         return bool(
-            await home.call("stop_track", event=self.event_id, id=publisher_id, source=source)
+            await self.home.call("stop_track", event=self.event_id, id=publisher_id, source=source)
         )
 
     async def unpublish(self, publisher_id: str) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from media import InvalidDescription, MediaError, NoFreeSlot, SfuClosed, UnknownPeer
-from media.worker import frame_message, read_message
+from media.worker import ICE_ENV, frame_message, read_message
 from room import tasks
 from room.errors import Code, TribuneError
 
@@ -50,9 +50,12 @@ class WorkerGone(TribuneError):
 class WorkerProcess:
     """One worker: its process and the channel to it."""
 
-    def __init__(self, index: int, argv: list[str], news: NewsListener) -> None:
+    def __init__(
+        self, index: int, argv: list[str], news: NewsListener, env: dict[str, str]
+    ) -> None:
         self.index = index
         self.argv = argv
+        self.env = env
         self.news = news
         self.process: asyncio.subprocess.Process | None = None
         self.subscribers = 0
@@ -79,6 +82,7 @@ class WorkerProcess:
                 str(theirs.fileno()),
                 *self.argv,
                 pass_fds=(theirs.fileno(),),
+                env=self.env,
             )
         finally:
             theirs.close()
@@ -159,9 +163,13 @@ class WorkerPool:
         self._dir = tempfile.TemporaryDirectory(prefix="tribune-media-")
         self.directory = Path(self._dir.name)
         argv = ["--count", str(count), "--dir", str(self.directory)]
-        argv += [a for url in ice for a in ("--ice", url)]
+        self.env = {**os.environ, ICE_ENV: "\n".join(ice)}
+        """The ICE servers reach the workers in their environment, not their command line
+        (a TURN secret in it would be anyone's to read in `ps`)."""
         argv += [a for host in hosts or [] for a in ("--host", host)]
-        self.workers = [WorkerProcess(i, ["--index", str(i), *argv], news) for i in range(count)]
+        self.workers = [
+            WorkerProcess(i, ["--index", str(i), *argv], news, self.env) for i in range(count)
+        ]
         self.lost = lost
         self.restarts = 0
         self._watching: list[asyncio.Task[None]] = []
