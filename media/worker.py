@@ -78,8 +78,12 @@ class Worker:
 
     # -- the channel to the node -----------------------------------------------------------
     async def serve(self, fd: int) -> None:
-        self.relay.open()
         sock = socket.socket(fileno=fd)
+        try:
+            self.relay.open()
+        except FileNotFoundError:  # the node stopped (and its directory went) as we started
+            sock.close()
+            return
         reader, self._writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 22)
         tasks: set[asyncio.Task[None]] = set()
         try:
@@ -115,6 +119,10 @@ class Worker:
         self._send([0, kind, args])
 
     # -- operations ------------------------------------------------------------------------
+    async def op_ready(self) -> int:
+        """Answered once this worker's relay socket is bound (the node waits for it)."""
+        return self.index
+
     async def op_open(
         self,
         event: str,

@@ -89,6 +89,7 @@ class WorkerProcess:
         reader, self._writer = await asyncio.open_unix_connection(sock=ours, limit=1 << 22)
         self.subscribers = self.homes = 0
         self._reading = asyncio.create_task(self._read(reader))
+        await self.call("ready")  # its relay socket is bound: siblings may send to it
 
     async def call(self, op: str, **args: Any) -> Any:
         writer = self._writer
@@ -211,7 +212,11 @@ class WorkerPool:
             )
             await worker.stop()
             self.restarts += 1
-            await worker.start()
+            try:
+                await worker.start()
+            except Exception:  # it died again at once: the loop waits for it and retries
+                log.warning("media worker %d did not start; again in 1 s", worker.index)
+                await asyncio.sleep(1)
             try:
                 await self.lost(worker.index)
             except Exception:
