@@ -12,6 +12,13 @@ subscriber), measured in the same run at a small N.
     .venv/bin/python bench/media.py --nice 10  # on a shared machine: our processes first
     .venv/bin/python bench/media.py --record   # N = 50 with and without a recording running
     .venv/bin/python bench/media.py --record --quick  # N = 20 (~1 min)
+    .venv/bin/python bench/media.py --workers 2       # 1 worker vs 2 worker processes
+    .venv/bin/python bench/media.py --workers 2 --quick
+
+``--workers N`` runs the SFU in the server process (one worker, as ``--media-workers 1``)
+and then on N media worker processes (``bench/media_workers.py``), at the same N, and
+prints the CPU per subscriber of each (summed over every process), their ratio, and the
+projected capacity of this machine.
 
 ``--record`` measures the SFU serving the same N subscribers alternately without and
 with a recording of the stage running (windows in pairs, so that a change of load on
@@ -48,6 +55,10 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.codecs.vpx import Vp8Encoder
+
+from bench.media_workers import PoolServer, compare
+from bench.media_workers import cpu_seconds as pool_cpu_seconds
+from bench.media_workers import rss_mib as pool_rss_mib
 
 FPS = 30
 VIDEO_BITRATE = 1_500_000
@@ -338,7 +349,7 @@ class SfuServer:
         await self.sfu.close()
 
 
-async def serve(kind: str) -> None:
+async def serve(kind: str, workers: int = 1) -> None:
     """Child process: run one server behind a JSON-lines socket on loopback."""
     import cProfile
     import io
@@ -346,7 +357,13 @@ async def serve(kind: str) -> None:
 
     loopback_only()
     watch_gc()
-    server: SfuServer | RelayServer = SfuServer() if kind == "sfu" else RelayServer()
+    server: Any = (
+        SfuServer()
+        if kind == "sfu"
+        else PoolServer(workers, VIDEO_SLOTS, AUDIO_SLOTS)
+        if kind == "pool"
+        else RelayServer()
+    )
     profiler: cProfile.Profile | None = None
     done = asyncio.Event()
 
@@ -406,23 +423,33 @@ class Rpc:
 @dataclass
 class ServerProcess:
     kind: str
+    workers: int = 1
     proc: asyncio.subprocess.Process = field(init=False)
     rpc: Rpc = field(init=False)
+    pids: list[int] = field(default_factory=list)
 
     async def start(self, uvloop: bool, nice: int) -> None:
         args = [sys.executable, __file__, "--serve", self.kind, "--nice", str(nice)]
+        args += ["--workers", str(self.workers)]
         args += ["--uvloop"] if uvloop else []
         self.proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
         assert self.proc.stdout is not None
         line = await self.proc.stdout.readline()
         port = int(line.split()[1])
         self.rpc = Rpc(*await asyncio.open_connection("127.0.0.1", port, limit=1 << 22))
+        self.pids = [self.proc.pid]
+        if self.kind == "pool":  # and the worker processes'
+            self.pids += (await self.rpc.call("pids"))["pids"]
 
     def cpu_seconds(self) -> float:
+        if len(self.pids) > 1:
+            return pool_cpu_seconds(self.pids, CLK_TCK)
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
     def rss_mib(self) -> float:
+        if len(self.pids) > 1:
+            return pool_rss_mib(self.pids)
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
@@ -498,7 +525,7 @@ async def measure(
     delivered, delays = 1.0, []
     if probes and window_sent:
         for probe, before in zip(probes, frames_before, strict=True):
-            if server.kind == "sfu":
+            if server.kind != "relay":
                 got = [
                     probe.arrivals[pid] - at
                     for pid, at in window_sent.items()
@@ -536,8 +563,9 @@ async def run_server(
     uvloop: bool,
     nice: int,
     profile: bool = False,
+    workers: int = 1,
 ) -> list[Row]:
-    server = ServerProcess(kind)
+    server = ServerProcess(kind, workers)
     await server.start(uvloop, nice)
     publisher = Publisher(video, audio)
     probes: list[Probe] = []
@@ -556,6 +584,14 @@ async def run_server(
             elif profile:
                 print((await server.rpc.call("profile_stop"))["text"])
             print(f"  {kind} N={n}: {rows[-1].cpu:.1%} of a core", file=sys.stderr, flush=True)
+        if kind == "pool":
+            relay = await server.rpc.call("relay")
+            print(
+                f"relay between the workers: {relay['sent']} datagrams sent, "
+                f"{relay['received']} received, {relay['dropped']} dropped, "
+                f"{relay['holes']} holes seen",
+                flush=True,
+            )
     finally:
         for probe in probes:
             await probe.pc.close()
@@ -624,7 +660,7 @@ def report(sfu: list[Row], relay: list[Row]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in [*sfu, *relay]:
-        zero = base if r.server == "sfu" else relay[0]
+        zero = base if r.server != "relay" else relay[0]
         per = f"{r.cpu / r.n:.2%}" if r.n else "-"
         marginal = f"{(r.cpu - zero.cpu) / r.n:.2%}" if r.n else "-"
         rss_per = f"{(r.rss - zero.rss) / r.n:.3f}" if r.n else "-"
@@ -739,6 +775,18 @@ async def main(args: argparse.Namespace) -> None:
         await run_server("sfu", steps, 10, video, audio, args.uvloop, args.nice, True)
         return
     steps, window, base = ([5, 20], 4.0, [2]) if args.quick else ([10, 50, 100], 10.0, [2, 5])
+    if args.workers >= 2:
+        if args.quick:
+            steps = [10, 50]
+        one = await run_server("sfu", steps, window, video, audio, args.uvloop, args.nice)
+        pool = await run_server(
+            "pool", steps, window, video, audio, args.uvloop, args.nice, workers=args.workers
+        )
+        print(report(one, []))
+        print(report(pool, []))
+        print(compare(one, pool, args.workers, os.cpu_count() or 1))
+        print(f"\ntotal bench time {time.perf_counter() - started:.0f}s on {os.cpu_count()} CPUs")
+        return
     relay = await run_server("relay", base, window, video, audio, args.uvloop, args.nice)
     sfu = await run_server("sfu", steps, window, video, audio, args.uvloop, args.nice)
     print(report(sfu, relay))
@@ -762,7 +810,14 @@ if __name__ == "__main__":
         help="raise this bench's own processes N steps above others (needs root): "
         "for clean delivery/delay figures on a shared machine",
     )
-    parser.add_argument("--serve", choices=["sfu", "relay"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="also run the SFU on N media worker processes and compare (N >= 2)",
+    )
+    parser.add_argument("--serve", choices=["sfu", "relay", "pool"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.nice:
         try:
@@ -774,6 +829,6 @@ if __name__ == "__main__":
             import uvloop
 
             uvloop.install()
-        asyncio.run(serve(args.serve))
+        asyncio.run(serve(args.serve, args.workers))
     else:
         asyncio.run(main(args))

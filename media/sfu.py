@@ -20,6 +20,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from media import rtc
 from media.errors import InvalidDescription, SfuClosed, UnknownPeer
+from media.forward import Feed
 from media.peers import Peers
 from media.publisher import Publisher, check_room, check_sources, enlarge_socket_buffer
 from media.recorder import Recorder
@@ -159,6 +160,16 @@ class Sfu:
     def stage(self) -> tuple[StageTrack, ...]:
         """The published tracks on stage now, with the slot (mid) of each."""
         return self._stage.tracks()
+
+    def stage_feeds(self) -> list[Feed]:
+        """The feeds on stage now (a worker relays them to its siblings)."""
+        return [feed for _, feed in self._stage.feeds()]
+
+    def mirror(self, placed: dict[int, Feed]) -> None:
+        """Hold another worker's stage: ``placed`` maps slots to relay feeds
+        (``media/relay.py``); this SFU then has subscribers only."""
+        self._stage.assign(placed)
+        self._stage_changed()
 
     # -- subscribing ------------------------------------------------------
 

@@ -48,6 +48,11 @@ class Stage:
             self._slots[slot] = None
         return slot
 
+    def assign(self, placed: dict[int, Feed]) -> None:
+        """Hold exactly ``placed`` (slot → feed): a relayed copy of another worker's stage."""
+        for i in range(len(self._slots)):
+            self._slots[i] = placed.get(i)
+
     def slot_of(self, feed: Feed) -> int | None:
         for i, held in enumerate(self._slots):
             if held is feed:

@@ -138,6 +138,14 @@ def parser() -> argparse.ArgumentParser:
         "unless that is a wildcard (env TRIBUNE_MEDIA_HOST)",
     )
     s.add_argument(
+        "--media-workers",
+        type=int,
+        default=int(env("MEDIA_WORKERS", str(os.cpu_count() or 1))),
+        help="media worker processes: 1 runs media in the server's own process; N >= 2 "
+        "spreads each event's subscribers over N processes, relaying every publisher's "
+        "frames between them (env TRIBUNE_MEDIA_WORKERS; default: the number of cores)",
+    )
+    s.add_argument(
         "--smtp-url",
         default=env("SMTP_URL"),
         help="send mail through this SMTP server, e.g. smtp://user:pass@host:587 or "
@@ -213,6 +221,7 @@ def config_from(args: argparse.Namespace) -> Config:
         ws_compression=args.ws_compression,
         ice_servers=list(args.ice_server or []),
         media_host=args.media_host,
+        media_workers=max(1, args.media_workers),
         smtp_url=args.smtp_url,
         mail_from=args.mail_from,
         geoip_path=args.geoip,

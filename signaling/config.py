@@ -36,6 +36,9 @@ class Config:
     """Interface for media (ICE host candidates); defaults to --host unless that is a wildcard."""
     media_lease: float = 3.0
     """Seconds a node's heartbeat and its media ownership last unless renewed."""
+    media_workers: int = 1
+    """Media worker processes (`--media-workers`): 1 runs the SFUs in the server's own
+    process; N ≥ 2 in N processes, each publisher's frames relayed to all of them."""
     media_every: float = 1.0
     """Seconds between heartbeats (and checks for events whose owner died)."""
     snapshot_every: float = 5.0

@@ -30,6 +30,14 @@ from room.errors import Code, TribuneError, invalid
 from room.events import load_event
 from room.store import Store
 from signaling.config import Config
+from signaling.socket.media_pooled import (
+    PooledSfu,
+    is_recording,
+    record_begin,
+    record_end,
+    record_manifest,
+)
+from signaling.socket.media_workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,9 @@ TracksListener = Callable[[str, list[list[str]]], Awaitable[None]]
 RecordingListener = Callable[[str, dict[str, Any]], Awaitable[None]]
 """Called with (event id, news) when the owner itself stops a recording or warns about it:
 `{"id", "state": "stopped", "reason": "quota", "manifest"}` or `{"id", "warning": "quota_90"}`."""
+RestartListener = Callable[[str], Awaitable[None]]
+"""Called with (event id) when a media worker serving the event died: its media starts
+afresh (`media.restart` with the epoch `epoch_suffix` now gives)."""
 SpeakerListener = Callable[[str, dict[str, Any]], Awaitable[None]]
 """Called with (event id, news) when an event's active speaker changes, and again every
 few seconds while he is (`media.speaker`): `{"person", "source", "changed"}`, `person`
@@ -71,6 +82,10 @@ class LocalMedia:
         on_recording: RecordingListener | None = None,
         watch_every: float = 2.0,
         on_speaker: SpeakerListener | None = None,
+        workers: int = 1,
+        ice_urls: tuple[str, ...] = (),
+        hosts: list[str] | None = None,
+        on_restart: RestartListener | None = None,
     ) -> None:
         self.on_speaker = on_speaker
         self.data_dir = Path(data_dir)
@@ -78,19 +93,48 @@ class LocalMedia:
         self.watch_every = watch_every
         self.recordings: dict[str, asyncio.Task[None]] = {}
         """Per event: the task watching its running recording's size (quota)."""
+        self.recording_ids: dict[str, str] = {}
+        """Per event: the id of the recording running on its SFU."""
         self.store = store
         self.ice = ice
         self.on_tracks = on_tracks
         self.background = background
-        self.sfus: dict[str, Sfu] = {}
+        self.sfus: dict[str, Sfu | PooledSfu] = {}
+        self.on_restart = on_restart
+        self.generations: dict[str, int] = {}
+        """Per event: how many times a worker serving it died (the epoch's suffix)."""
+        self.pool = (
+            WorkerPool(workers, list(ice_urls), hosts, self._news, self._lost)
+            if workers >= 2
+            else None
+        )
+        """With `--media-workers` N ≥ 2, the worker processes the SFUs run in."""
 
-    async def sfu(self, event_id: str) -> Sfu:
+    async def start(self) -> None:
+        if self.pool is not None:
+            await self.pool.start()
+
+    def epoch_suffix(self, event_id: str) -> str:
+        generation = self.generations.get(event_id, 0)
+        return f"/w{generation}" if generation else ""
+
+    async def sfu(self, event_id: str) -> Sfu | PooledSfu:
         existing = self.sfus.get(event_id)
         if existing is not None:
             return existing
         event = await load_event(self.store, event_id)
         plan = (await get_account(self.store, event.account_id)).plan
-        if event_id not in self.sfus:  # checked again: the awaits above may have raced
+        if event_id in self.sfus:  # checked again: the awaits above may have raced
+            return self.sfus[event_id]
+        if self.pool is not None:
+            self.sfus[event_id] = PooledSfu(
+                self.pool,
+                event_id,
+                plan.stage_cameras + plan.stage_screens,
+                plan.stage_mics,
+                lambda tracks: self.background(self.on_tracks(event_id, tracks_list(tracks))),
+            )
+        else:
             self.sfus[event_id] = Sfu(
                 video_slots=plan.stage_cameras + plan.stage_screens,
                 audio_slots=plan.stage_mics,
@@ -187,9 +231,11 @@ class LocalMedia:
         `offset` s into the recording); past `limit` bytes (with the account's `used` ones)
         the recording stops on its own. The part's progress is noted in the record."""
         sfu = await self.sfu(event_id)
-        if sfu.recorder is not None:
+        if is_recording(sfu):
             raise TribuneError(Code.CONFLICT, "the event is already being recorded")
-        sfu.start_recording(self.data_dir / "recordings" / event_id / rec_id, part, offset)
+        directory = (self.data_dir / "recordings" / event_id / rec_id).resolve()
+        await record_begin(sfu, directory, part, offset)
+        self.recording_ids[event_id] = rec_id
         await recordings.part_begun(self.store, event_id, rec_id, part, await self.store.now())
         self.recordings[event_id] = asyncio.create_task(
             self._watch(event_id, sfu, rec_id, used, limit)
@@ -200,17 +246,22 @@ class LocalMedia:
         task = self.recordings.pop(event_id, None)
         if task is not None:
             await tasks.stop(task)
+        self.recording_ids.pop(event_id, None)
         sfu = self.sfus.get(event_id)
-        return None if sfu is None else sfu.stop_recording()
+        return None if sfu is None else await record_end(sfu)
 
-    async def _watch(self, event_id: str, sfu: Sfu, rec_id: str, used: int, limit: int) -> None:
+    async def _watch(
+        self, event_id: str, sfu: Sfu | PooledSfu, rec_id: str, used: int, limit: int
+    ) -> None:
         warned = False
-        while sfu.recorder is not None:
+        while is_recording(sfu):
             await asyncio.sleep(self.watch_every)
-            recorder = sfu.recorder
-            if recorder is None:
+            try:
+                manifest = await record_manifest(sfu)
+            except TribuneError:  # its worker died: the restart takes it from here
                 return
-            manifest = recorder.manifest()
+            if manifest is None:
+                return
             try:  # what this part wrote stays known if this node dies
                 await recordings.part_progress(
                     self.store, event_id, rec_id, manifest, await self.store.now()
@@ -220,7 +271,8 @@ class LocalMedia:
             total = used + int(manifest["size_bytes"])
             if total >= limit:
                 self.recordings.pop(event_id, None)
-                final = sfu.stop_recording()
+                self.recording_ids.pop(event_id, None)
+                final = await record_end(sfu)
                 news = {"id": rec_id, "state": "stopped", "reason": "quota", "manifest": final}
                 await self._tell(event_id, news)
                 return
@@ -245,15 +297,18 @@ class LocalMedia:
         task = self.recordings.pop(event_id, None)
         if task is not None:
             await tasks.stop(task)
+        rec_id = self.recording_ids.pop(event_id, None)
         sfu = self.sfus.pop(event_id, None)
         if sfu is None:
             return
-        recorder = sfu.recorder
-        manifest = sfu.stop_recording()
-        if recorder is not None and manifest is not None:  # handed over: the part ends here
+        try:
+            manifest = await record_end(sfu)
+        except TribuneError:  # its worker died with it
+            manifest = None
+        if rec_id is not None and manifest is not None:  # handed over: the part ends here
             try:
                 await recordings.part_progress(
-                    self.store, event_id, recorder.directory.name, manifest, await self.store.now()
+                    self.store, event_id, rec_id, manifest, await self.store.now()
                 )
             except Exception:
                 log.warning("media: noting the recording of %s failed", event_id, exc_info=True)
@@ -262,3 +317,29 @@ class LocalMedia:
     async def close(self) -> None:
         for event_id in list(self.sfus):
             await self.close_event(event_id)
+        if self.pool is not None:
+            await self.pool.close()
+
+    # -- the worker processes ------------------------------------------------------------
+    def _news(self, index: int, kind: str, args: dict[str, Any]) -> None:
+        sfu = self.sfus.get(str(args.get("event")))
+        if not isinstance(sfu, PooledSfu) or sfu.home is None or sfu.home.index != index:
+            return  # a closed event's, or a former home's
+        if kind == "stage":
+            sfu.staged(args["tracks"])
+        elif kind == "speaker" and self.on_speaker is not None:
+            news = {k: args[k] for k in ("person", "source", "changed")}
+            self.background(self.on_speaker(sfu.event_id, news))
+
+    async def _lost(self, index: int) -> None:
+        """Worker `index` died (it runs again): the events it served start their media
+        afresh on the workers, and their pages are told to subscribe and publish again."""
+        for event_id, sfu in list(self.sfus.items()):
+            if not isinstance(sfu, PooledSfu) or index not in sfu.opened:
+                continue
+            log.warning("media: worker %d served event %s; its media restarts", index, event_id)
+            sfu.opened.discard(index)  # nothing to close there
+            await self.close_event(event_id)
+            self.generations[event_id] = self.generations.get(event_id, 0) + 1
+            if self.on_restart is not None:
+                await self.on_restart(event_id)

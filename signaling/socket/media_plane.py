@@ -72,6 +72,10 @@ class MediaPlane:
             data_dir=config.data_dir,
             on_recording=self._recording,
             on_speaker=self._speaker,
+            workers=config.media_workers,
+            ice_urls=tuple(config.ice_servers),
+            hosts=host_candidates(config),
+            on_restart=self._worker_restart,
         )
         self.bus = (
             MediaBus(config.redis_url, self.node_id, self._serve) if config.redis_url else None
@@ -90,6 +94,7 @@ class MediaPlane:
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.local.start()
         if self.bus is not None:
             await self.bus.start()
         try:
@@ -169,6 +174,19 @@ class MediaPlane:
         """Tell the room that the media moved: pages subscribe and publish again."""
         await self.hub.fanout.emit_room(event_id, "media.restart", Restart(epoch), ROOM)
 
+    async def _worker_restart(self, event_id: str) -> None:
+        """A media worker of this node that served the event died and runs again: the
+        pages start the event's media afresh, and a running recording goes on."""
+        mine = self.owned.get(event_id)
+        if mine is None:
+            return
+        await self.restart(event_id, mine.epoch + self.local.epoch_suffix(event_id))
+        for listener in self.owner_listeners:
+            try:
+                await listener(event_id)
+            except Exception:
+                log.exception("media plane: a restart listener failed for %s", event_id)
+
     async def epoch(self, event_id: str) -> str:
         return (await self._claim(event_id)).epoch
 
@@ -239,7 +257,8 @@ class MediaPlane:
         if op == "subscribe":
             offer = await self.local.run(op, event_id, args)
             mine = self.owned.get(event_id)
-            return {**offer, "epoch": mine.epoch if mine is not None else ""}
+            epoch = mine.epoch if mine is not None else ""
+            return {**offer, "epoch": epoch + self.local.epoch_suffix(event_id)}
         if op != "close":
             return await self.local.run(op, event_id, args)
         await self.local.close_event(event_id)  # the event ended: give it up
