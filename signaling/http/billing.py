@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from room import recordings
 from room.accounts import addons, invoices
 from room.accounts.invoice_pdf import render
 from room.accounts.limits import limits_of
@@ -35,7 +36,9 @@ async def owner(request: web.Request) -> tuple[Tribune, Principal]:
 async def get_account(request: web.Request) -> web.Response:
     t, p = await reader(request)
     now = t.clock.now()
-    return json(account_view(p.account, await limits_of(t.store, p.account, now)))
+    limits = await limits_of(t.store, p.account, now)
+    used = await recordings.used_bytes(t.store, p.account.id)
+    return json(account_view(p.account, limits, used))
 
 
 @routes.get("/api/v1/addons/catalogue")

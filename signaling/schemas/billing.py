@@ -37,11 +37,18 @@ class LimitsView(msgspec.Struct):
     storage_mb: int
 
 
+class UsageView(msgspec.Struct):
+    recording_bytes: int
+    """What the account's recordings and their MP4 exports take (`room.recordings.used_bytes`),
+    against `limits.recording_mb`."""
+
+
 class AccountBilling(msgspec.Struct):
     id: str
     name: str
     plan: CycleView
     limits: LimitsView
+    usage: UsageView
 
 
 class AccountView(msgspec.Struct):
@@ -55,7 +62,7 @@ class AccountView(msgspec.Struct):
     account: AccountBilling
 
 
-def account_view(account: Account, limits: Limits) -> AccountView:
+def account_view(account: Account, limits: Limits, recording_bytes: int) -> AccountView:
     return AccountView(
         id=account.id,
         name=account.name,
@@ -73,5 +80,6 @@ def account_view(account: Account, limits: Limits) -> AccountView:
                 recording_mb=limits.recording_mb,
                 storage_mb=limits.storage_mb,
             ),
+            usage=UsageView(recording_bytes),
         ),
     )

@@ -35,6 +35,9 @@ async function loadAccount() {
   $("billing-limits").textContent =
     `${l.attendees} attendees · ${l.presenter_seats} presenter seats · ${l.parallel_events} parallel events · ` +
     `${l.secondary_accounts} secondary accounts · ${l.recording_mb} MB recording · ${l.storage_mb} MB storage`;
+  const usedMb = account.usage.recording_bytes / (1024 * 1024);
+  $("billing-recording-used").textContent =
+    `${usedMb.toFixed(1)} MB of ${l.recording_mb} MB (${l.recording_mb ? Math.round((100 * usedMb) / l.recording_mb) : 0} %)`;
   return true;
 }
 

@@ -68,5 +68,6 @@ async def test_the_owner_buys_and_cancels_an_add_on(make_server, browser: Browse
     await expect(row.get_by_test_id("addon-status")).to_have_text("cancelled")
     await expect(row.get_by_test_id("addon-cancel")).to_have_count(0)
     await expect(page.get_by_test_id("billing-limits")).to_contain_text("7 presenter seats")
+    await expect(page.get_by_test_id("billing-recording-used")).to_contain_text("0.0 MB of")
     assert errors == []
     await ctx.close()

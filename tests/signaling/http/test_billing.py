@@ -53,7 +53,8 @@ async def test_the_account_route_keeps_its_fields_and_adds_cycle_and_limits(mem_
     assert status == 200
     assert body["id"] == account.id and body["plan"]["attendees"] == 7  # as before
     acc = body["account"]
-    assert set(acc) == {"id", "name", "plan", "limits"}
+    assert set(acc) == {"id", "name", "plan", "limits", "usage"}
+    assert acc["usage"] == {"recording_bytes": 0}
     assert acc["plan"] == {
         "cycle": "monthly",
         "cycle_start": account.cycle_start,

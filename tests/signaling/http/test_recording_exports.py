@@ -82,10 +82,15 @@ async def test_a_recording_exports_to_one_mp4(mem_server) -> None:
     # The MP4 counts in the account's recording space.
     used = await recordings.used_bytes(mem_server.tribune.store, s.account.id)
     assert used == rec.size_bytes + view["size_bytes"]
+    # ...which the account's figures show (the billing page's "recording space used").
+    status, account = await http("GET", f"{mem_server.url}/api/v1/account", s.api_key)
+    assert status == 200 and account["account"]["usage"] == {"recording_bytes": used}
     # ...and goes with the event.
     status, _ = await http("DELETE", f"{mem_server.url}/api/v1/events/{s.event.id}", s.api_key)
     assert status == 200
     assert not mp4.exists()
+    status, account = await http("GET", f"{mem_server.url}/api/v1/account", s.api_key)
+    assert account["account"]["usage"] == {"recording_bytes": 0}
     store = mem_server.tribune.store
     assert await recording_exports.get(store, s.event.id, rec.id) is None
 
