@@ -52,3 +52,16 @@ def test_every_node_variable_is_a_serve_flags_env_twin() -> None:
     for name in ("node1", "node2"):
         variables = set(compose()["services"][name]["environment"])
         assert variables <= twins, variables - twins
+
+
+def test_every_node_reads_and_writes_one_data_directory() -> None:
+    """Recordings and exports are files: the nodes share the directory they live in."""
+    services = compose()["services"]
+    nodes = [s for s in services.values() if s.get("command", [None])[0] == "tribune"]
+    assert len(nodes) >= 2
+    dirs = {n["environment"]["TRIBUNE_DATA_DIR"] for n in nodes}
+    mounts = {tuple(n["volumes"]) for n in nodes}
+    assert len(dirs) == 1 and len(mounts) == 1
+    [mount] = mounts
+    assert any(v.split(":")[1] == next(iter(dirs)) for v in mount)
+    assert mount[0].split(":")[0] in compose()["volumes"]
