@@ -5,6 +5,7 @@ each broadcast once, on one node and across nodes."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,26 +19,35 @@ PAYLOAD = {"text": "héllo ✓", "n": 3, "items": [1, 2.5, None, b"\x00\xff"], "
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[bytes]]:
-    """What each engine.io socket was given to send, encoded as it goes on the wire."""
-    seen: dict[str, list[bytes]] = defaultdict(list)
-    send = async_socket.AsyncSocket.send
+def record(monkeypatch: pytest.MonkeyPatch) -> Callable[[], dict[str, list[bytes]]]:
+    """Start recording what each engine.io socket is given to send, encoded as it goes on
+    a websocket (called once the servers are made: making one installs the send)."""
 
-    async def recording(self: Any, pkt: Any) -> None:
-        encoded = pkt.encode()
-        seen[self.sid].append(encoded if isinstance(encoded, bytes) else encoded.encode())
-        await send(self, pkt)
+    def start() -> dict[str, list[bytes]]:
+        seen: dict[str, list[bytes]] = defaultdict(list)
+        send = async_socket.AsyncSocket.send
 
-    monkeypatch.setattr(async_socket.AsyncSocket, "send", recording)
-    return seen
+        async def recording(self: Any, pkt: Any) -> None:
+            encoded = pkt.encode()
+            seen[self.sid].append(encoded if isinstance(encoded, bytes) else encoded.encode())
+            await send(self, pkt)
+
+        monkeypatch.setattr(async_socket.AsyncSocket, "send", recording)
+        return seen
+
+    return start
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])
 async def test_the_fast_path_queues_what_python_socketio_would(
-    backend: str, make_server, request: pytest.FixtureRequest, queued: dict[str, list[bytes]]
+    backend: str,
+    make_server,
+    request: pytest.FixtureRequest,
+    record: Callable[[], dict[str, list[bytes]]],
 ) -> None:
     url = request.getfixturevalue("redis_url") if backend == "redis" else None
     server: Server = await make_server(redis_url=url)
+    queued = record()
     s = await server.setup()
     clients = [await s.join("participant") for _ in range(3)]
     for c in clients:

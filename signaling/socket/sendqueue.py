@@ -1,0 +1,105 @@
+"""A bounded send queue per connection, and what happens to a consumer past it.
+
+engine.io queues every packet for a connection on an unbounded `asyncio.Queue`, which its
+writer empties as fast as the transport takes the bytes. A client that stops reading
+(a frozen tab, a saturated link) would make the node hold every broadcast for it. Here
+a connection whose queue holds `--send-queue` packets (`Config.send_queue`) is a slow
+consumer: what is queued for it is dropped, it is sent
+`connection.closing {reason: "slow_consumer"}` on each namespace it joined, then an
+engine.io CLOSE (a transport close to the client, which Socket.IO answers by reconnecting,
+as after a drain), and its connection is closed like any dropped one (the person keeps
+seat, role and hand through the grace period). The page says so, reconnects and asks
+`sync {rev}` for what it missed. One log line per slow consumer; counted in
+`tribune_slow_consumers` (`signaling/metrics.py`).
+
+This replaces engine.io 4.15.1's `AsyncSocket.send` (pinned in pyproject.toml); the stock
+send also logged each packet at INFO through a disabled logger, which it no longer does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from engineio import async_server, async_socket
+from engineio import exceptions as eio_exceptions
+from engineio import packet as eio_packet
+
+log = logging.getLogger(__name__)
+
+REASON = "slow_consumer"
+"""The `reason` of `connection.closing`, and the disconnect reason the hub is given."""
+CLOSING = "connection.closing"
+"""The event a slow consumer receives before its transport is closed."""
+
+
+def _last_words(server: Any, sid: str) -> list[Any]:
+    """The engine.io packets that tell a connection why it is closed: none unless the
+    Socket.IO server says what (`Server.last_words`)."""
+    words: Callable[[str], list[Any]] | None = getattr(server, "last_words", None)
+    return words(sid) if words is not None else []
+
+
+def overflow(sock: Any) -> None:
+    """Drop what is queued for `sock`, queue its last words and a CLOSE, and close it
+    (in the background: the caller may be a broadcast's loop)."""
+    server = sock.server
+    queue: asyncio.Queue[Any] = sock.queue
+    dropped, ended = 0, False
+    while True:
+        try:
+            pkt = queue.get_nowait()
+        except asyncio.QueueEmpty:
+            break
+        queue.task_done()
+        if pkt is None:  # the writer's stop mark stays last
+            ended = True
+        else:
+            dropped += 1
+    for pkt in _last_words(server, sock.sid):
+        queue.put_nowait(pkt)
+    queue.put_nowait(eio_packet.Packet(eio_packet.CLOSE))
+    if ended:
+        queue.put_nowait(None)
+    log.warning(
+        "closing connection %s: a slow consumer (%d packets queued, --send-queue %d)",
+        sock.sid,
+        dropped,
+        server.send_queue,
+    )
+    for hook in server.on_slow_consumer:
+        hook()
+    server.start_background_task(_close, sock)
+
+
+async def _close(sock: Any) -> None:
+    await sock.close(wait=False, abort=True, reason=REASON)
+    sock.server.sockets.pop(sock.sid, None)
+
+
+async def send(self: Any, pkt: Any) -> None:
+    """engine.io's `AsyncSocket.send`, with the queue bounded by `server.send_queue`
+    (0: unbounded)."""
+    if self.closed:
+        raise eio_exceptions.SocketIsClosedError()
+    last_ping = self.last_ping
+    if last_ping and time.time() - last_ping > self.server.ping_timeout:
+        await self.check_ping_timeout()  # closes the socket
+        return
+    queue = self.queue
+    bound = self.server.send_queue
+    if bound and queue.qsize() >= bound and not self.closing:
+        overflow(self)
+        return
+    queue.put_nowait(pkt)
+
+
+def install() -> None:
+    """Bound every engine.io socket's queue (idempotent). The bound and the hooks are the
+    engine.io server's: `send_queue` (0 until the app sets it) and `on_slow_consumer`."""
+    async_server.AsyncServer.send_queue = 0
+    async_server.AsyncServer.on_slow_consumer = ()
+    async_socket.AsyncSocket.send = send
