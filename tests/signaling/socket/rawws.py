@@ -135,9 +135,10 @@ class RawClient:
                     return data
 
     async def drain(self) -> None:
-        """Read every frame until the connection ends."""
+        """Read every frame until the server closes (engine.io CLOSE, a close frame, or the
+        end of the stream)."""
         try:
-            while True:
+            while not self.closed:
                 await self.frame()
         except (asyncio.IncompleteReadError, ConnectionError):
             self.closed = True
