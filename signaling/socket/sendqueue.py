@@ -6,11 +6,13 @@ writer empties as fast as the transport takes the bytes. A client that stops rea
 a connection whose queue holds `--send-queue` packets (`Config.send_queue`) is a slow
 consumer: what is queued for it is dropped, it is sent
 `connection.closing {reason: "slow_consumer"}` on each namespace it joined, then an
-engine.io CLOSE (a transport close to the client, which Socket.IO answers by reconnecting,
-as after a drain), and its connection is closed like any dropped one (the person keeps
-seat, role and hand through the grace period). The page says so, reconnects and asks
-`sync {rev}` for what it missed. One log line per slow consumer; counted in
-`tribune_slow_consumers` (`signaling/metrics.py`).
+engine.io CLOSE, then its writer closes the websocket (a transport close to the client,
+which Socket.IO answers by reconnecting, as after a drain). Its connection is closed like
+any dropped one (the person keeps seat, role and hand through the grace period). The page
+says so, reconnects and asks `sync {rev}` for what it missed. One log line per slow
+consumer; counted in `tribune_slow_consumers` (`signaling/metrics.py`). A peer that never
+reads again holds only what its transport buffers: its writer waits on the transport,
+and the queue stays bounded.
 
 This replaces engine.io 4.15.1's `AsyncSocket.send` (pinned in pyproject.toml); the stock
 send also logged each packet at INFO through a disabled logger, which it no longer does.
@@ -48,22 +50,20 @@ def overflow(sock: Any) -> None:
     (in the background: the caller may be a broadcast's loop)."""
     server = sock.server
     queue: asyncio.Queue[Any] = sock.queue
-    dropped, ended = 0, False
+    dropped = 0
     while True:
         try:
             pkt = queue.get_nowait()
         except asyncio.QueueEmpty:
             break
         queue.task_done()
-        if pkt is None:  # the writer's stop mark stays last
-            ended = True
-        else:
-            dropped += 1
+        dropped += pkt is not None
     for pkt in _last_words(server, sock.sid):
         queue.put_nowait(pkt)
     queue.put_nowait(eio_packet.Packet(eio_packet.CLOSE))
-    if ended:
-        queue.put_nowait(None)
+    # The writer's stop mark: once it has written the above, it closes the websocket (a
+    # browser's engine.io client acts on a CLOSE packet only on long-polling).
+    queue.put_nowait(None)
     log.warning(
         "closing connection %s: a slow consumer (%d packets queued, --send-queue %d)",
         sock.sid,
