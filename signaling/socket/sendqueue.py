@@ -49,6 +49,7 @@ def overflow(sock: Any) -> None:
     """Drop what is queued for `sock`, queue its last words and a CLOSE, and close it
     (in the background: the caller may be a broadcast's loop)."""
     server = sock.server
+    sock.overflowed = True
     queue: asyncio.Queue[Any] = sock.queue
     dropped = 0
     while True:
@@ -92,7 +93,8 @@ async def send(self: Any, pkt: Any) -> None:
     queue = self.queue
     bound = self.server.send_queue
     if bound and queue.qsize() >= bound and not self.closing:
-        overflow(self)
+        if not getattr(self, "overflowed", False):  # else: full again before it closed
+            overflow(self)
         return
     queue.put_nowait(pkt)
 
