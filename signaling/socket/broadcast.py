@@ -56,11 +56,16 @@ async def deliver(
     eio_pkts = [SharedPacket(p) for p in (encoded if isinstance(encoded, list) else [encoded])]
     # Listed first: a socket closing during the loop changes the rooms.
     targets = [eio for sid, eio in manager.get_participants(namespace, room) if sid not in skip]
-    send = manager.server.eio.send_packet
+    sockets = manager.server.eio.sockets
+    put = sendqueue.put  # no coroutine per recipient: queueing never waits
     for eio_sid in targets:
+        sock = sockets.get(eio_sid)
+        if sock is None:
+            continue
         for p in eio_pkts:
             try:
-                await send(eio_sid, p)
+                if not put(sock, p):
+                    await sock.send(p)  # a ping overdue: closes it
             except eio_exceptions.SocketIsClosedError:
                 break
             except Exception:  # one recipient never stops the others
@@ -92,22 +97,23 @@ class LocalManager(socketio.AsyncManager):  # type: ignore[misc]
 
 async def _poll(self: Any) -> list[Any]:
     """engine.io's `AsyncSocket.poll` under `asyncio.timeout` instead of `wait_for`."""
-    try:
-        async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
-            packets = [await self.queue.get()]
-        self.queue.task_done()
-    except (TimeoutError, asyncio.CancelledError):
-        raise eio_exceptions.QueueEmpty() from None
+    queue = self.queue
+    if queue.qsize():  # no timer when there is something to send already
+        packets = [queue.get_nowait()]
+    else:
+        try:
+            async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                packets = [await queue.get()]
+        except (TimeoutError, asyncio.CancelledError):
+            raise eio_exceptions.QueueEmpty() from None
+    queue.task_done()
     if packets == [None]:
         return []
-    while True:
-        try:
-            pkt = self.queue.get_nowait()
-        except asyncio.QueueEmpty:
-            break
-        self.queue.task_done()
+    while queue.qsize():
+        pkt = queue.get_nowait()
+        queue.task_done()
         if pkt is None:
-            self.queue.put_nowait(None)
+            queue.put_nowait(None)
             break
         packets.append(pkt)
     return packets

@@ -81,22 +81,29 @@ async def _close(sock: Any) -> None:
     sock.server.sockets.pop(sock.sid, None)
 
 
-async def send(self: Any, pkt: Any) -> None:
-    """engine.io's `AsyncSocket.send`, with the queue bounded by `server.send_queue`
-    (0: unbounded)."""
-    if self.closed:
+def put(sock: Any, pkt: Any) -> bool:
+    """Queue `pkt` for `sock` without awaiting, within `server.send_queue` (0: unbounded).
+    False when the client's answer to a ping is overdue: the caller awaits `send`, which
+    closes the socket. Raises `SocketIsClosedError` for a closed socket."""
+    if sock.closed:
         raise eio_exceptions.SocketIsClosedError()
-    last_ping = self.last_ping
-    if last_ping and time.time() - last_ping > self.server.ping_timeout:
-        await self.check_ping_timeout()  # closes the socket
-        return
-    queue = self.queue
-    bound = self.server.send_queue
-    if bound and queue.qsize() >= bound and not self.closing:
-        if not getattr(self, "overflowed", False):  # else: full again before it closed
-            overflow(self)
-        return
+    last_ping = sock.last_ping
+    if last_ping and time.time() - last_ping > sock.server.ping_timeout:
+        return False
+    queue = sock.queue
+    bound = sock.server.send_queue
+    if bound and queue.qsize() >= bound and not sock.closing:
+        if not getattr(sock, "overflowed", False):  # else: full again before it closed
+            overflow(sock)
+        return True
     queue.put_nowait(pkt)
+    return True
+
+
+async def send(self: Any, pkt: Any) -> None:
+    """engine.io's `AsyncSocket.send` through `put`."""
+    if not put(self, pkt):
+        await self.check_ping_timeout()  # closes the socket
 
 
 def install() -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 import socketio
-from engineio import async_socket
 
+from signaling.socket import sendqueue
 from signaling.socket.fanout import all_room
 from signaling.socket.frames import SharedPacket
 from tests.helpers import Server
@@ -28,14 +28,14 @@ def record(monkeypatch: pytest.MonkeyPatch) -> Callable[[], dict[str, list[bytes
 
     def start() -> dict[str, list[bytes]]:
         seen: dict[str, list[bytes]] = defaultdict(list)
-        send = async_socket.AsyncSocket.send
+        put = sendqueue.put  # where both paths queue a packet
 
-        async def recording(self: Any, pkt: Any) -> None:
+        def recording(sock: Any, pkt: Any) -> bool:
             encoded = pkt.encode()
-            seen[self.sid].append(encoded if isinstance(encoded, bytes) else encoded.encode())
-            await send(self, pkt)
+            seen[sock.sid].append(encoded if isinstance(encoded, bytes) else encoded.encode())
+            return put(sock, pkt)
 
-        monkeypatch.setattr(async_socket.AsyncSocket, "send", recording)
+        monkeypatch.setattr(sendqueue, "put", recording)
         return seen
 
     return start
@@ -109,13 +109,13 @@ async def test_across_nodes_a_broadcast_is_published_once_and_framed_once_per_no
     for c in clients:
         await c.wait_for("room.state")
     queued: dict[str, list[Any]] = defaultdict(list)  # engine.io sid -> packets
-    send = async_socket.AsyncSocket.send
+    put = sendqueue.put
 
-    async def recording(self: Any, pkt: Any) -> None:
-        queued[self.sid].append(pkt)
-        await send(self, pkt)
+    def recording(sock: Any, pkt: Any) -> bool:
+        queued[sock.sid].append(pkt)
+        return put(sock, pkt)
 
-    monkeypatch.setattr(async_socket.AsyncSocket, "send", recording)
+    monkeypatch.setattr(sendqueue, "put", recording)
     watcher = aioredis.from_url(redis_url)
     relay = watcher.pubsub()
     await relay.subscribe("tribune-sio")  # what crosses Redis, seen by a real subscriber
