@@ -38,6 +38,10 @@ CLOSING = "connection.closing"
 """The event a slow consumer receives before its transport is closed."""
 
 
+_closing: set[asyncio.Future[None]] = set()
+"""Closes of slow consumers in progress."""
+
+
 def _last_words(server: Any, sid: str) -> list[Any]:
     """The engine.io packets that tell a connection why it is closed: none unless the
     Socket.IO server says what (`Server.last_words`)."""
@@ -73,7 +77,9 @@ def overflow(sock: Any) -> None:
     )
     for hook in server.on_slow_consumer:
         hook()
-    server.start_background_task(_close, sock)
+    task = asyncio.ensure_future(_close(sock))
+    _closing.add(task)  # the loop keeps only a weak reference to a task
+    task.add_done_callback(_closing.discard)
 
 
 async def _close(sock: Any) -> None:
