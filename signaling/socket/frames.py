@@ -21,6 +21,7 @@ a client receives against aiohttp's own framing.
 from __future__ import annotations
 
 import struct
+import time
 from typing import Any
 
 from aiohttp import ClientConnectionResetError
@@ -83,6 +84,31 @@ class SharedPacket(eio_packet.Packet):  # type: ignore[misc]
                 ws.frame = frame(encoded.encode(), TEXT)
             self._ws = ws
         return self._ws
+
+
+def write_through(sock: Any, pkt: SharedPacket) -> bool:
+    """Write a broadcast's frame straight to `sock`'s websocket, without waking its writer,
+    when that keeps the order: the writer is idle (waiting on an empty queue, so nothing
+    of this connection is queued or being written) and the transport takes bytes now (not
+    paused). False otherwise (or for a connection that compresses, is upgrading, closing,
+    or whose answer to a ping is overdue): the caller queues the packet."""
+    ws: WebSocketResponse | None = sock.ws_out
+    if ws is None or not sock.upgraded or sock.upgrading or sock.closing or sock.closed:
+        return False
+    queue = sock.queue
+    if queue._queue or not queue._getters or _broken:
+        return False
+    last_ping = sock.last_ping
+    if last_ping and time.time() - last_ping > sock.server.ping_timeout:
+        return False
+    writer: Any = ws._writer
+    if writer is None or writer.compress or writer._closing or writer.protocol._paused:
+        return False
+    transport = writer.transport
+    if transport is None or transport.is_closing():
+        return False
+    transport.write(pkt.encode().frame)
+    return True
 
 
 _broken = False

@@ -30,6 +30,8 @@ from engineio import async_server, async_socket
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 
+from signaling.socket.frames import SharedPacket, write_through
+
 log = logging.getLogger(__name__)
 
 REASON = "slow_consumer"
@@ -96,6 +98,8 @@ def put(sock: Any, pkt: Any) -> bool:
     last_ping = sock.last_ping
     if last_ping and time.time() - last_ping > sock.server.ping_timeout:
         return False
+    if type(pkt) is SharedPacket and write_through(sock, pkt):
+        return True
     queue = sock.queue
     bound = sock.server.send_queue
     if bound and queue.qsize() >= bound and not sock.closing:
@@ -116,5 +120,6 @@ def install() -> None:
     """Bound every engine.io socket's queue (idempotent). The bound and the hooks are the
     engine.io server's: `send_queue` (0 until the app sets it) and `on_slow_consumer`."""
     async_server.AsyncServer.send_queue = 0
+    async_socket.AsyncSocket.ws_out = None  # its websocket, once it has one (`wire`)
     async_server.AsyncServer.on_slow_consumer = ()
     async_socket.AsyncSocket.send = send

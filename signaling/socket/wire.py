@@ -58,6 +58,9 @@ class PlainWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
         )
         await self._sock.prepare(request)
         self.environ = environ
+        sock = getattr(self.handler, "__self__", None)  # the engine.io socket
+        if sock is not None and not self.compress:  # `frames.write_through` writes to it
+            sock.ws_out = self._sock
         await self.handler(self)
         return self._sock
 

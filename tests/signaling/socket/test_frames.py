@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 import socketio
+from engineio.packet import MESSAGE, Packet
+from socketio.packet import EVENT
 
+from signaling.socket import sendqueue
 from signaling.socket.fanout import all_room
 from tests.helpers import Server
 from tests.signaling.socket.rawws import RawClient
@@ -109,3 +112,30 @@ async def test_a_polling_and_a_websocket_client_both_get_a_broadcast(make_server
                 while polling.connected:
                     await polling.sleep(0.05)
         await polling.eio.disconnect(abort=True)
+
+
+async def test_queued_packets_and_broadcasts_written_through_keep_their_order(
+    make_server,
+) -> None:
+    server: Server = await make_server()
+    s = await server.setup()
+    clients = [await s.join("participant") for _ in range(3)]
+    for c in clients:
+        await c.wait_for("room.state")
+    hub = server.tribune.hub
+    assert hub is not None
+    sids = [sid for sid, x in hub.sessions.items() if x.namespace == "/room"]
+    manager = hub.sio.manager
+    n = 0
+    for _ in range(100):
+        # a packet to one connection goes through its queue; a broadcast may be written
+        # straight to an idle connection: the first must still arrive first
+        for sid in sids:  # an engine.io packet queued, not yet written when the broadcast goes
+            one = hub.sio.packet_class(EVENT, namespace="/room", data=["test.seq", {"n": n}])
+            eio_sid = manager.eio_sid_from_sid(sid, "/room")
+            sendqueue.put(hub.sio.eio.sockets[eio_sid], Packet(MESSAGE, one.encode()))
+        await hub.fanout.emit_room(s.event.id, "test.seq", {"n": n + 1}, "/room")
+        n += 2
+    for c in clients:
+        await c.wait_for("test.seq", lambda d: d["n"] == n - 1)
+        assert [d["n"] for d in c.received["test.seq"]] == list(range(n))
