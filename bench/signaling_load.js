@@ -165,8 +165,16 @@ function onQueue(payload) {
   if (c.got >= c.expected) c.done();
 }
 
-function connect(token, device) {
+// Beyond 1,000 attendees, spread them over source addresses 127.0.0.2, .3, ... (900
+// each): a shared link mints at most 1,000 identities per client address per 5 minutes.
+function localAddressOf(i) {
+  if (cfg.n <= 1000 || typeof i !== "number") return undefined;
+  return `127.0.0.${2 + Math.floor(i / 900)}`;
+}
+
+function connect(token, device, localAddress) {
   return io(cfg.url + cfg.namespace, {
+    localAddress,
     forceNew: true, // one engine.io connection per client, no multiplexing
     transports: ["websocket"],
     parser: msgpackParser,
@@ -177,11 +185,11 @@ function connect(token, device) {
   });
 }
 
-function join(token, device) {
+function join(token, device, i) {
   // Resolves {sock, ms} at the first room.state, or rejects on a refused connection.
   return new Promise((resolve, reject) => {
     const start = now();
-    const sock = connect(token, device);
+    const sock = connect(token, device, localAddressOf(i));
     const timer = setTimeout(() => {
       sock.close();
       reject(new Error("join timeout"));
@@ -319,7 +327,7 @@ async function main() {
     while (next < cfg.n) {
       const i = next++;
       try {
-        const r = await join(cfg.participant_token, randomDevice(i));
+        const r = await join(cfg.participant_token, randomDevice(i), i);
         clients.push(r.sock);
         joinMs.push(r.ms);
         lastJoin = now();
