@@ -11,6 +11,13 @@ permessage-deflate (`--ws-compression` and a client that offers it) compresses w
 own zlib state, so its frames differ: it goes through aiohttp's own `send_bytes`. So
 does a long-polling client, which encodes the packet in base64 (`encode(b64=True)`).
 
+Write through (`write_through`, called by `sendqueue.put`): when the recipient's writer
+waits on an empty queue (nothing of this connection is queued or being written) and its
+transport is not paused, the frame is written from the broadcast's loop itself, without
+waking the writer: no task step, queue get or timer per recipient. Otherwise the packet
+is queued as above; a paused transport (a client that reads slowly) thus falls back to
+the bounded queue. This relies on asyncio.Queue's `_queue` and `_getters` too.
+
 `write_frame` does what aiohttp's `WebSocketWriter.send_frame` does for an uncompressed
 frame, through private details of aiohttp's writer (`_closing`, `_output_size`,
 `_limit`, its protocol's `_drain_helper`); when they are missing it returns False and
