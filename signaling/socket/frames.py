@@ -99,6 +99,7 @@ def write_through(sock: Any, pkt: SharedPacket) -> bool:
     of this connection is queued or being written) and the transport takes bytes now (not
     paused). False otherwise (or for a connection that compresses, is upgrading, closing,
     or whose answer to a ping is overdue): the caller queues the packet."""
+    global _broken
     ws: WebSocketResponse | None = sock.ws_out
     if ws is None or not sock.upgraded or sock.upgrading or sock.closing or sock.closed:
         return False
@@ -108,8 +109,12 @@ def write_through(sock: Any, pkt: SharedPacket) -> bool:
     last_ping = sock.last_ping
     if last_ping and time.time() - last_ping > sock.server.ping_timeout:
         return False
-    writer: Any = ws._writer
-    if writer is None or writer.compress or writer._closing or writer.protocol._paused:
+    try:
+        writer: Any = ws._writer
+        if writer is None or writer.compress or writer._closing or writer.protocol._paused:
+            return False
+    except AttributeError:  # an aiohttp without these details: queue, as the stock path
+        _broken = True
         return False
     transport = writer.transport
     if transport is None or transport.is_closing():
