@@ -3,6 +3,8 @@
     .venv/bin/python bench/signaling.py            # N=1000 attendees, about 4 minutes
     .venv/bin/python bench/signaling.py --quick    # N=200, one run each, about 1 minute
     .venv/bin/python bench/signaling.py --profile  # also py-spy Tribune (pip install py-spy)
+    .venv/bin/python bench/signaling.py -n 5000 --rate 20 --only tribune,node --repeat 1
+        # open loop: 20 broadcasts/s to 5,000 attendees; does the server keep up?
 
 Every server is measured with the same Node load generator (bench/signaling_load.js:
 socket.io-client 4.8 + socket.io-msgpack-parser, websocket transport) in its own process:
@@ -413,7 +415,40 @@ OTHER_LOAD_MAX = 0.25
 def other_load(r: dict[str, Any]) -> float:
     if "error" in r:
         return float("inf")
-    return max(r["joins"].get("other_cpu_share") or 0, r["fanout"].get("other_cpu_share") or 0)
+    phase = r.get("fanout") or r.get("open_loop") or {}
+    return max(r["joins"].get("other_cpu_share") or 0, phase.get("other_cpu_share") or 0)
+
+
+def open_loop_table(results: dict[str, list[dict[str, Any]]]) -> str:
+    """One row per run of the open-loop mode (`--rate`)."""
+    head = (
+        "| server | attendees | broadcasts/s | delivered / expected | per delivery p50 / p99 ms "
+        "| drain after the last trigger ms | server CPU, cores | server CPU µs / delivery "
+        "| load generator, cores | other load, cores | keeps up |"
+    )
+    rows = [head, "|" + "|".join(["---"] * 11) + "|"]
+    for sc in SCENARIOS:
+        for r in results.get(sc.name, []):
+            if "error" in r:
+                rows.append(f"| {sc.label} | failed: {r['error']} |" + " |" * 9)
+                continue
+            o = r["open_loop"]
+            lat = o["per_delivery_ms"]
+            # Keeps up: everything delivered, the server below one core, and no trigger
+            # sent more than a period late (else the load generator was the bottleneck).
+            keeps = (
+                o["delivered"] == o["expected"]
+                and (o["server_cpu_cores"] or 0) < 0.95
+                and not o["triggers_sent_late"]
+            )
+            rows.append(
+                f"| {sc.label} | {r['joins']['joined']} | {o['rate']} "
+                f"| {o['delivered']} / {o['expected']} | {fmt(lat.get('p50'))} / "
+                f"{fmt(lat.get('p99'))} | {o['drain_ms']} | {fmt(o['server_cpu_cores'], 2)} "
+                f"| {fmt(o['server_cpu_us_per_delivery'])} | {fmt(o['loadgen_cpu_cores'], 2)} "
+                f"| {fmt(o['other_cpu_share'], 2)} | {'yes' if keeps else 'no'} |"
+            )
+    return "\n".join(rows)
 
 
 METRICS: dict[str, Callable[[dict[str, Any]], float | None]] = {
@@ -589,6 +624,17 @@ def main() -> int:
         help=f"measure a run again when other processes took more than {OTHER_LOAD_MAX} "
         "cores during it, keeping the cleaner one (default 1)",
     )
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="open loop instead of the closed-loop cycles: this many broadcasts per second "
+        "(hand.raise / hand.next alternating), each sent on time; reports delivered / "
+        "expected, latency per delivery and server CPU (e.g. -n 5000 --rate 20 --only tribune)",
+    )
+    p.add_argument(
+        "--duration", type=float, default=10, help="seconds of the open loop (default 10)"
+    )
     p.add_argument("--json-out", type=Path, help="write every raw result here")
     p.add_argument(
         "--budget", type=int, default=600, help="abort the whole run after this many seconds"
@@ -630,7 +676,9 @@ def main() -> int:
         "concurrency": args.concurrency,
         "gap_ms": args.gap_ms,
         "clk_tck": os.sysconf("SC_CLK_TCK"),
-        "deadline_ms": 150_000,
+        "deadline_ms": 150_000 + n * 30,
+        "rate": args.rate,
+        "duration_s": args.duration,
     }
     started = time.monotonic()
     log(
@@ -676,7 +724,7 @@ def main() -> int:
         signal.alarm(0)
         stop_all()
 
-    agg = {name: median_of(runs) for name, runs in results.items()}
+    agg = {} if args.rate else {name: median_of(runs) for name, runs in results.items()}
     try:
         model = next(
             ln.split(":", 1)[1].strip()
@@ -689,12 +737,24 @@ def main() -> int:
     print()
     print(
         f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
-        f"N={n} attendees, {2 * cycles} fan-outs per run, {args.concurrency} joins in flight, "
+        f"N={n} attendees, "
+        + (
+            f"open loop: {args.rate:g} broadcasts/s for {args.duration:g} s, "
+            if args.rate
+            else f"{2 * cycles} fan-outs per run, "
+        )
+        + f"{args.concurrency} joins in flight, "
         + ("server pinned to CPU 0 and load generator to CPU 1" if pin else "no pinning")
         + f"; medians of {repeat} interleaved run(s); "
         f"took {time.monotonic() - started:.0f} s."
     )
     print()
+    if args.rate:
+        print(open_loop_table(results))
+        if args.json_out:
+            args.json_out.write_text(json.dumps(results, indent=1))
+            log(f"raw results in {args.json_out}")
+        return 0
     print(table(agg))
     print()
     print(ratios(agg, n))

@@ -11,6 +11,13 @@
 // `hand.queue` []). Triggers and receivers live in this one process, so every latency is
 // read on one clock; the next trigger waits until the previous fan-out reached everyone.
 //
+// With `rate` > 0 the broadcast phase is open loop instead: `rate` triggers per second
+// for `duration_s` seconds (hand.raise by attendee k, then hand.next, alternating), each
+// sent on time whether or not the previous one has reached everyone. Each broadcast is
+// told apart by its `rev` and matched to the oldest unmatched trigger; the result says
+// how many were delivered against the number expected, the latency per delivery, and the
+// server's CPU share (cores) over the phase: whether it keeps up.
+//
 // With `server_pid` it reads the server's /proc/PID/status (VmRSS) and /proc/PID/stat
 // (utime+stime) at the phase boundaries. It prints one JSON object on stdout; progress
 // goes to stderr. It never runs longer than `deadline_ms`.
@@ -38,6 +45,8 @@ const cfg = Object.assign(
     phase_pause_ms: 0, // after announcing a phase on stderr (lets a profiler attach)
     server_pid: 0,
     clk_tck: 100,
+    rate: 0, // broadcasts per second, open loop (0: the closed-loop cycles)
+    duration_s: 10,
     deadline_ms: 150000,
   },
   JSON.parse(process.argv[2] || "{}"),
@@ -115,8 +124,31 @@ let current = null;
 let strays = 0;
 let deliveriesTotal = 0;
 
+// Open loop (`rate`): trigger times, and the broadcasts seen so far by rev.
+let rated = null;
+
+function onRated(payload) {
+  const rev = payload && payload.rev;
+  let b = rated.byRev.get(rev);
+  if (!b) {
+    if (rated.matched >= rated.triggers.length) {
+      strays++;
+      return;
+    }
+    b = { t0: rated.triggers[rated.matched++], got: 0 };
+    rated.byRev.set(rev, b);
+  }
+  b.got++;
+  rated.lat.push(now() - b.t0);
+  rated.got++;
+}
+
 function onQueue(payload) {
   deliveriesTotal++;
+  if (rated !== null) {
+    onRated(payload);
+    return;
+  }
   const c = current;
   if (c === null) {
     strays++;
@@ -133,8 +165,16 @@ function onQueue(payload) {
   if (c.got >= c.expected) c.done();
 }
 
-function connect(token, device) {
+// Beyond 1,000 attendees, spread them over source addresses 127.0.0.2, .3, ... (900
+// each): a shared link mints at most 1,000 identities per client address per 5 minutes.
+function localAddressOf(i) {
+  if (cfg.n <= 1000 || typeof i !== "number") return undefined;
+  return `127.0.0.${2 + Math.floor(i / 900)}`;
+}
+
+function connect(token, device, localAddress) {
   return io(cfg.url + cfg.namespace, {
+    localAddress,
     forceNew: true, // one engine.io connection per client, no multiplexing
     transports: ["websocket"],
     parser: msgpackParser,
@@ -145,11 +185,11 @@ function connect(token, device) {
   });
 }
 
-function join(token, device) {
+function join(token, device, i) {
   // Resolves {sock, ms} at the first room.state, or rejects on a refused connection.
   return new Promise((resolve, reject) => {
     const start = now();
-    const sock = connect(token, device);
+    const sock = connect(token, device, localAddressOf(i));
     const timer = setTimeout(() => {
       sock.close();
       reject(new Error("join timeout"));
@@ -202,6 +242,64 @@ async function fanOut(kind, trigger) {
 
 const clients = [];
 
+async function openLoop(out, control) {
+  const total = Math.round(cfg.rate * cfg.duration_s);
+  const expected = total * (clients.length + 1);
+  log(`open loop: ${total} broadcasts at ${cfg.rate}/s to ${clients.length + 1} clients`);
+  rated = { triggers: [], byRev: new Map(), matched: 0, lat: [], got: 0 };
+  const bs = serverSample();
+  const cpuLoad0 = process.cpuUsage();
+  const period = 1000 / cfg.rate;
+  const start = now();
+  const acks = [];
+  let late = 0;
+  for (let k = 0; k < total; k++) {
+    const wait = start + k * period - now();
+    if (wait > 0) await sleep(wait);
+    else if (wait < -period) late++;
+    rated.triggers.push(now());
+    acks.push(
+      k % 2 === 0
+        ? emitAck(clients[(k / 2) % clients.length], "hand.raise", {})
+        : emitAck(control.sock, "hand.next", {}),
+    );
+  }
+  const sent = now();
+  while (rated.got < expected && now() - sent < cfg.fanout_timeout_ms) await sleep(20);
+  const be = serverSample();
+  const done = await Promise.all(acks);
+  const cpuLoad = process.cpuUsage(cpuLoad0);
+  const wall = (be.t_ms - bs.t_ms) / 1000;
+  out.open_loop = {
+    rate: cfg.rate,
+    broadcasts: total,
+    broadcasts_seen: rated.byRev.size,
+    triggers_sent_late: late,
+    failed_acks: done.filter((a) => !(a && a.ok)).length,
+    expected,
+    delivered: rated.got,
+    strays,
+    per_delivery_ms: stats(rated.lat),
+    drain_ms: Math.round(now() - sent),
+    wall_s: wall,
+    server_cpu_cores: bs.cpu_s !== undefined ? (be.cpu_s - bs.cpu_s) / wall : null,
+    server_cpu_us_per_delivery:
+      bs.cpu_s !== undefined && rated.got ? ((be.cpu_s - bs.cpu_s) * 1e6) / rated.got : null,
+    loadgen_cpu_cores: (cpuLoad.user + cpuLoad.system) / 1e6 / wall,
+    other_cpu_share: otherShare(bs, be),
+    rss_kib_per_attendee: out.server.before && out.server.idle && clients.length
+      ? (out.server.idle.rss_kib - out.server.before.rss_kib) / clients.length
+      : null,
+  };
+  rated = null;
+  const o = out.open_loop;
+  log(
+    `open loop: delivered ${o.delivered}/${o.expected}, per delivery p50 ` +
+      `${o.per_delivery_ms.p50} ms p99 ${o.per_delivery_ms.p99} ms; server ` +
+      `${o.server_cpu_cores?.toFixed(2)} cores, loadgen ${o.loadgen_cpu_cores.toFixed(2)} cores`,
+  );
+}
+
 async function main() {
   const out = { config: { ...cfg }, server: {} };
   out.server.start = serverSample();
@@ -229,7 +327,7 @@ async function main() {
     while (next < cfg.n) {
       const i = next++;
       try {
-        const r = await join(cfg.participant_token, randomDevice(i));
+        const r = await join(cfg.participant_token, randomDevice(i), i);
         clients.push(r.sock);
         joinMs.push(r.ms);
         lastJoin = now();
@@ -266,6 +364,14 @@ async function main() {
   await sleep(cfg.settle_ms);
   out.server.idle = serverSample();
   const strayBefore = strays;
+
+  if (cfg.rate > 0) {
+    await openLoop(out, control);
+    for (const s of clients) s.close();
+    control.sock.close();
+    process.stdout.write(JSON.stringify(out) + "\n");
+    process.exit(0);
+  }
 
   // Broadcast phase.
   log(`fan-out: ${cfg.cycles} cycles of hand.raise + hand.next to ${clients.length + 1} clients`);

@@ -77,6 +77,7 @@ def make_sio(config: Config) -> Server:
         cors_allowed_origins=lambda origin, _environ=None: allowed_origin(config, origin),
         max_http_buffer_size=config.max_message,
         ws_compression=config.ws_compression,
+        send_queue=config.send_queue,
         ping_interval=20,
         ping_timeout=20,
     )

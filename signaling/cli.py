@@ -32,6 +32,14 @@ def env(name: str, default: Any = None) -> Any:
     return os.environ.get("TRIBUNE_" + name, default)
 
 
+def count(value: str) -> int:
+    """A whole number >= 0 (argparse answers a clear error otherwise)."""
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{value} is below 0")
+    return n
+
+
 def env_flag(name: str) -> bool:
     return str(env(name, "")).lower() in ("1", "true", "yes", "on")
 
@@ -124,6 +132,14 @@ def parser() -> argparse.ArgumentParser:
         default=env_flag("WS_COMPRESSION"),
         help="negotiate permessage-deflate on websockets; off by default because it "
         "costs ~4x memory per connection (env TRIBUNE_WS_COMPRESSION)",
+    )
+    s.add_argument(
+        "--send-queue",
+        type=count,
+        default=int(env("SEND_QUEUE", 1000)),
+        help="packets a connection may have waiting to be sent; past it the node closes it "
+        "as a slow consumer and its page reconnects and resyncs; 0: no bound "
+        "(env TRIBUNE_SEND_QUEUE; default 1000)",
     )
     s.add_argument(
         "--ice-server",
@@ -219,6 +235,7 @@ def config_from(args: argparse.Namespace) -> Config:
         max_questions_per_event=args.max_questions_per_event,
         max_chat_per_event=args.max_chat_per_event,
         ws_compression=args.ws_compression,
+        send_queue=args.send_queue,
         ice_servers=list(args.ice_server or []),
         media_host=args.media_host,
         media_workers=max(1, args.media_workers),

@@ -28,6 +28,9 @@ class Config:
     count_every: float = 1.0
     """The audience's roster count is coalesced to at most one update per this many seconds."""
     ws_compression: bool = False
+    send_queue: int = 1000
+    """Packets a connection may have waiting to be sent; past it the connection is closed
+    as a slow consumer (`connection.closing {reason: "slow_consumer"}`; 0: no bound)."""
     max_message: int = 2 * 1024 * 1024
     rate_per_second: float = 20.0
     rate_burst: float = 40.0

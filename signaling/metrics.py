@@ -94,6 +94,11 @@ class Metrics:
         self.store_seconds = Histogram(
             "tribune_store_seconds", "Store round trips (lease renewals, scrapes)", registry=r
         )
+        self.slow_consumers = Counter(
+            "tribune_slow_consumers",
+            "Connections closed because their send queue was full (--send-queue)",
+            registry=r,
+        )
         self.store_errors = Counter(
             "tribune_store_errors", "Calls that failed to reach the store", registry=r
         )

@@ -11,6 +11,10 @@ Both replace private details of python-socketio 5.18.1 and python-engineio 4.15.
 which pyproject.toml pins for that reason (as aiortc is pinned);
 tests/signaling/socket/test_broadcast.py checks that the packets a broadcast queues are
 byte for byte those of python-socketio's own path.
+
+Each packet is a `frames.SharedPacket`: its WebSocket frame is built once and written as
+is to every uncompressed websocket recipient (`frames`), through each recipient's own
+queue (its order kept), which `sendqueue` bounds.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from typing import Any
 import socketio
 from engineio import async_socket
 from engineio import exceptions as eio_exceptions
-from engineio import packet as eio_packet
 from socketio import packet
+
+from signaling.socket import sendqueue
+from signaling.socket.frames import SharedPacket
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +53,19 @@ async def deliver(
         packet.EVENT, namespace=namespace, data=[event, *_as_list(data)]
     )
     encoded = pkt.encode()
-    eio_pkts = [
-        eio_packet.Packet(eio_packet.MESSAGE, p)
-        for p in (encoded if isinstance(encoded, list) else [encoded])
-    ]
+    eio_pkts = [SharedPacket(p) for p in (encoded if isinstance(encoded, list) else [encoded])]
     # Listed first: a socket closing during the loop changes the rooms.
     targets = [eio for sid, eio in manager.get_participants(namespace, room) if sid not in skip]
-    send = manager.server.eio.send_packet
+    sockets = manager.server.eio.sockets
+    put = sendqueue.put  # no coroutine per recipient: queueing never waits
     for eio_sid in targets:
+        sock = sockets.get(eio_sid)
+        if sock is None:
+            continue
         for p in eio_pkts:
             try:
-                await send(eio_sid, p)
+                if not put(sock, p):
+                    await sock.send(p)  # a ping overdue: closes it
             except eio_exceptions.SocketIsClosedError:
                 break
             except Exception:  # one recipient never stops the others
@@ -89,27 +97,30 @@ class LocalManager(socketio.AsyncManager):  # type: ignore[misc]
 
 async def _poll(self: Any) -> list[Any]:
     """engine.io's `AsyncSocket.poll` under `asyncio.timeout` instead of `wait_for`."""
-    try:
-        async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
-            packets = [await self.queue.get()]
-        self.queue.task_done()
-    except (TimeoutError, asyncio.CancelledError):
-        raise eio_exceptions.QueueEmpty() from None
+    queue = self.queue
+    if queue.qsize():  # no timer when there is something to send already
+        packets = [queue.get_nowait()]
+    else:
+        try:
+            async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                packets = [await queue.get()]
+        except (TimeoutError, asyncio.CancelledError):
+            raise eio_exceptions.QueueEmpty() from None
+    queue.task_done()
     if packets == [None]:
         return []
-    while True:
-        try:
-            pkt = self.queue.get_nowait()
-        except asyncio.QueueEmpty:
-            break
-        self.queue.task_done()
+    while queue.qsize():
+        pkt = queue.get_nowait()
+        queue.task_done()
         if pkt is None:
-            self.queue.put_nowait(None)
+            queue.put_nowait(None)
             break
         packets.append(pkt)
     return packets
 
 
 def install() -> None:
-    """Put the writer's wait on `asyncio.timeout` (idempotent)."""
+    """Put the writer's wait on `asyncio.timeout` and bound each socket's queue
+    (`sendqueue`); idempotent."""
     async_socket.AsyncSocket.poll = _poll
+    sendqueue.install()

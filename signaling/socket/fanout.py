@@ -91,6 +91,7 @@ class Fanout:
         self.metrics = Metrics()
         """This node's figures for `/metrics` (`signaling.metrics`)."""
         self.outage.on_failure.append(self.metrics.store_errors.inc)
+        sio.on_slow_consumer.append(self.metrics.slow_consumers.inc)
 
     def stop(self) -> None:
         for handle in self._due.values():

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Container
+from collections.abc import Callable, Container
 from typing import Any
 
 import msgpack
 import socketio
 from aiohttp.web import WebSocketResponse
+from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from socketio import packet
 from socketio.msgpack_packet import MsgPackPacket
+
+from signaling.socket import frames, sendqueue
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,21 @@ class PlainWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
         )
         await self._sock.prepare(request)
         self.environ = environ
+        sock = getattr(self.handler, "__self__", None)  # the engine.io socket
+        if sock is not None and not self.compress:  # `frames.write_through` writes to it
+            sock.ws_out = self._sock
         await self.handler(self)
         return self._sock
+
+    async def send(self, message: Any) -> None:
+        """A broadcast's packet goes out as the frame built once for all its recipients
+        (`frames`), unless this connection compresses."""
+        cls = type(message)
+        if (cls is frames.FramedBytes or cls is frames.FramedText) and await frames.write_frame(
+            self._sock, message
+        ):
+            return
+        await super().send(message)
 
 
 class CompressedWebSocket(PlainWebSocket):
@@ -74,11 +90,32 @@ class Server(socketio.AsyncServer):  # type: ignore[misc]
     unchanged, to the namespace's catch-all handler, which answers it (the hub's
     dispatch: a rate-limit token, then `invalid`), or is dropped when there is none."""
 
-    def __init__(self, *args: Any, ws_compression: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, ws_compression: bool = False, send_queue: int = 0, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         websocket = CompressedWebSocket if ws_compression else PlainWebSocket
         self.eio._async = dict(self.eio._async, websocket=websocket)
         self._declared: dict[str, Container[str]] = {}
+        self.on_slow_consumer: list[Callable[[], None]] = []
+        """Called once per connection closed as a slow consumer (`sendqueue`)."""
+        # Read by `sendqueue.send` / `overflow` on the engine.io server.
+        self.eio.send_queue = send_queue
+        self.eio.on_slow_consumer = self.on_slow_consumer
+        self.eio.last_words = self.last_words
+
+    def last_words(self, eio_sid: str) -> list[Any]:
+        """`connection.closing {reason: "slow_consumer"}` on each namespace the engine.io
+        connection joined, as engine.io packets."""
+        out = []
+        for namespace in list(self.manager.get_namespaces()):
+            if self.manager.sid_from_eio_sid(eio_sid, namespace) is None:
+                continue
+            data = [sendqueue.CLOSING, {"reason": sendqueue.REASON}]
+            encoded = self.packet_class(packet.EVENT, namespace=namespace, data=data).encode()
+            for p in encoded if isinstance(encoded, list) else [encoded]:
+                out.append(eio_packet.Packet(eio_packet.MESSAGE, p))
+        return out
 
     def declare(self, namespace: str, events: Container[str]) -> None:
         """Accept on `namespace` the client events named in `events` (looked up on each

@@ -118,6 +118,17 @@ socket.on("hand.queue", (d) => { seen(d); state.hands = d.queue; render(); });
 socket.on("replaced", (d) => showError(d));
 socket.on("removed", (d) => showError(d));
 socket.on("revoked", (d) => { showError(d); socket.disconnect(); });
+// Back after the node closed this connection for falling behind (tribune.js): replay what
+// was missed through the page's own handlers (or take the fresh snapshot).
+socket.on("connect", async () => {
+  if (!socket.closingReason) return;
+  socket.closingReason = null;
+  const ack = await call(socket, "sync", { rev: state.rev });
+  if (!ack.ok) return;
+  if (ack.snapshot) socket.listeners("room.state")[0](ack.snapshot);
+  for (const c of ack.changes || []) for (const fn of socket.listeners(c.event)) fn(c.data);
+  showError(null);
+});
 socket.on("connect_error", (err) => {
   showError(err.data || { code: "offline", message: err.message });
   if (err.data) socket.disconnect(); // refused: retrying will not help

@@ -53,6 +53,13 @@ export function connect(namespace, extra = {}) {
     // has stopped retrying. Any other refusal stays final.
     if (retryable(err)) setTimeout(() => socket.connect(), 1000 + Math.random() * 2000);
   });
+  // A node closes a connection that fell too far behind (`connection.closing {reason:
+  // "slow_consumer"}`, then a transport close): say so; Socket.IO reconnects by itself and
+  // the page asks `sync {rev}` for what it missed (room.js, screen.js).
+  socket.on("connection.closing", (d) => {
+    socket.closingReason = (d && d.reason) || "closing";
+    showError({ code: socket.closingReason, message: "this connection fell behind; reconnecting" });
+  });
   if (room) {
     socket.on("identity.issued", (d) => localStorage.setItem(identityKey(d.event), d.token));
     socket.on("connect_error", (err) => {
