@@ -41,6 +41,15 @@ def test_no_source_file_is_over_400_lines() -> None:
     assert not long, f"split these by concern: {long}"
 
 
+def test_no_page_script_is_over_400_lines() -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in sorted((ROOT / "static").rglob("*.js"))
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
+    assert not long, f"split these by concern: {long}"
+
+
 def imported(path: Path) -> set[str]:
     """Every module a source file imports (absolute names; `from a import b` gives a and a.b)."""
     tree = ast.parse(path.read_text())
