@@ -8,13 +8,12 @@ becomes silence, never a shift of what follows.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
 from typing import Any
 
 import av
 import numpy as np
 
-from media.export_plan import PlanTrack
+from media.export_plan import PlanTrack, decoded
 
 RATE = 48_000
 BLOCK = 1024
@@ -30,17 +29,8 @@ class AudioSource:
         self._resampler = av.AudioResampler(format="fltp", layout="stereo", rate=RATE)
         self._chunks: deque[tuple[int, Any]] = deque()
         self._cursor: int | None = None
-        self._frames = self._decode()
+        self._frames = decoded(self._container, self._container.streams.audio[0])
         self._done = False
-
-    def _decode(self) -> Iterator[Any]:
-        stream = self._container.streams.audio[0]
-        for packet in self._container.demux(stream):
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError:
-                continue
-            yield from frames
 
     def _pull(self) -> bool:
         frame = next(self._frames, None)

@@ -16,8 +16,11 @@ the longest-recorded camera on stage then (no speaker was ever named: the fallba
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import av
 import msgspec
 
 
@@ -121,3 +124,14 @@ class Schedule:
         if self._camera is not None and self._camera in cameras:
             return self._camera
         return max(cameras, key=lambda c: c.span, default=None)
+
+
+def decoded(container: Any, stream: Any) -> Iterator[Any]:
+    """The frames of a recorded track's stream, in order; a damaged packet (the end of a
+    part cut short by its node's death) is skipped, not fatal."""
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError:
+            continue
+        yield from frames

@@ -8,13 +8,12 @@ Composition is done on PIL images; a frame whose inputs did not change is reused
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import av
 from PIL import Image
 
-from media.export_plan import Layout, PlanTrack
+from media.export_plan import Layout, PlanTrack, decoded
 
 INSET = 0.25
 """The speaker's inset: this share of the frame's width, at its bottom right."""
@@ -34,21 +33,12 @@ class VideoSource:
     def __init__(self, track: PlanTrack) -> None:
         self.track = track
         self._container: Any = av.open(track.file)
-        self._frames = self._decode()
+        self._frames = decoded(self._container, self._container.streams.video[0])
         self._pending: Any = None
         self._current: Any = None
         self._done = False
         self.serial = 0
         """Moves on with every new picture."""
-
-    def _decode(self) -> Iterator[Any]:
-        stream = self._container.streams.video[0]
-        for packet in self._container.demux(stream):
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError:
-                continue
-            yield from frames
 
     def at(self, t: float) -> Any:
         """The frame showing at `t` (seconds from the recording's start), or None."""

@@ -9,8 +9,6 @@ from pathlib import Path
 import av
 from playwright.async_api import Browser, expect
 
-from room.accounts.users import UserKind, create_user
-from room.events import list_events
 from tests.e2e.rooms import enter_shared
 from tests.helpers import http
 
@@ -104,33 +102,3 @@ async def test_the_manager_page_starts_and_stops_a_recording(mem_server, browser
     assert frames > 20, frames
     for page in (presenter, manager):
         await page.context.close()
-
-
-async def test_the_dashboard_sets_auto_record(make_server, browser: Browser) -> None:
-    server = await make_server()
-    account, _ = await server.account("Acme")
-    await create_user(
-        server.tribune.store, account, "org@acme.test", "Olga", UserKind.ORGANIZER, "pw 123456789"
-    )
-    page = await (await browser.new_context()).new_page()
-    await page.goto(server.url + "/login")
-    await page.get_by_test_id("login-email").fill("org@acme.test")
-    await page.get_by_test_id("login-password").fill("pw 123456789")
-    await page.get_by_test_id("login-submit").click()
-    await page.wait_for_url("**/dashboard")
-    await page.get_by_test_id("new-event").click()
-    await expect(page.get_by_test_id("auto-record")).not_to_be_checked()  # off by default
-    await page.get_by_test_id("event-title").fill("Recorded talk")
-    await page.get_by_test_id("auto-record").check()
-    await page.get_by_test_id("save-event").click()
-    await expect(page.get_by_test_id("detail-title")).to_have_text("Recorded talk")
-    [event] = await list_events(server.tribune.store, account)
-    assert event.settings.auto_record is True
-    await page.get_by_test_id("edit-event").click()
-    await expect(page.get_by_test_id("auto-record")).to_be_checked()
-    await page.get_by_test_id("auto-record").uncheck()
-    await page.get_by_test_id("save-event").click()
-    await expect(page.get_by_test_id("event-editor")).to_be_hidden()  # saved
-    [event] = await list_events(server.tribune.store, account)
-    assert event.settings.auto_record is False
-    await page.context.close()

@@ -5,26 +5,16 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, expect
 
-from room.accounts.users import UserKind, create_user
+from tests.e2e.dashboard import signed_in
 from tests.media.recorded import recorded
 
 
 async def test_the_dashboard_exports_a_recording_to_mp4(make_server, browser: Browser) -> None:
     server = await make_server()
     account, _ = await server.account("Acme")
-    await create_user(
-        server.tribune.store, account, "org@acme.test", "Olga", UserKind.ORGANIZER, "browser pass 1"
-    )
     event = await server.event(account, title="Recorded talk")
     rec = await recorded(server, event.id)
-    page = await (await browser.new_context()).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    await page.goto(server.url + "/login")
-    await page.get_by_test_id("login-email").fill("org@acme.test")
-    await page.get_by_test_id("login-password").fill("browser pass 1")
-    await page.get_by_test_id("login-submit").click()
-    await page.wait_for_url("**/dashboard")
+    page, errors = await signed_in(server, browser, account)
     await page.get_by_test_id("event-row").filter(has_text="Recorded talk").click()
     await expect(page.get_by_test_id("recordings-count")).to_have_text("1")
 

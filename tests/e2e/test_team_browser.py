@@ -8,28 +8,13 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from room.accounts import secondary, users
-from room.accounts.users import UserKind
+from tests.e2e.dashboard import signed_in
 from tests.room.audience.helpers import read_outbox
-
-PASSWORD = "browser password 1"
 
 
 async def signed_in_owner(server, browser: Browser) -> tuple[Page, list[str]]:
     account, _ = await server.account("Acme")
-    await users.create_user(
-        server.tribune.store, account, "boss@acme.test", "Bo", UserKind.ORGANIZER, PASSWORD,
-        owner=True,
-    )  # fmt: skip
-    page = await (await browser.new_context()).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("dialog", lambda d: d.accept())
-    await page.goto(server.url + "/login")
-    await page.get_by_test_id("login-email").fill("boss@acme.test")
-    await page.get_by_test_id("login-password").fill(PASSWORD)
-    await page.get_by_test_id("login-submit").click()
-    await page.wait_for_url("**/dashboard")
-    return page, errors
+    return await signed_in(server, browser, account, "boss@acme.test", "Bo", owner=True)
 
 
 async def test_the_owner_manages_users_and_secondary_accounts(
