@@ -20,6 +20,13 @@ an upgrade has one place to check (hence the ``aiortc==1.16.0`` pin):
   candidate pair, whose protocol's datagram transport sends the packets.
 - ``RTCRtpTransceiver._codecs``: the negotiated codecs, read by
   ``createAnswer()`` and by ``receive()``/``send()``.
+
+And of pylibsrtp (aiortc's SRTP, not pinned: checked at import, and
+``media.wire`` falls back to the public ``Session.protect`` if it differs):
+``pylibsrtp._binding`` (the cffi ``ffi``/``lib``, ``lib.srtp_protect`` taking
+``(srtp_t, void *, int *)`` in place) and ``Session._srtp`` (its ``srtp_t *``).
+Of asyncio: ``_SelectorDatagramTransport._sock``, the socket itself (its
+``get_extra_info("socket")`` wrapper has no ``sendmsg``).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import queue
 import socket
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import aiortc
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
@@ -164,6 +171,38 @@ def srtp_route(sender: RTCRtpSender) -> tuple[Any, Any, tuple[str, int]]:
     if dtls.state != "connected" or dtls._tx_srtp is None or pair is None or udp is None:
         raise ConnectionError("sender transport is not connected")
     return dtls._tx_srtp, udp, pair.remote_addr
+
+
+class SrtpBinding(NamedTuple):
+    ffi: Any
+    lib: Any
+
+
+_SRTP_PROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
+
+
+def srtp_binding() -> SrtpBinding | None:
+    """pylibsrtp's cffi binding, if its in-place ``srtp_protect`` is the one checked."""
+    try:
+        from pylibsrtp._binding import ffi, lib
+
+        if str(ffi.typeof(lib.srtp_protect)).split("'")[1] != _SRTP_PROTECT_TYPE:
+            return None
+    except (ImportError, AttributeError, IndexError):
+        return None
+    return SrtpBinding(ffi, lib)
+
+
+def srtp_context(session: Any) -> Any:
+    """The ``srtp_t`` of a ``pylibsrtp.Session``, or None if it has none."""
+    holder = getattr(session, "_srtp", None)
+    return None if holder is None else holder[0]
+
+
+def datagram_socket(udp: Any) -> socket.socket | None:
+    """The socket behind an asyncio datagram transport (None on uvloop)."""
+    sock = getattr(udp, "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
 
 
 def enlarge_receive_buffers(receiver: RTCRtpReceiver, size: int) -> None:
