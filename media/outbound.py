@@ -83,7 +83,7 @@ class RtpWriter:
         self.packets = 0
         self.retransmitted = 0
         self.ready = False
-        rtc.take_over_sender(sender, self._configure, self._run, self._retransmit)
+        rtc.take_over_sender(sender, self._configure, self._run, self._retransmit, self._stopped)
 
     def _configure(self, parameters: RTCRtpSendParameters) -> None:
         codecs: list[RTCRtpCodecParameters] = parameters.codecs
@@ -110,19 +110,18 @@ class RtpWriter:
             self._ext_head = struct.pack("!HH", 0xBEDE, (size + 3) // 4) + elements
 
     async def _run(self, codec: RTCRtpCodecParameters) -> None:
-        """Stands in for the sender's RTP loop: marks the writer ready, then waits."""
-        rtc.sender_rtp_started(self._sender)
+        """Stands in for the sender's RTP loop: takes the route and marks the writer
+        ready, then returns (the feed's fan-out calls :meth:`write`)."""
         try:
             self._route = wire.Route(*rtc.srtp_route(self._sender))
-            self.ready = True
-            self.on_ready()
-            await asyncio.Event().wait()  # until the sender stops and cancels us
-        except (asyncio.CancelledError, ConnectionError):
-            pass
-        finally:
-            self.ready = False
-            self._route = None
-            rtc.sender_rtp_exited(self._sender)
+        except ConnectionError:
+            return
+        self.ready = True
+        self.on_ready()
+
+    def _stopped(self) -> None:
+        self.ready = False
+        self._route = None
 
     def backlog(self) -> int:
         """Bytes queued in user space on this subscriber's socket (0 normally)."""
