@@ -21,6 +21,9 @@ an upgrade has one place to check (hence the ``aiortc==1.16.0`` pin):
   candidate pair, whose protocol's datagram transport sends the packets.
 - ``RTCRtpTransceiver._codecs``: the negotiated codecs, read by
   ``createAnswer()`` and by ``receive()``/``send()``.
+- ``RTCPeerConnection.__certificates`` and ``RTCCertificate._create_ssl_context``:
+  the DTLS certificate(s) a connection's transports use, and how each makes its
+  OpenSSL context.
 - ``RTCPeerConnection.__{current,pending}{Local,Remote}Description``: the parsed
   descriptions, read through ``str()`` and ``.type`` by the
   ``localDescription``/``remoteDescription`` getters.
@@ -39,13 +42,16 @@ import asyncio
 import queue
 import socket
 import threading
+import time
 import zlib
 from collections.abc import Callable, Coroutine
 from typing import Any, NamedTuple, Protocol
 
 import aiortc
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.rtcdtlstransport import RTCCertificate
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
+from OpenSSL import SSL
 
 from media.types import VideoCodec
 
@@ -219,6 +225,47 @@ def compact_descriptions(pc: RTCPeerConnection) -> None:
         description = getattr(pc, name)
         if description is not None and not isinstance(description, _SdpText):
             setattr(pc, name, _SdpText(str(description), description.type))
+
+
+_CERTIFICATE_MAX_AGE = 24 * 3600.0  # seconds; aiortc's certificates are valid 30 days
+_certificate: list[tuple[float, RTCCertificate]] = []
+
+
+def share_certificate(pc: RTCPeerConnection) -> None:
+    """Give a new connection the process's DTLS certificate and its one SSL context.
+
+    aiortc makes a key pair and a certificate per connection and an OpenSSL
+    context per DTLS transport. The SFU shares one of each, as Janus does: the
+    remote side only checks the fingerprint the SDP carries. The context keeps
+    no session cache (it would grow with every connection) and releases its
+    record buffers when idle (after the handshake DTLS carries almost nothing).
+    A certificate older than a day is replaced for new connections.
+    """
+    name = "_RTCPeerConnection__certificates"
+    if not hasattr(pc, name):
+        raise RuntimeError(f"RTCPeerConnection has no {name}")
+    now = time.monotonic()
+    if not _certificate or now - _certificate[0][0] > _CERTIFICATE_MAX_AGE:
+        _certificate[:] = [(now, _certificate_with_one_context())]
+    setattr(pc, name, [_certificate[0][1]])
+
+
+def _certificate_with_one_context() -> RTCCertificate:
+    certificate = RTCCertificate.generateCertificate()
+    create = certificate._create_ssl_context
+    contexts: dict[tuple[bytes, ...], SSL.Context] = {}
+
+    def shared(srtp_profiles: list[Any]) -> SSL.Context:
+        key = tuple(p.openssl_profile for p in srtp_profiles)
+        context = contexts.get(key)
+        if context is None:
+            context = contexts[key] = create(srtp_profiles)
+            context.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+            context.set_mode(SSL.MODE_RELEASE_BUFFERS)
+        return context
+
+    certificate._create_ssl_context = shared  # type: ignore[method-assign]
+    return certificate
 
 
 def srtp_route(sender: RTCRtpSender) -> tuple[Any, Any, tuple[str, int]]:
