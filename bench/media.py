@@ -27,6 +27,9 @@ the machine falls on both), and prints the extra CPU per recorded stream.
 Delay is measured from the publisher packetizing a frame to the harness
 receiving its last packet, both in this process: it includes two loopback hops
 and this process's own scheduling, so it bounds from above what the server adds.
+The "in SFU" column is the server's own histogram (``Sfu.stats()``: from a
+frame's last packet in to its packets written, per slot), so the two can be told
+apart.
 """
 
 from __future__ import annotations
@@ -334,6 +337,11 @@ class SfuServer:
         await self.sfu.answer(id, sdp)
         return {}
 
+    async def delays(self) -> dict[str, Any]:
+        """The SFU's own forwarding delay histogram (frame in -> written, per slot)."""
+        stats = self.sfu.stats()
+        return {"counts": list(stats.delay_counts), "sum": stats.delay_sum}
+
     async def record_start(self, dir: str) -> dict[str, Any]:
         self.sfu.start_recording(Path(dir))
         return {}
@@ -483,6 +491,7 @@ class Row:
     others: float  # CPU used meanwhile by other processes on the machine (cores)
     drops: int  # UDP datagrams the kernel dropped for full receive buffers
     gc_pause: float  # longest garbage-collection pause in the server (s)
+    server_delay: tuple[float, float] | None = None  # in the SFU: p95 bucket bound, mean (s)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -514,11 +523,13 @@ async def measure(
     frames_before = [p.video_frames for p in probes]
     cpu0, client0, t0 = server.cpu_seconds(), time.process_time(), time.perf_counter()
     await server.rpc.call("gc_pauses")  # start a fresh record
+    delays0 = await server.rpc.call("delays") if server.kind == "sfu" else None
     busy0, drops0 = machine_busy(), udp_receive_drops()
     await asyncio.sleep(window)
     cpu1, client1, t1 = server.cpu_seconds(), time.process_time(), time.perf_counter()
     busy1, drops1 = machine_busy(), udp_receive_drops()
     gc_pause = (await server.rpc.call("gc_pauses"))["max"]
+    delays1 = await server.rpc.call("delays") if server.kind == "sfu" else None
     rss = server.rss_mib()
     window_sent = {pid: at for pid, at in publisher.sent.items() if pid not in sent_before}
     await asyncio.sleep(0.5)  # let the last frames of the window arrive
@@ -551,7 +562,28 @@ async def measure(
         max(0.0, (busy1 - busy0 - ours) / elapsed),
         drops1 - drops0,
         gc_pause,
+        server_delay(delays0, delays1),
     )
+
+
+def server_delay(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> tuple[float, float] | None:
+    """p95 (the upper bound of its bucket) and mean of the SFU's own forwarding delay."""
+    if before is None or after is None:
+        return None
+    from media.types import DELAY_BUCKETS
+
+    counts = [b - a for a, b in zip(before["counts"], after["counts"], strict=True)]
+    total = sum(counts)
+    if not total:
+        return None
+    i = seen = 0
+    while i < len(counts) - 1 and seen + counts[i] < 0.95 * total:
+        seen += counts[i]
+        i += 1
+    bound = DELAY_BUCKETS[i] if i < len(DELAY_BUCKETS) else float("inf")
+    return bound, (after["sum"] - before["sum"]) / total
 
 
 async def run_server(
@@ -655,9 +687,9 @@ def report(sfu: list[Row], relay: list[Row]) -> str:
     relay_per = (base_row.cpu - relay[0].cpu) / base_row.n if base_row else float("nan")
     lines = [
         "| server | N | CPU (core) | CPU/sub | (CPU-CPU0)/N | delivered (worst sub) "
-        "| delay p50 / p95 | RSS MiB | RSS/sub MiB | join p50 / max | server GC max "
-        "| client CPU | other procs | UDP drops |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| delay p50 / p95 | in SFU p95 ≤ / mean | RSS MiB | RSS/sub MiB | join p50 / max "
+        "| server GC max | client CPU | other procs | UDP drops |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in [*sfu, *relay]:
         zero = base if r.server != "relay" else relay[0]
@@ -670,10 +702,15 @@ def report(sfu: list[Row], relay: list[Row]) -> str:
             else "-"
         )
         join = f"{percentile(r.join, 0.5):.2f} / {max(r.join):.2f} s" if r.join else "-"
+        own = (
+            f"{r.server_delay[0] * 1000:g} / {r.server_delay[1] * 1000:.2f} ms"
+            if r.server_delay
+            else "-"
+        )
         delivered = f"{r.delivered:.1%}" if r.n else "-"
         lines.append(
             f"| {r.server} | {r.n} | {r.cpu:.1%} | {per} | {marginal} | {delivered} | {delay} "
-            f"| {r.rss:.0f} | {rss_per} | {join} | {r.gc_pause * 1000:.0f} ms "
+            f"| {own} | {r.rss:.0f} | {rss_per} | {join} | {r.gc_pause * 1000:.0f} ms "
             f"| {r.client_cpu:.0%} | {r.others:.0%} | {r.drops} |"
         )
     lines.append("")

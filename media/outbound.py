@@ -5,9 +5,10 @@ own and push every packet through five coroutine layers; at a hundred
 subscribers that per-(frame, subscriber) wake-up and per-packet overhead is
 most of the server's CPU (see ``docs/media.md``). An :class:`RtpWriter` takes
 over the sender's RTP loop instead: the feed's fan-out calls :meth:`write`
-synchronously, which builds each RTP header with one ``struct.pack``, protects
-it with the connection's SRTP session and hands it to the ICE pair's datagram
-transport. Sender reports go out once per connection from
+synchronously, which hands the frame to ``media.wire``: headers written into
+one preallocated buffer, protected there in place with the connection's SRTP
+session, and a frame's packets given to the ICE pair's socket in one
+``sendmsg`` (UDP segmentation offload). Sender reports go out once per connection from
 :class:`SenderReports`, only for slots that sent something, instead of from one
 aiortc task per sender (17 per subscriber, idle slots included: a third of the
 server's CPU at fifty subscribers). Everything else stays aiortc's: ICE, DTLS,
@@ -22,18 +23,18 @@ import logging
 import random
 import struct
 import time
+from array import array
 from collections.abc import Callable
-from typing import Any
 
 from aiortc import RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtp import RtcpSdesPacket, RtcpSenderInfo, RtcpSourceInfo, RtcpSrPacket
 
-from media import rtc
+from media import rtc, wire
 
 logger = logging.getLogger(__name__)
 
-_HEADER = struct.Struct("!BBHII")
+_HEADER = wire.HEADER
 _HISTORY = 128  # packets kept for retransmission, as aiortc does
 _NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 to 1970
 _MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
@@ -59,22 +60,22 @@ class RtpWriter:
         self._rtx_ssrc = sender._rtx_ssrc
         self._seq = random.randrange(32768)
         self._rtx_seq = random.randrange(32768)
-        # Retransmission history in parallel lists of ints and bytes, made on
-        # the first write (most slots of most subscribers stay idle). A tuple
-        # per packet would outlive the young GC generations and, at 20k packets
-        # a second, set off full collections of the whole heap (measured: 0.8 s).
-        self._sent_seq: list[int] = []
-        self._sent_ts: list[int] = []
-        self._sent_marker: list[int] = []
+        # Retransmission history in parallel arrays, made on the first write
+        # (most slots of most subscribers stay idle), and only when the slot
+        # negotiated NACK (video). A tuple per packet would outlive the young GC
+        # generations and, at 20k packets a second, set off full collections of
+        # the whole heap (measured: 0.8 s).
+        self._nack = False
+        self._sent_seq = array("l")
+        self._sent_ts = array("L")
+        self._sent_marker = bytearray()
         self._sent_payload: list[bytes] = []
         self._pt = 0
         self._rtx_pt: int | None = None
         self._ext_head = b""  # one-byte header extension block up to abs-send-time
         self._abs_send_time = False
         self._ext_pad = b""
-        self._srtp: Any = None
-        self._udp: Any = None  # asyncio's _SelectorDatagramTransport
-        self._addr: tuple[str, int] = ("", 0)
+        self._route: wire.Route | None = None
         self._cname = b""
         self._octets = 0
         self._last_ntp = 0
@@ -82,11 +83,12 @@ class RtpWriter:
         self.packets = 0
         self.retransmitted = 0
         self.ready = False
-        rtc.take_over_sender(sender, self._configure, self._run, self._retransmit)
+        rtc.take_over_sender(sender, self._configure, self._run, self._retransmit, self._stopped)
 
     def _configure(self, parameters: RTCRtpSendParameters) -> None:
         codecs: list[RTCRtpCodecParameters] = parameters.codecs
         self._pt = codecs[0].payloadType or 0
+        self._nack = any(fb.type == "nack" and not fb.parameter for fb in codecs[0].rtcpFeedback)
         self._cname = (parameters.rtcp.cname or "").encode()
         for codec in codecs:
             if codec.mimeType.lower().endswith("/rtx") and (
@@ -108,59 +110,60 @@ class RtpWriter:
             self._ext_head = struct.pack("!HH", 0xBEDE, (size + 3) // 4) + elements
 
     async def _run(self, codec: RTCRtpCodecParameters) -> None:
-        """Stands in for the sender's RTP loop: marks the writer ready, then waits."""
-        rtc.sender_rtp_started(self._sender)
+        """Stands in for the sender's RTP loop: takes the route and marks the writer
+        ready, then returns (the feed's fan-out calls :meth:`write`)."""
         try:
-            self._srtp, self._udp, self._addr = rtc.srtp_route(self._sender)
-            self.ready = True
-            self.on_ready()
-            await asyncio.Event().wait()  # until the sender stops and cancels us
-        except (asyncio.CancelledError, ConnectionError):
-            pass
-        finally:
-            self.ready = False
-            self._udp = None
-            rtc.sender_rtp_exited(self._sender)
+            self._route = wire.Route(*rtc.srtp_route(self._sender))
+        except ConnectionError:
+            return
+        self.ready = True
+        self.on_ready()
+
+    def _stopped(self) -> None:
+        self.ready = False
+        self._route = None
 
     def backlog(self) -> int:
         """Bytes queued in user space on this subscriber's socket (0 normally)."""
-        udp = self._udp
-        return int(udp.get_write_buffer_size()) if udp is not None else 0
+        route = self._route
+        return int(route.udp.get_write_buffer_size()) if route is not None else 0
 
     def write(self, payloads: tuple[bytes, ...], timestamp: int) -> None:
         """Send one frame: one RTP packet per payload, marker on the last."""
-        udp = self._udp
-        if udp is None or udp.is_closing():
+        route = self._route
+        if route is None or route.udp.is_closing():
             return
         ntp = ntp_now()
         ext = self._extensions(ntp)
-        first = 0x90 if ext else 0x80
-        protect, addr, pt, ssrc = self._srtp.protect, self._addr, self._pt, self._ssrc
-        if not self._sent_seq:
-            self._sent_seq, self._sent_ts = [-1] * _HISTORY, [0] * _HISTORY
-            self._sent_marker, self._sent_payload = [0] * _HISTORY, [b""] * _HISTORY
+        seq = self._seq
+        if self._nack:
+            self._remember(payloads, seq, timestamp)
+        wire.send_frame(
+            route, 0x90 if ext else 0x80, self._pt, seq, timestamp, self._ssrc, ext, payloads
+        )
+        self._seq = (seq + len(payloads)) & 0xFFFF
+        self._octets += sum(map(len, payloads))
+        self.packets += len(payloads)
+        self._last_ntp, self._last_ts = ntp, timestamp
+
+    def _remember(self, payloads: tuple[bytes, ...], seq: int, timestamp: int) -> None:
+        """Keep the packets for NACKs: the payloads are the frame's own (shared by
+        every subscriber), the rest fixed-size arrays (no object per packet)."""
+        if not self._sent_payload:
+            self._sent_seq = array("l", [-1]) * _HISTORY
+            self._sent_ts = array("L", [0]) * _HISTORY
+            self._sent_marker = bytearray(_HISTORY)
+            self._sent_payload = [b""] * _HISTORY
         sent_seq, sent_ts = self._sent_seq, self._sent_ts
         sent_marker, sent_payload = self._sent_marker, self._sent_payload
-        seq = self._seq
         last = len(payloads) - 1
-        octets = 0
         for i, payload in enumerate(payloads):
-            marker = 0x80 if i == last else 0
             slot = seq % _HISTORY
             sent_seq[slot] = seq
             sent_ts[slot] = timestamp
-            sent_marker[slot] = marker
+            sent_marker[slot] = 0x80 if i == last else 0
             sent_payload[slot] = payload
-            udp.sendto(
-                protect(_HEADER.pack(first, marker | pt, seq, timestamp, ssrc) + ext + payload),
-                addr,
-            )
-            octets += len(payload)
             seq = (seq + 1) & 0xFFFF
-        self._seq = seq
-        self._octets += octets
-        self.packets += len(payloads)
-        self._last_ntp, self._last_ts = ntp, timestamp
 
     def sender_report(self) -> RtcpSrPacket:
         """RTCP SR for this slot: what was sent, and the NTP/RTP pair for lip sync."""
@@ -176,9 +179,9 @@ class RtpWriter:
         return RtcpSourceInfo(ssrc=self._ssrc, items=[(1, self._cname)])  # 1: CNAME
 
     def send_rtcp(self, data: bytes) -> None:
-        udp = self._udp
-        if udp is not None and not udp.is_closing():
-            udp.sendto(self._srtp.protect_rtcp(data), self._addr)
+        route = self._route
+        if route is not None and not route.udp.is_closing():
+            route.udp.sendto(route.session.protect_rtcp(data), route.addr)
 
     def _extensions(self, ntp: int) -> bytes:
         if not self._ext_head:
@@ -190,8 +193,10 @@ class RtpWriter:
     async def _retransmit(self, seq: int) -> None:
         """Answer a NACK from history, wrapped in RTX (RFC 4588) when negotiated."""
         slot = seq % _HISTORY
-        udp = self._udp
-        if not self._sent_seq or self._sent_seq[slot] != seq or udp is None or udp.is_closing():
+        route = self._route
+        if not self._sent_payload or self._sent_seq[slot] != seq:
+            return
+        if route is None or route.udp.is_closing():
             return
         timestamp, marker = self._sent_ts[slot], self._sent_marker[slot]
         payload = self._sent_payload[slot]
@@ -205,7 +210,7 @@ class RtpWriter:
             )
             payload = struct.pack("!H", seq) + payload
             self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
-        udp.sendto(self._srtp.protect(header + ext + payload), self._addr)
+        route.udp.sendto(route.session.protect(header + ext + payload), route.addr)
         self.retransmitted += 1
 
 

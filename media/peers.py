@@ -3,7 +3,8 @@
 Publish and subscribe connections share one configuration (the ICE servers,
 max-bundle) and one lifecycle: a connection that fails, is closed by the remote
 side or has not connected within ``connect_timeout`` is reported lost, and
-whoever owns it decides what to drop. Like aiortc's example server, every
+whoever owns it decides what to drop. All share one DTLS certificate and
+OpenSSL context (``rtc.share_certificate``). Like aiortc's example server, every
 connection stays in one set until it is closed, so ``close()`` can reach them
 all at shutdown.
 """
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
+from media import rtc
 from media.types import IceServer, PeerRole
 
 PeerListener = Callable[[RTCPeerConnection, str, PeerRole], None]
@@ -63,6 +65,7 @@ class Peers:
                 bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
             )
         )
+        rtc.share_certificate(pc)
         self._open.add(pc)
 
         @pc.on("connectionstatechange")

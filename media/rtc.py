@@ -11,7 +11,8 @@ an upgrade has one place to check (hence the ``aiortc==1.16.0`` pin):
   for every video receiver, used only once ``receive()`` runs.
 - ``RTCRtpSender._run_rtp(codec)`` and ``_run_rtcp()``: the RTP and RTCP
   loops ``send()`` starts as tasks; ``stop()`` waits on the
-  ``__rtp_started``/``__rtp_exited``/``__rtcp_started``/``__rtcp_exited`` events.
+  ``__rtp_started``/``__rtp_exited``/``__rtcp_started``/``__rtcp_exited`` events
+  and cancels the two tasks (done already, for a taken-over sender).
 - ``RTCRtpSender._retransmit(seq)``: how it answers a NACK.
 - ``RTCRtpSender._send_keyframe()``: what it does on an incoming PLI or FIR
   (in aiortc: set a flag only its own encoder reads).
@@ -20,6 +21,19 @@ an upgrade has one place to check (hence the ``aiortc==1.16.0`` pin):
   candidate pair, whose protocol's datagram transport sends the packets.
 - ``RTCRtpTransceiver._codecs``: the negotiated codecs, read by
   ``createAnswer()`` and by ``receive()``/``send()``.
+- ``RTCPeerConnection.__certificates`` and ``RTCCertificate._create_ssl_context``:
+  the DTLS certificate(s) a connection's transports use, and how each makes its
+  OpenSSL context.
+- ``RTCPeerConnection.__{current,pending}{Local,Remote}Description``: the parsed
+  descriptions, read through ``str()`` and ``.type`` by the
+  ``localDescription``/``remoteDescription`` getters.
+
+And of pylibsrtp (aiortc's SRTP, not pinned: checked at import, and
+``media.wire`` falls back to the public ``Session.protect`` if it differs):
+``pylibsrtp._binding`` (the cffi ``ffi``/``lib``, ``lib.srtp_protect`` taking
+``(srtp_t, void *, int *)`` in place) and ``Session._srtp`` (its ``srtp_t *``).
+Of asyncio: ``_SelectorDatagramTransport._sock``, the socket itself (its
+``get_extra_info("socket")`` wrapper has no ``sendmsg``).
 """
 
 from __future__ import annotations
@@ -28,12 +42,16 @@ import asyncio
 import queue
 import socket
 import threading
+import time
+import zlib
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import aiortc
-from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.rtcdtlstransport import RTCCertificate
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
+from OpenSSL import SSL
 
 from media.types import VideoCodec
 
@@ -109,50 +127,145 @@ def decoder_queue(receiver: RTCRtpReceiver) -> queue.Queue[Any]:
     return q
 
 
+class _SetEvent(asyncio.Event):
+    """An ``asyncio.Event`` that is set and stays set: ``wait()`` returns at once
+    without touching any loop, so one instance serves every sender."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        super().set()
+
+    def clear(self) -> None:
+        raise RuntimeError("a taken-over sender's loop events stay set")
+
+
+_ALWAYS_SET = _SetEvent()
+
+
 def take_over_sender(
     sender: RTCRtpSender,
     configure: Callable[[RTCRtpSendParameters], None],
     run: Callable[[RTCRtpCodecParameters], Coroutine[Any, Any, None]],
     retransmit: Callable[[int], Coroutine[Any, Any, None]],
+    stopped: Callable[[], None],
 ) -> None:
     """Replace the sender's RTP loop, its RTCP loop and its NACK answer.
 
     ``configure`` sees the negotiated send parameters before ``send()`` starts
     ``run`` in place of ``_run_rtp``, so the sender never pulls from a track
-    and never creates an encoder. Its RTCP loop becomes idle: sender reports
-    are sent per connection instead (``media.outbound.SenderReports``).
-    Incoming RTCP (receiver reports, NACK, PLI) is still routed to the sender.
+    and never creates an encoder; ``run`` sets up and returns (no task stays
+    alive per sender). The RTCP loop does nothing: sender reports are sent per
+    connection instead (``media.outbound.SenderReports``). ``stop()`` calls
+    ``stopped`` first. The four loop events ``stop()`` waits on are one shared,
+    always-set event (four ``asyncio.Event`` per sender were 20 % of a
+    subscriber's Python heap). Incoming RTCP (receiver reports, NACK, PLI) is
+    still routed to the sender.
     """
-    for name in ("_run_rtp", "_run_rtcp", "_retransmit", "send", *_LOOP_EVENTS):
+    for name in ("_run_rtp", "_run_rtcp", "_retransmit", "send", "stop", *_LOOP_EVENTS):
         if not hasattr(sender, name):
             raise RuntimeError(f"RTCRtpSender has no {name}")
-    original_send = sender.send
+    original_send, original_stop = sender.send, sender.stop
 
     async def send(parameters: RTCRtpSendParameters) -> None:
         configure(parameters)
         await original_send(parameters)
 
-    async def idle_rtcp() -> None:
-        getattr(sender, _RTCP_STARTED).set()
-        try:
-            await asyncio.Event().wait()  # until stop() cancels it
-        except asyncio.CancelledError:
-            pass
-        finally:
-            getattr(sender, _RTCP_EXITED).set()
+    async def stop() -> None:
+        stopped()
+        await original_stop()
 
+    for name in _LOOP_EVENTS:
+        setattr(sender, name, _ALWAYS_SET)
     sender.send = send  # type: ignore[method-assign]
+    sender.stop = stop  # type: ignore[method-assign]
     sender._run_rtp = run  # type: ignore[method-assign,assignment]
-    sender._run_rtcp = idle_rtcp  # type: ignore[method-assign]
+    sender._run_rtcp = _no_rtcp  # type: ignore[method-assign]
     sender._retransmit = retransmit  # type: ignore[method-assign,assignment]
 
 
-def sender_rtp_started(sender: RTCRtpSender) -> None:
-    getattr(sender, _RTP_STARTED).set()
+async def _no_rtcp() -> None:
+    return None
 
 
-def sender_rtp_exited(sender: RTCRtpSender) -> None:
-    getattr(sender, _RTP_EXITED).set()
+_DESCRIPTIONS = tuple(
+    f"_RTCPeerConnection__{state}{side}Description"
+    for state in ("current", "pending")
+    for side in ("Local", "Remote")
+)
+
+
+class _SdpText:
+    """A negotiated description kept as its text, compressed (17 near-identical
+    m-lines: 18 KiB of text, 2 KiB compressed): what ``localDescription`` and
+    ``remoteDescription`` read (``str()`` and ``type``), with no media sections
+    (``addIceCandidate`` then has none to mark)."""
+
+    __slots__ = ("_text", "type")
+    media: tuple[()] = ()
+
+    def __init__(self, text: str, type: str) -> None:
+        self._text = zlib.compress(text.encode(), 1)
+        self.type = type
+
+    def __str__(self) -> str:
+        return zlib.decompress(self._text).decode()
+
+
+def compact_descriptions(pc: RTCPeerConnection) -> None:
+    """Keep a connection's negotiated descriptions as text only.
+
+    aiortc keeps them parsed (every m-line's codecs, extensions, SSRCs,
+    fingerprints: ~75 KiB for a 17-slot subscriber) for renegotiation, trickled
+    candidates and starting the transceivers. Call it once every transceiver
+    has started, on a connection that is never renegotiated.
+    """
+    for name in _DESCRIPTIONS:
+        if not hasattr(pc, name):
+            raise RuntimeError(f"RTCPeerConnection has no {name}")
+        description = getattr(pc, name)
+        if description is not None and not isinstance(description, _SdpText):
+            setattr(pc, name, _SdpText(str(description), description.type))
+
+
+_CERTIFICATE_MAX_AGE = 24 * 3600.0  # seconds; aiortc's certificates are valid 30 days
+_certificate: list[tuple[float, RTCCertificate]] = []
+
+
+def share_certificate(pc: RTCPeerConnection) -> None:
+    """Give a new connection the process's DTLS certificate and its one SSL context.
+
+    aiortc makes a key pair and a certificate per connection and an OpenSSL
+    context per DTLS transport. The SFU shares one of each, as Janus does: the
+    remote side only checks the fingerprint the SDP carries. The context keeps
+    no session cache (it would grow with every connection) and releases its
+    record buffers when idle (after the handshake DTLS carries almost nothing).
+    A certificate older than a day is replaced for new connections.
+    """
+    name = "_RTCPeerConnection__certificates"
+    if not hasattr(pc, name):
+        raise RuntimeError(f"RTCPeerConnection has no {name}")
+    now = time.monotonic()
+    if not _certificate or now - _certificate[0][0] > _CERTIFICATE_MAX_AGE:
+        _certificate[:] = [(now, _certificate_with_one_context())]
+    setattr(pc, name, [_certificate[0][1]])
+
+
+def _certificate_with_one_context() -> RTCCertificate:
+    certificate = RTCCertificate.generateCertificate()
+    create = certificate._create_ssl_context
+    contexts: dict[tuple[bytes, ...], SSL.Context] = {}
+
+    def shared(srtp_profiles: list[Any]) -> SSL.Context:
+        key = tuple(p.openssl_profile for p in srtp_profiles)
+        context = contexts.get(key)
+        if context is None:
+            context = contexts[key] = create(srtp_profiles)
+            context.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+            context.set_mode(SSL.MODE_RELEASE_BUFFERS)
+        return context
+
+    certificate._create_ssl_context = shared  # type: ignore[method-assign]
+    return certificate
 
 
 def srtp_route(sender: RTCRtpSender) -> tuple[Any, Any, tuple[str, int]]:
@@ -164,6 +277,38 @@ def srtp_route(sender: RTCRtpSender) -> tuple[Any, Any, tuple[str, int]]:
     if dtls.state != "connected" or dtls._tx_srtp is None or pair is None or udp is None:
         raise ConnectionError("sender transport is not connected")
     return dtls._tx_srtp, udp, pair.remote_addr
+
+
+class SrtpBinding(NamedTuple):
+    ffi: Any
+    lib: Any
+
+
+_SRTP_PROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
+
+
+def srtp_binding() -> SrtpBinding | None:
+    """pylibsrtp's cffi binding, if its in-place ``srtp_protect`` is the one checked."""
+    try:
+        from pylibsrtp._binding import ffi, lib
+
+        if str(ffi.typeof(lib.srtp_protect)).split("'")[1] != _SRTP_PROTECT_TYPE:
+            return None
+    except (ImportError, AttributeError, IndexError):
+        return None
+    return SrtpBinding(ffi, lib)
+
+
+def srtp_context(session: Any) -> Any:
+    """The ``srtp_t`` of a ``pylibsrtp.Session``, or None if it has none."""
+    holder = getattr(session, "_srtp", None)
+    return None if holder is None else holder[0]
+
+
+def datagram_socket(udp: Any) -> socket.socket | None:
+    """The socket behind an asyncio datagram transport (None on uvloop)."""
+    sock = getattr(udp, "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
 
 
 def enlarge_receive_buffers(receiver: RTCRtpReceiver, size: int) -> None:

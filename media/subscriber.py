@@ -2,7 +2,9 @@
 
 The SFU offers once, with every slot of the stage as a sendonly m-line, and
 never renegotiates: stage changes only point each slot's
-:class:`~media.forward.SlotSink` at another feed. Each slot's sender is taken
+:class:`~media.forward.SlotSink` at another feed. So once every slot's sender
+has started, the connection keeps its descriptions as text only
+(``rtc.compact_descriptions``). Each slot's sender is taken
 over by an :class:`~media.outbound.RtpWriter` (no encoder) and the
 connection's sender reports are one :class:`~media.outbound.SenderReports`.
 """
@@ -10,6 +12,7 @@ connection's sender reports are one :class:`~media.outbound.SenderReports`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from aiortc import RTCPeerConnection, RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
@@ -28,6 +31,14 @@ async def offer_slots(
     each slot's sink and writer."""
     sinks: list[SlotSink] = []
     writers: list[RtpWriter] = []
+    waiting = [len(layout)]
+
+    def started(sink: SlotSink) -> None:
+        sink.writer_ready()
+        waiting[0] -= 1
+        if waiting[0] == 0:  # every sender started: the parsed SDP is not read again
+            rtc.compact_descriptions(pc)
+
     for slot in layout:
         transceiver = pc.addTransceiver(slot.kind, direction="sendonly")
         transceiver.setCodecPreferences(_preferences(slot.kind, video_codec))
@@ -35,7 +46,7 @@ async def offer_slots(
         writer = RtpWriter(transceiver.sender)
         writers.append(writer)
         sink = SlotSink(slot.kind, writer, backlog_limit)
-        writer.on_ready = sink.writer_ready
+        writer.on_ready = partial(started, sink)
         rtc.on_keyframe_request(transceiver.sender, sink.request_keyframe)
         sinks.append(sink)
     await pc.setLocalDescription(await pc.createOffer())
