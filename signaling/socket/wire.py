@@ -15,6 +15,7 @@ from socketio import packet
 from socketio.msgpack_packet import MsgPackPacket
 
 from signaling.socket import frames, sendqueue
+from signaling.socket.slimqueue import SlimQueue
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ class Server(socketio.AsyncServer):  # type: ignore[misc]
         self.eio.send_queue = send_queue
         self.eio.on_slow_consumer = self.on_slow_consumer
         self.eio.last_words = self.last_words
+        # Each connection's send queue, without asyncio.Queue's ~3 KiB of empty deques.
+        self.eio.create_queue = SlimQueue
 
     def last_words(self, eio_sid: str) -> list[Any]:
         """`connection.closing {reason: "slow_consumer"}` on each namespace the engine.io
