@@ -9,10 +9,11 @@ flag that makes an `asyncio.Event` only when someone `join`s. A connection's que
 a few packets at most (`--send-queue` bounds it), so `list.pop(0)` costs no more than a
 deque's `popleft`.
 
-The behaviour is `asyncio.Queue`'s (Python 3.11, pinned): its methods run unchanged on
-these containers, through the hooks it documents (`_init`, `_get`, `_put`) and the
-attributes it uses (`_getters`, `_putters`, `_finished`); `frames.write_through` reads
-`_queue` and `_getters` as it did. tests/signaling/socket/test_slimqueue.py checks both.
+The behaviour is `asyncio.Queue`'s (Python 3.11 in the image; 3.12 and 3.13 alike): its
+methods run unchanged on these containers, through the hooks it documents (`_init`,
+`_get`, `_put`) and the attributes it uses (`_getters`, `_putters`, `_finished`);
+`frames.write_through` reads `_queue` and `_getters` as it did.
+tests/signaling/socket/test_slimqueue.py checks both.
 """
 
 from __future__ import annotations
@@ -65,13 +66,13 @@ class SlimQueue(asyncio.Queue[Any]):
     """An unbounded-by-itself `asyncio.Queue` of small empty footprint (engine.io's
     `create_queue`, set by `signaling.socket.wire.Server`)."""
 
-    def __init__(self, maxsize: int = 0) -> None:  # asyncio.Queue's, lighter
-        self._maxsize = maxsize
+    def __init__(self, maxsize: int = 0) -> None:
+        # asyncio.Queue's own set-up first (whatever its version adds), then its
+        # containers swapped for the light ones; the deques it made are freed at once.
+        super().__init__(maxsize)
         self._getters = Line()
         self._putters = Line()
-        self._unfinished_tasks = 0
         self._finished = Flag()
-        self._init(maxsize)
 
     def _init(self, maxsize: int) -> None:
         self._queue = Line()
