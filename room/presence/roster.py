@@ -3,6 +3,7 @@ stand-ins for connections without a seat, and the room snapshot."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 
@@ -157,10 +158,15 @@ def event_view(event: Event) -> EventView:
     )
 
 
+@functools.cache
+def _can(role: Role) -> tuple[str, ...]:
+    """Everything `role` may do, sorted (the permission table is fixed: once per role)."""
+    return tuple(sorted(a.value for a in PERMISSIONS[role]))
+
+
 def you(person: Person) -> YouView:
     """A person as he sees himself: his roster view and everything he may do."""
-    can = sorted(a.value for a in PERMISSIONS[person.role])
-    return YouView(**msgspec.structs.asdict(person.view()), can=can)
+    return YouView(**msgspec.structs.asdict(person.view()), can=list(_can(person.role)))
 
 
 async def room_state(store: Store, event: Event, viewer: Person) -> RoomState:

@@ -14,7 +14,8 @@ from engineio.async_drivers import aiohttp as eio_aiohttp
 from socketio import packet
 from socketio.msgpack_packet import MsgPackPacket
 
-from signaling.socket import frames, sendqueue
+from signaling.socket import frames, pings, sendqueue
+from signaling.socket.slimqueue import SlimQueue
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,9 @@ class Server(socketio.AsyncServer):  # type: ignore[misc]
         self.eio.send_queue = send_queue
         self.eio.on_slow_consumer = self.on_slow_consumer
         self.eio.last_words = self.last_words
+        # Each connection's send queue, without asyncio.Queue's ~3 KiB of empty deques.
+        self.eio.create_queue = SlimQueue
+        pings.install()  # no task per connection for its heartbeat
 
     def last_words(self, eio_sid: str) -> list[Any]:
         """`connection.closing {reason: "slow_consumer"}` on each namespace the engine.io
