@@ -282,13 +282,11 @@ def main(argv: list[str] | None = None) -> None:
         Path(args.dir),
         [IceServer.parse(u) for u in os.environ.get(ICE_ENV, "").split("\n") if u],
     )
-    try:
-        import uvloop
-
-        runner: Callable[..., Any] = uvloop.run
-    except ImportError:
-        runner = asyncio.run
-    runner(worker.serve(args.fd))
+    # The standard event loop, not uvloop: the forwarding path's batched, in-place send
+    # (`media/wire.py`) needs the UDP socket behind the transport, which uvloop does not
+    # expose (it would fall back to one `sendto` per packet), and the media benches'
+    # per-subscriber figures are measured on this loop.
+    asyncio.run(worker.serve(args.fd))
 
 
 if __name__ == "__main__":
