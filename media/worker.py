@@ -273,7 +273,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dir", required=True)
     parser.add_argument("--host", action="append", default=[])
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the node stops us (end of the channel)
+    # The node stops us (the end of the channel), also when a terminal's Ctrl-C or a service
+    # manager's SIGTERM reaches the whole process group: the node drains first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format=f"media worker {args.index}: %(message)s")
     restrict_host_addresses(args.host or None)
     worker = Worker(
