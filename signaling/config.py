@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from moderation.limits import LIMITS, Limits
 from room.accounts.prices import PriceList, load_prices
@@ -73,6 +74,12 @@ class Config:
     proxy_networks: tuple[Network, ...] = field(init=False, repr=False, default=())
     prices: PriceList = field(init=False, repr=False)
     """The price list read from `prices_file` (`ValueError` when it is not one)."""
+
+    def recording_dir(self, event_id: str, recording_id: str = "") -> Path:
+        """Where an event's recordings (or one of them: its parts' files, manifests and MP4
+        export) are on disk: `<data_dir>/recordings/<event>/<recording>/`."""
+        path = Path(self.data_dir) / "recordings" / event_id
+        return path / recording_id if recording_id else path
 
     def __post_init__(self) -> None:
         self.proxy_networks = networks(self.trusted_proxies)

@@ -57,7 +57,7 @@ class Job(msgspec.Struct, frozen=True):
 
 
 def folder(t: Tribune, event_id: str, recording_id: str) -> Path:
-    return Path(t.config.data_dir) / "recordings" / event_id / recording_id
+    return t.config.recording_dir(event_id, recording_id)
 
 
 async def plan_for(t: Tribune, rec: Recording, role: Role, work: Path) -> Plan:

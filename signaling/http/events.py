@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -64,7 +63,7 @@ async def purge_event(t: Tribune, event_id: str) -> None:
     its keys), then its keys go, and its recordings' files on disk."""
     await revoked(t, event_id)
     await moderation_retention.purge(t.store, event_id)
-    files = Path(t.config.data_dir) / "recordings" / event_id
+    files = t.config.recording_dir(event_id)
     await asyncio.to_thread(shutil.rmtree, files, True)
 
 

@@ -7,14 +7,13 @@ media owner's (one shared data directory when several nodes run)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aiohttp import web
 
 from room import recording_exports, recordings
 from room.permissions import Action
+from room.recordings import Recording
 from signaling.auth import Door, for_event
-from signaling.context import tribune
+from signaling.context import Tribune, tribune
 from signaling.export_jobs import runner
 from signaling.http.common import json
 from signaling.http.recording_exports import export_view
@@ -59,16 +58,21 @@ async def track_file(request: web.Request) -> web.StreamResponse:
     _, event, _ = await for_event(request, t, Door.DASHBOARD, Action.RECORD)
     rec = await recordings.get(t.store, event.id, request.match_info["recording_id"])
     name = request.match_info["file"]
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return track_file_response(t, rec, name, disposition)
+
+
+def track_file_response(
+    t: Tribune, rec: Recording | None, name: str, headers: dict[str, str]
+) -> web.FileResponse:
+    """One of a recording's track files (WebM, or Matroska for H.264), if its record names
+    it: never a path of the caller's. Used by the downloads and by the replay."""
     if rec is None or name not in {tr.file for tr in rec.tracks}:
-        raise web.HTTPNotFound()  # only a file the record names: never a path of the caller's
-    path = Path(t.config.data_dir) / "recordings" / event.id / rec.id / name
+        raise web.HTTPNotFound()
+    path = t.config.recording_dir(rec.event_id, rec.id) / name
     if not path.is_file():
         raise web.HTTPNotFound()
+    kind = "video/x-matroska" if name.endswith(".mkv") else "video/webm"
     return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": "video/x-matroska" if name.endswith(".mkv") else "video/webm",
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "X-Content-Type-Options": "nosniff",
-        },
+        path, headers={"Content-Type": kind, "X-Content-Type-Options": "nosniff", **headers}
     )

@@ -9,8 +9,6 @@ element cannot send a header), signed by `signaling.tokens` for one recording.""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aiohttp import web
 
 from room import recordings, replay
@@ -20,6 +18,7 @@ from signaling import tokens
 from signaling.auth import Door, for_event
 from signaling.context import tribune
 from signaling.http.common import json
+from signaling.http.recordings import track_file_response
 from signaling.schemas.replay import (
     ReplayEntryView,
     ReplayEventView,
@@ -76,16 +75,6 @@ async def replay_file(request: web.Request) -> web.StreamResponse:
     await tokens.check_download(t.store, event_id, _dataset(rec_id), request.query.get("sig", ""))
     replay.require_replay(await load_event(t.store, event_id))
     rec = await recordings.get(t.store, event_id, rec_id)
-    if rec is None or not replay.playable([rec]) or name not in {tr.file for tr in rec.tracks}:
-        raise web.HTTPNotFound()  # only a file the record names: never a path of the caller's
-    path = Path(t.config.data_dir) / "recordings" / event_id / rec.id / name
-    if not path.is_file():
-        raise web.HTTPNotFound()
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": "video/webm",
-            "Cache-Control": "private, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    if rec is not None and not replay.playable([rec]):
+        rec = None
+    return track_file_response(t, rec, name, {"Cache-Control": "private, max-age=3600"})
