@@ -13,6 +13,8 @@ from the recording's start and the timeline entries during it placed the same wa
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from typing import Any
 
 import msgspec
@@ -21,7 +23,7 @@ from room import lifecycle, recordings, timeline
 from room.errors import Code, TribuneError
 from room.events import change_event, load_event
 from room.recordings import Recording, RecordingState
-from room.records import Event
+from room.records import Event, Invitation
 from room.store import Store
 from room.types import EventState
 
@@ -71,6 +73,20 @@ async def settle(store: Store, event_id: str) -> tuple[Event, bool]:
         return event, False
     after = await change_event(store, event_id, lifecycle.offer_replay)
     return after, True
+
+
+def viewer_identity(inv: Invitation, issued: str | None, device: str | None) -> str:
+    """Who watches the replay: a personal link's holder; on a shared link the identity the
+    live room issued to this browser (`issued`, its token already verified), else one per
+    device (a reconnect is the same visitor), else a new one."""
+    if not inv.shared:
+        return inv.id
+    if issued is not None:
+        return issued
+    if device is not None:
+        digest = hashlib.sha256(f"{inv.id}\n{device}".encode()).hexdigest()[:16]
+        return f"{inv.id}.r{digest}"
+    return f"{inv.id}.r{secrets.token_hex(8)}"
 
 
 def viewer_lease(connection: str) -> str:

@@ -15,8 +15,6 @@ generation and bans), and only for an event that has a replay (`room.replay`).
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +28,6 @@ from room.errors import TribuneError
 from room.events import load_event
 from room.permissions import Action, require
 from room.presence import leases, revocation
-from room.records import Invitation
 from signaling.auth import link_invitation
 from signaling.http.common import client_ip
 from signaling.outage import is_store_outage, unavailable
@@ -71,7 +68,8 @@ class Replays:
         a = validate(auth, ReplayAuth)
         inv = await link_invitation(self.store, self.hub.tokens, a.token, a.event or None)
         require(inv.role, Action.JOIN)
-        identity = self._identity(inv, a)
+        issued = None if a.identity is None else self.hub.tokens.verify_identity(a.identity, inv)
+        identity = replay.viewer_identity(inv, issued, a.device)
         await revocation.require_current(
             self.store, inv.event_id, revocation.holder(inv, identity, REPLAY)
         )
@@ -100,19 +98,6 @@ class Replays:
     def held(self) -> list[tuple[str, str]]:
         """The leases of this node's replay connections (the hub renews them)."""
         return [(event_id, replay.viewer_lease(sid)) for sid, event_id in self.open.items()]
-
-    def _identity(self, inv: Invitation, a: ReplayAuth) -> str:
-        """Who watches: a personal link's holder; on a shared link the identity the live
-        room issued to this browser, else one per device (a reconnect is the same
-        visitor), else a new one."""
-        if not inv.shared:
-            return inv.id
-        if a.identity is not None:
-            return self.hub.tokens.verify_identity(a.identity, inv)
-        if a.device is not None:
-            digest = hashlib.sha256(f"{inv.id}\n{a.device}".encode()).hexdigest()[:16]
-            return f"{inv.id}.r{digest}"
-        return f"{inv.id}.r{secrets.token_hex(8)}"
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         event_id = self.open.pop(sid, None)
